@@ -1,0 +1,654 @@
+/*!
+The wire protocol between clients and the relay: request and response messages and their compact, versioned codec.
+
+One request per QUIC bidirectional stream. Every message is a frame:
+
+```text
+version u8 (= 1) | tag u8 | body length u16 (big-endian) | body
+```
+
+Fixed-size fields are raw bytes, integers big-endian, options a 0/1 byte then the value, strings a u16 length then
+UTF-8. Ciphertext is not framed: after a `Create` request the client streams the payload until it finishes its side
+of the stream; after a `Claimed` or `Resumed` response the relay streams the payload (from the given offset).
+
+Decoding distinguishes "need more bytes" ([`DecodeError::Incomplete`]) from "this is not a valid message"
+([`DecodeError::Invalid`]), as quinn-proto's `coding` does, so a reader can accumulate bytes until a frame is whole.
+This module owns the byte layout only; what the messages mean is [`crate::state`]'s business.
+*/
+
+use crate::keys::{ClaimKey, Digest32, KdfParams, LeaseToken, ManageToken, PublicMeta, SecretCheck};
+use crate::link::LinkId;
+use crate::state::{StateKind, Timestamp};
+
+/// Protocol version carried in every frame.
+pub const VERSION: u8 = 1;
+/// ALPN protocol id for QUIC.
+pub const ALPN: &[u8] = b"burnlink/1";
+/// Frame header length.
+pub const HEADER_LEN: usize = 4;
+/// Largest body accepted: messages are small; this bounds what a peer can make us buffer.
+pub const MAX_BODY: usize = 4096;
+
+/// Why bytes did not decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// At least this many more bytes are needed.
+    #[error("incomplete frame: {0} more bytes needed")]
+    Incomplete(usize),
+    /// A frame of a version we do not speak.
+    #[error("unsupported protocol version {0}")]
+    Version(u8),
+    /// Not a valid message.
+    #[error("invalid message: {0}")]
+    Invalid(&'static str),
+}
+
+/// Builds a frame body.
+#[derive(Default)]
+pub(crate) struct Writer(pub(crate) Vec<u8>);
+
+impl Writer {
+    pub(crate) fn u8(&mut self, v: u8) -> &mut Self {
+        self.0.push(v);
+        self
+    }
+    pub(crate) fn u32(&mut self, v: u32) -> &mut Self {
+        self.0.extend_from_slice(&v.to_be_bytes());
+        self
+    }
+    pub(crate) fn u64(&mut self, v: u64) -> &mut Self {
+        self.0.extend_from_slice(&v.to_be_bytes());
+        self
+    }
+    pub(crate) fn bytes(&mut self, v: &[u8]) -> &mut Self {
+        self.0.extend_from_slice(v);
+        self
+    }
+    pub(crate) fn time(&mut self, t: Timestamp) -> &mut Self {
+        self.u64(t.0)
+    }
+    pub(crate) fn opt_time(&mut self, t: Option<Timestamp>) -> &mut Self {
+        match t {
+            None => self.u8(0),
+            Some(t) => self.u8(1).time(t),
+        }
+    }
+    pub(crate) fn string(&mut self, s: &str) -> &mut Self {
+        let s = &s.as_bytes()[..s.len().min(1024)];
+        self.0.extend_from_slice(&(s.len() as u16).to_be_bytes());
+        self.bytes(s)
+    }
+    pub(crate) fn meta(&mut self, m: &PublicMeta) -> &mut Self {
+        self.bytes(&m.check.0);
+        match &m.kdf {
+            None => self.u8(0),
+            Some(k) => self.u8(1).bytes(&k.salt).u32(k.m_kib).u32(k.t).u32(k.p),
+        }
+    }
+}
+
+/// Reads a frame body; running short inside a body is `Invalid` (the length said otherwise).
+pub(crate) struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Self { buf }
+    }
+    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        if self.buf.len() < n {
+            return Err(DecodeError::Invalid("body too short"));
+        }
+        let (a, b) = self.buf.split_at(n);
+        self.buf = b;
+        Ok(a)
+    }
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        Ok(self.take(N)?.try_into().expect("length checked"))
+    }
+    pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.take(1)?[0])
+    }
+    pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+    pub(crate) fn u64(&mut self) -> Result<u64, DecodeError> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+    pub(crate) fn flag(&mut self) -> Result<bool, DecodeError> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(DecodeError::Invalid("bad option flag")),
+        }
+    }
+    pub(crate) fn time(&mut self) -> Result<Timestamp, DecodeError> {
+        Ok(Timestamp(self.u64()?))
+    }
+    pub(crate) fn opt_time(&mut self) -> Result<Option<Timestamp>, DecodeError> {
+        Ok(if self.flag()? { Some(self.time()?) } else { None })
+    }
+    pub(crate) fn string(&mut self) -> Result<String, DecodeError> {
+        let n = u16::from_be_bytes(self.array()?) as usize;
+        let b = self.take(n)?;
+        String::from_utf8(b.to_vec()).map_err(|_| DecodeError::Invalid("string is not UTF-8"))
+    }
+    pub(crate) fn meta(&mut self) -> Result<PublicMeta, DecodeError> {
+        let check = SecretCheck(self.array()?);
+        let kdf = if self.flag()? {
+            Some(KdfParams { salt: self.array()?, m_kib: self.u32()?, t: self.u32()?, p: self.u32()? })
+        } else {
+            None
+        };
+        Ok(PublicMeta { check, kdf })
+    }
+    pub(crate) fn digest(&mut self) -> Result<Digest32, DecodeError> {
+        Ok(Digest32(self.array()?))
+    }
+    pub(crate) fn id(&mut self) -> Result<LinkId, DecodeError> {
+        Ok(LinkId(self.array()?))
+    }
+    pub(crate) fn end(&self) -> Result<(), DecodeError> {
+        if self.buf.is_empty() {
+            Ok(())
+        } else {
+            Err(DecodeError::Invalid("trailing bytes in body"))
+        }
+    }
+}
+
+/// Wraps a body into a frame.
+fn frame(tag: u8, body: &Writer, out: &mut Vec<u8>) {
+    debug_assert!(body.0.len() <= MAX_BODY);
+    out.push(VERSION);
+    out.push(tag);
+    out.extend_from_slice(&(body.0.len() as u16).to_be_bytes());
+    out.extend_from_slice(&body.0);
+}
+
+/// Splits the first frame off `buf`: `(tag, body, frame length)`.
+fn unframe(buf: &[u8]) -> Result<(u8, &[u8], usize), DecodeError> {
+    if buf.len() < HEADER_LEN {
+        return Err(DecodeError::Incomplete(HEADER_LEN - buf.len()));
+    }
+    if buf[0] != VERSION {
+        return Err(DecodeError::Version(buf[0]));
+    }
+    let len = u16::from_be_bytes([buf[2], buf[3]]) as usize;
+    if len > MAX_BODY {
+        return Err(DecodeError::Invalid("frame too large"));
+    }
+    let total = HEADER_LEN + len;
+    if buf.len() < total {
+        return Err(DecodeError::Incomplete(total - buf.len()));
+    }
+    Ok((buf[1], &buf[HEADER_LEN..total], total))
+}
+
+/// What a sender sends to create a link; the ciphertext follows on the stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreateRequest {
+    /// Time to live in seconds, checked against [`crate::state::MIN_TTL`] and [`crate::state::MAX_TTL`].
+    pub ttl_secs: u32,
+    /// `SHA-256(C)`.
+    pub claim_hash: Digest32,
+    /// `SHA-256(manage token)`.
+    pub manage_hash: Digest32,
+    /// Public metadata handed to recipients on peek.
+    pub meta: PublicMeta,
+}
+
+/// A client's request.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Request {
+    /// Create a link; the ciphertext follows until the end of the stream.
+    Create(CreateRequest),
+    /// What is known about a fresh link, without changing it.
+    Peek {
+        /// Link.
+        id: LinkId,
+    },
+    /// Prove the claim key and take the lease; the ciphertext follows the answer.
+    Claim {
+        /// Link.
+        id: LinkId,
+        /// The claim key `C`.
+        key: ClaimKey,
+    },
+    /// Continue a download under a lease from a byte offset.
+    Resume {
+        /// Link.
+        id: LinkId,
+        /// The lease from `Claimed`.
+        lease: LeaseToken,
+        /// First byte wanted.
+        offset: u64,
+    },
+    /// The last chunk verified: delete the ciphertext.
+    Ack {
+        /// Link.
+        id: LinkId,
+        /// The lease from `Claimed`.
+        lease: LeaseToken,
+    },
+    /// The sender asks for the exact state.
+    Status {
+        /// Link.
+        id: LinkId,
+        /// The sender's manage token.
+        manage: ManageToken,
+    },
+    /// The sender withdraws the link.
+    Revoke {
+        /// Link.
+        id: LinkId,
+        /// The sender's manage token.
+        manage: ManageToken,
+    },
+    /// The sender subscribes to state changes; the relay answers with a `Status` now and on every change.
+    Watch {
+        /// Link.
+        id: LinkId,
+        /// The sender's manage token.
+        manage: ManageToken,
+    },
+}
+
+mod tag {
+    pub const CREATE: u8 = 0x01;
+    pub const PEEK: u8 = 0x02;
+    pub const CLAIM: u8 = 0x03;
+    pub const RESUME: u8 = 0x04;
+    pub const ACK: u8 = 0x05;
+    pub const STATUS: u8 = 0x06;
+    pub const REVOKE: u8 = 0x07;
+    pub const WATCH: u8 = 0x08;
+
+    pub const CREATED: u8 = 0x81;
+    pub const INFO: u8 = 0x82;
+    pub const CLAIMED: u8 = 0x83;
+    pub const RESUMED: u8 = 0x84;
+    pub const ACKED: u8 = 0x85;
+    pub const WRONG_PROOF: u8 = 0x86;
+    pub const GONE: u8 = 0x87;
+    pub const STATUS_REPORT: u8 = 0x88;
+    pub const ERROR: u8 = 0x89;
+}
+
+impl Request {
+    /// Appends the frame to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let mut w = Writer::default();
+        let t = match self {
+            Request::Create(c) => {
+                w.u32(c.ttl_secs).bytes(&c.claim_hash.0).bytes(&c.manage_hash.0).meta(&c.meta);
+                tag::CREATE
+            }
+            Request::Peek { id } => {
+                w.bytes(&id.0);
+                tag::PEEK
+            }
+            Request::Claim { id, key } => {
+                w.bytes(&id.0).bytes(key.expose());
+                tag::CLAIM
+            }
+            Request::Resume { id, lease, offset } => {
+                w.bytes(&id.0).bytes(lease.expose()).u64(*offset);
+                tag::RESUME
+            }
+            Request::Ack { id, lease } => {
+                w.bytes(&id.0).bytes(lease.expose());
+                tag::ACK
+            }
+            Request::Status { id, manage } | Request::Revoke { id, manage } | Request::Watch { id, manage } => {
+                w.bytes(&id.0).bytes(manage.expose());
+                match self {
+                    Request::Status { .. } => tag::STATUS,
+                    Request::Revoke { .. } => tag::REVOKE,
+                    _ => tag::WATCH,
+                }
+            }
+        };
+        frame(t, &w, out);
+        zeroize::Zeroize::zeroize(&mut w.0);
+    }
+
+    /// Decodes the first frame of `buf`; returns the request and the bytes it used.
+    pub fn decode(buf: &[u8]) -> Result<(Self, usize), DecodeError> {
+        let (t, body, used) = unframe(buf)?;
+        let mut r = Reader::new(body);
+        let req = match t {
+            tag::CREATE => Request::Create(CreateRequest {
+                ttl_secs: r.u32()?,
+                claim_hash: r.digest()?,
+                manage_hash: r.digest()?,
+                meta: r.meta()?,
+            }),
+            tag::PEEK => Request::Peek { id: r.id()? },
+            tag::CLAIM => Request::Claim { id: r.id()?, key: ClaimKey::from_bytes(r.array()?) },
+            tag::RESUME => Request::Resume { id: r.id()?, lease: LeaseToken::from_bytes(r.array()?), offset: r.u64()? },
+            tag::ACK => Request::Ack { id: r.id()?, lease: LeaseToken::from_bytes(r.array()?) },
+            tag::STATUS => Request::Status { id: r.id()?, manage: ManageToken::from_bytes(r.array()?) },
+            tag::REVOKE => Request::Revoke { id: r.id()?, manage: ManageToken::from_bytes(r.array()?) },
+            tag::WATCH => Request::Watch { id: r.id()?, manage: ManageToken::from_bytes(r.array()?) },
+            _ => return Err(DecodeError::Invalid("unknown request")),
+        };
+        r.end()?;
+        Ok((req, used))
+    }
+}
+
+/// What a sender may see about its link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusReport {
+    /// Current state.
+    pub state: StateKind,
+    /// When the link was created.
+    pub created_at: Timestamp,
+    /// When it expires (or expired) unopened.
+    pub expires_at: Timestamp,
+    /// When a recipient claimed it.
+    pub claimed_at: Option<Timestamp>,
+    /// When it reached its end state.
+    pub ended_at: Option<Timestamp>,
+    /// Wrong claim proofs so far.
+    pub failed_attempts: u8,
+}
+
+/// What peek tells a recipient about a fresh link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkInfo {
+    /// Ciphertext size in bytes (padded, so only coarse).
+    pub size: u64,
+    /// When it expires.
+    pub expires_at: Timestamp,
+    /// Secret check and passphrase parameters.
+    pub meta: PublicMeta,
+}
+
+/// Error codes a client can branch on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The request was malformed or not allowed.
+    BadRequest,
+    /// The upload exceeds the relay's size cap.
+    TooLarge,
+    /// Too many requests from this address.
+    RateLimited,
+    /// The relay is overloaded; try again later.
+    Busy,
+    /// The relay failed; nothing changed.
+    Internal,
+    /// The client speaks a protocol version the relay does not.
+    UnsupportedVersion,
+    /// The request took too long.
+    Timeout,
+    /// A code from a newer relay.
+    Other(u8),
+}
+
+impl ErrorCode {
+    fn to_u8(self) -> u8 {
+        match self {
+            ErrorCode::BadRequest => 1,
+            ErrorCode::TooLarge => 2,
+            ErrorCode::RateLimited => 3,
+            ErrorCode::Busy => 4,
+            ErrorCode::Internal => 5,
+            ErrorCode::UnsupportedVersion => 6,
+            ErrorCode::Timeout => 7,
+            ErrorCode::Other(c) => c,
+        }
+    }
+    fn from_u8(c: u8) -> Self {
+        match c {
+            1 => ErrorCode::BadRequest,
+            2 => ErrorCode::TooLarge,
+            3 => ErrorCode::RateLimited,
+            4 => ErrorCode::Busy,
+            5 => ErrorCode::Internal,
+            6 => ErrorCode::UnsupportedVersion,
+            7 => ErrorCode::Timeout,
+            c => ErrorCode::Other(c),
+        }
+    }
+}
+
+/// The relay's answer.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Response {
+    /// The link exists now (the upload was stored and flushed).
+    Created {
+        /// The new link's id.
+        id: LinkId,
+        /// When it expires unopened.
+        expires_at: Timestamp,
+    },
+    /// Peek's answer for a fresh link.
+    Info(LinkInfo),
+    /// The claim won; `size` bytes of ciphertext follow.
+    Claimed {
+        /// The lease token; keep it until ack.
+        lease: LeaseToken,
+        /// When the lease ends.
+        lease_expires_at: Timestamp,
+        /// Ciphertext size.
+        size: u64,
+    },
+    /// The resume was accepted; bytes from `offset` to `size` follow.
+    Resumed {
+        /// First byte sent.
+        offset: u64,
+        /// Ciphertext size.
+        size: u64,
+    },
+    /// The download is complete and the ciphertext deleted.
+    Acked,
+    /// The claim key was wrong; nothing burned unless `attempts_left` is 0.
+    WrongProof {
+        /// Wrong proofs left before the link burns.
+        attempts_left: u8,
+    },
+    /// The one neutral answer for unknown, expired, consumed, revoked and burned links.
+    Gone,
+    /// The sender's view.
+    Status(StatusReport),
+    /// The request failed; nothing changed.
+    Error {
+        /// What kind of failure.
+        code: ErrorCode,
+        /// A short English explanation.
+        message: String,
+    },
+}
+
+impl Response {
+    /// Appends the frame to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let mut w = Writer::default();
+        let t = match self {
+            Response::Created { id, expires_at } => {
+                w.bytes(&id.0).time(*expires_at);
+                tag::CREATED
+            }
+            Response::Info(i) => {
+                w.u64(i.size).time(i.expires_at).meta(&i.meta);
+                tag::INFO
+            }
+            Response::Claimed { lease, lease_expires_at, size } => {
+                w.bytes(lease.expose()).time(*lease_expires_at).u64(*size);
+                tag::CLAIMED
+            }
+            Response::Resumed { offset, size } => {
+                w.u64(*offset).u64(*size);
+                tag::RESUMED
+            }
+            Response::Acked => tag::ACKED,
+            Response::WrongProof { attempts_left } => {
+                w.u8(*attempts_left);
+                tag::WRONG_PROOF
+            }
+            Response::Gone => tag::GONE,
+            Response::Status(s) => {
+                w.u8(s.state as u8)
+                    .time(s.created_at)
+                    .time(s.expires_at)
+                    .opt_time(s.claimed_at)
+                    .opt_time(s.ended_at)
+                    .u8(s.failed_attempts);
+                tag::STATUS_REPORT
+            }
+            Response::Error { code, message } => {
+                w.u8(code.to_u8()).string(message);
+                tag::ERROR
+            }
+        };
+        frame(t, &w, out);
+        zeroize::Zeroize::zeroize(&mut w.0);
+    }
+
+    /// Decodes the first frame of `buf`; returns the response and the bytes it used.
+    pub fn decode(buf: &[u8]) -> Result<(Self, usize), DecodeError> {
+        let (t, body, used) = unframe(buf)?;
+        let mut r = Reader::new(body);
+        let resp = match t {
+            tag::CREATED => Response::Created { id: r.id()?, expires_at: r.time()? },
+            tag::INFO => Response::Info(LinkInfo { size: r.u64()?, expires_at: r.time()?, meta: r.meta()? }),
+            tag::CLAIMED => Response::Claimed {
+                lease: LeaseToken::from_bytes(r.array()?),
+                lease_expires_at: r.time()?,
+                size: r.u64()?,
+            },
+            tag::RESUMED => Response::Resumed { offset: r.u64()?, size: r.u64()? },
+            tag::ACKED => Response::Acked,
+            tag::WRONG_PROOF => Response::WrongProof { attempts_left: r.u8()? },
+            tag::GONE => Response::Gone,
+            tag::STATUS_REPORT => Response::Status(StatusReport {
+                state: StateKind::from_u8(r.u8()?).ok_or(DecodeError::Invalid("unknown state"))?,
+                created_at: r.time()?,
+                expires_at: r.time()?,
+                claimed_at: r.opt_time()?,
+                ended_at: r.opt_time()?,
+                failed_attempts: r.u8()?,
+            }),
+            tag::ERROR => Response::Error { code: ErrorCode::from_u8(r.u8()?), message: r.string()? },
+            _ => return Err(DecodeError::Invalid("unknown response")),
+        };
+        r.end()?;
+        Ok((resp, used))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(kdf: bool) -> PublicMeta {
+        PublicMeta {
+            check: SecretCheck([9; 16]),
+            kdf: kdf.then_some(KdfParams { salt: [3; 16], m_kib: 65536, t: 3, p: 4 }),
+        }
+    }
+
+    fn requests() -> Vec<Request> {
+        let id = LinkId([1; 16]);
+        vec![
+            Request::Create(CreateRequest {
+                ttl_secs: 600,
+                claim_hash: Digest32([2; 32]),
+                manage_hash: Digest32([3; 32]),
+                meta: meta(true),
+            }),
+            Request::Create(CreateRequest {
+                ttl_secs: 1,
+                claim_hash: Digest32([2; 32]),
+                manage_hash: Digest32([3; 32]),
+                meta: meta(false),
+            }),
+            Request::Peek { id },
+            Request::Claim { id, key: ClaimKey::from_bytes([4; 32]) },
+            Request::Resume { id, lease: LeaseToken::from_bytes([5; 32]), offset: u64::MAX },
+            Request::Ack { id, lease: LeaseToken::from_bytes([5; 32]) },
+            Request::Status { id, manage: ManageToken::from_bytes([6; 32]) },
+            Request::Revoke { id, manage: ManageToken::from_bytes([6; 32]) },
+            Request::Watch { id, manage: ManageToken::from_bytes([6; 32]) },
+        ]
+    }
+
+    fn responses() -> Vec<Response> {
+        vec![
+            Response::Created { id: LinkId([1; 16]), expires_at: Timestamp(99) },
+            Response::Info(LinkInfo { size: 1536, expires_at: Timestamp(7), meta: meta(true) }),
+            Response::Claimed { lease: LeaseToken::from_bytes([8; 32]), lease_expires_at: Timestamp(5), size: 10 },
+            Response::Resumed { offset: 3, size: 10 },
+            Response::Acked,
+            Response::WrongProof { attempts_left: 9 },
+            Response::Gone,
+            Response::Status(StatusReport {
+                state: StateKind::Consumed,
+                created_at: Timestamp(1),
+                expires_at: Timestamp(2),
+                claimed_at: Some(Timestamp(3)),
+                ended_at: None,
+                failed_attempts: 2,
+            }),
+            Response::Error { code: ErrorCode::TooLarge, message: "too large".into() },
+        ]
+    }
+
+    #[test]
+    fn requests_round_trip_and_report_incomplete() {
+        for req in requests() {
+            let mut buf = Vec::new();
+            req.encode(&mut buf);
+            let (back, used) = Request::decode(&buf).unwrap();
+            assert_eq!(used, buf.len());
+            let mut again = Vec::new();
+            back.encode(&mut again);
+            assert_eq!(buf, again, "{req:?}");
+            for cut in 0..buf.len() {
+                let want = if cut < HEADER_LEN { HEADER_LEN - cut } else { buf.len() - cut };
+                assert_eq!(
+                    Request::decode(&buf[..cut]).unwrap_err(),
+                    DecodeError::Incomplete(want),
+                    "{req:?} cut at {cut}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn responses_round_trip() {
+        for resp in responses() {
+            let mut buf = Vec::new();
+            resp.encode(&mut buf);
+            buf.extend_from_slice(b"ciphertext follows");
+            let (back, used) = Response::decode(&buf).unwrap();
+            let mut again = Vec::new();
+            back.encode(&mut again);
+            assert_eq!(&buf[..used], &again[..], "{resp:?}");
+        }
+    }
+
+    #[test]
+    fn invalid_frames_are_invalid_not_incomplete() {
+        assert_eq!(Request::decode(&[2, 1, 0, 0]).unwrap_err(), DecodeError::Version(2));
+        assert_eq!(Request::decode(&[1, 0x7f, 0, 0]).unwrap_err(), DecodeError::Invalid("unknown request"));
+        assert_eq!(Request::decode(&[1, 0x02, 0xff, 0xff]).unwrap_err(), DecodeError::Invalid("frame too large"));
+        // A peek with one byte too many in the body.
+        assert_eq!(
+            Request::decode(&[1, 0x02, 0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]).unwrap_err(),
+            DecodeError::Invalid("trailing bytes in body")
+        );
+        // An option flag that is neither 0 nor 1.
+        let mut buf = Vec::new();
+        Response::Created { id: LinkId([0; 16]), expires_at: Timestamp(0) }.encode(&mut buf);
+        buf[1] = 0x88; // reinterpret as a status report: state 0, then garbage flags
+        assert!(matches!(Response::decode(&buf).unwrap_err(), DecodeError::Invalid(_)));
+    }
+}

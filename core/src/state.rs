@@ -1,0 +1,565 @@
+/*!
+The relay's per-link state machine, as pure functions of `(record, now, event)`.
+
+```text
+FRESH ──claim(C ok)──▶ CLAIMED(lease) ──ack / lease ends──▶ CONSUMED
+  │ ├─ expiry ──▶ EXPIRED
+  │ ├─ revoke ──▶ REVOKED          (also from CLAIMED: the sender's word is final)
+  │ └─ 10th wrong C ──▶ BURNED_BY_ATTEMPTS
+```
+
+[`step`] returns an [`Outcome`]: the record to write (the relay writes it with a compare-and-set against the record
+it read, and flushes before answering), the reply, whether to stream ciphertext and from where, and whether the
+ciphertext must be deleted. Every non-sender answer about a link that is not FRESH is the single [`Response::Gone`].
+The relay owns storage, IO and the clock; this module owns the rules and the record's storage encoding.
+*/
+
+use std::time::Duration;
+
+use crate::keys::{ClaimKey, Digest32, LeaseToken, ManageToken, PublicMeta};
+use crate::proto::{CreateRequest, DecodeError, LinkInfo, Reader, Response, StatusReport, Writer};
+
+/// Milliseconds since the Unix epoch. The relay reads its clock; this crate never does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub u64);
+
+impl Timestamp {
+    /// `self + d`, saturating.
+    pub fn plus(self, d: Duration) -> Self {
+        Self(self.0.saturating_add(d.as_millis().min(u64::MAX as u128) as u64))
+    }
+}
+
+/// Wrong claim proofs after which a link burns.
+pub const MAX_FAILED_PROOFS: u8 = 10;
+/// How long a tombstone outlives the link's expiry, so the sender's status still answers.
+pub const TOMBSTONE_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Default download lease.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(10 * 60);
+/// Shortest time to live a sender may pick.
+pub const MIN_TTL: Duration = Duration::from_secs(5 * 60);
+/// Longest time to live a sender may pick.
+pub const MAX_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Default time to live.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// The kind of state, as the sender sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum StateKind {
+    /// Waiting to be opened.
+    Fresh = 0,
+    /// Being downloaded under a lease.
+    Claimed = 1,
+    /// Opened; ciphertext deleted.
+    Consumed = 2,
+    /// Expired unopened.
+    Expired = 3,
+    /// Revoked by the sender.
+    Revoked = 4,
+    /// Burned after too many wrong claim proofs.
+    BurnedByAttempts = 5,
+}
+
+impl StateKind {
+    /// From the wire byte.
+    pub fn from_u8(b: u8) -> Option<Self> {
+        Some(match b {
+            0 => Self::Fresh,
+            1 => Self::Claimed,
+            2 => Self::Consumed,
+            3 => Self::Expired,
+            4 => Self::Revoked,
+            5 => Self::BurnedByAttempts,
+            _ => return None,
+        })
+    }
+
+    /// Whether the relay still holds ciphertext in this state.
+    pub fn holds_content(self) -> bool {
+        matches!(self, Self::Fresh | Self::Claimed)
+    }
+
+    /// Lower-case name for JSON and logs (`fresh`, `claimed`, `consumed`, `expired`, `revoked`, `burned`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fresh => "fresh",
+            Self::Claimed => "claimed",
+            Self::Consumed => "consumed",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+            Self::BurnedByAttempts => "burned",
+        }
+    }
+}
+
+/// A link's state, with the lease while claimed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Waiting to be opened.
+    Fresh,
+    /// Being downloaded; only the lease holder may resume or ack.
+    Claimed {
+        /// `SHA-256(lease token)`.
+        lease: Digest32,
+        /// When the lease ends (and the link becomes CONSUMED).
+        until: Timestamp,
+    },
+    /// Opened.
+    Consumed,
+    /// Expired unopened.
+    Expired,
+    /// Revoked by the sender.
+    Revoked,
+    /// Burned after too many wrong proofs.
+    BurnedByAttempts,
+}
+
+impl State {
+    /// The kind.
+    pub fn kind(&self) -> StateKind {
+        match self {
+            State::Fresh => StateKind::Fresh,
+            State::Claimed { .. } => StateKind::Claimed,
+            State::Consumed => StateKind::Consumed,
+            State::Expired => StateKind::Expired,
+            State::Revoked => StateKind::Revoked,
+            State::BurnedByAttempts => StateKind::BurnedByAttempts,
+        }
+    }
+}
+
+/// One link's record: what the relay stores besides the ciphertext. Holds no key, no content, no IP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// Current state.
+    pub state: State,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Expiry of an unopened link.
+    pub expires_at: Timestamp,
+    /// When it was claimed.
+    pub claimed_at: Option<Timestamp>,
+    /// When it reached an end state.
+    pub ended_at: Option<Timestamp>,
+    /// Wrong claim proofs so far.
+    pub failed_attempts: u8,
+    /// `SHA-256(C)`.
+    pub claim_hash: Digest32,
+    /// `SHA-256(manage token)`.
+    pub manage_hash: Digest32,
+    /// Public metadata for peek.
+    pub meta: PublicMeta,
+    /// Ciphertext size.
+    pub size: u64,
+}
+
+/// Why a create request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CreateError {
+    /// TTL outside 5 min ..= 30 days.
+    #[error("expiry must be between 5 minutes and 30 days")]
+    Ttl,
+}
+
+impl Record {
+    /// A new FRESH record for a completely stored upload of `size` bytes.
+    pub fn new(req: &CreateRequest, size: u64, now: Timestamp) -> Result<Self, CreateError> {
+        let ttl = Duration::from_secs(req.ttl_secs.into());
+        if !(MIN_TTL..=MAX_TTL).contains(&ttl) {
+            return Err(CreateError::Ttl);
+        }
+        Ok(Self {
+            state: State::Fresh,
+            created_at: now,
+            expires_at: now.plus(ttl),
+            claimed_at: None,
+            ended_at: None,
+            failed_attempts: 0,
+            claim_hash: req.claim_hash,
+            manage_hash: req.manage_hash,
+            meta: req.meta,
+            size,
+        })
+    }
+
+    /// When the record itself may be deleted: tombstones live until expiry + 7 days.
+    pub fn purge_at(&self) -> Timestamp {
+        self.expires_at.plus(TOMBSTONE_GRACE)
+    }
+
+    /// The next instant at which time alone changes this record (expiry, lease end, purge).
+    pub fn next_deadline(&self) -> Timestamp {
+        match self.state {
+            State::Fresh => self.expires_at,
+            State::Claimed { until, .. } => until,
+            _ => self.purge_at(),
+        }
+    }
+
+    /// The sender's view.
+    pub fn report(&self) -> StatusReport {
+        StatusReport {
+            state: self.state.kind(),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            claimed_at: self.claimed_at,
+            ended_at: self.ended_at,
+            failed_attempts: self.failed_attempts,
+        }
+    }
+
+    fn end(&mut self, state: State, now: Timestamp) {
+        self.state = state;
+        self.ended_at = Some(now);
+    }
+
+    /// Applies what time alone does: expiry of a fresh link, end of a lease.
+    fn settle(&mut self, now: Timestamp) -> bool {
+        match self.state {
+            State::Fresh if now >= self.expires_at => {
+                let at = self.expires_at;
+                self.end(State::Expired, at);
+                true
+            }
+            State::Claimed { until, .. } if now >= until => {
+                self.end(State::Consumed, until);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Storage encoding (versioned).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.u8(1).u8(self.state.kind() as u8);
+        if let State::Claimed { lease, until } = self.state {
+            w.bytes(&lease.0).time(until);
+        }
+        w.time(self.created_at)
+            .time(self.expires_at)
+            .opt_time(self.claimed_at)
+            .opt_time(self.ended_at)
+            .u8(self.failed_attempts)
+            .bytes(&self.claim_hash.0)
+            .bytes(&self.manage_hash.0)
+            .meta(&self.meta)
+            .u64(self.size);
+        w.0
+    }
+
+    /// Decodes [`Record::encode`].
+    pub fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(buf);
+        if r.u8()? != 1 {
+            return Err(DecodeError::Invalid("unknown record version"));
+        }
+        let state = match StateKind::from_u8(r.u8()?).ok_or(DecodeError::Invalid("unknown state"))? {
+            StateKind::Fresh => State::Fresh,
+            StateKind::Claimed => State::Claimed { lease: r.digest()?, until: r.time()? },
+            StateKind::Consumed => State::Consumed,
+            StateKind::Expired => State::Expired,
+            StateKind::Revoked => State::Revoked,
+            StateKind::BurnedByAttempts => State::BurnedByAttempts,
+        };
+        let rec = Self {
+            state,
+            created_at: r.time()?,
+            expires_at: r.time()?,
+            claimed_at: r.opt_time()?,
+            ended_at: r.opt_time()?,
+            failed_attempts: r.u8()?,
+            claim_hash: r.digest()?,
+            manage_hash: r.digest()?,
+            meta: r.meta()?,
+            size: r.u64()?,
+        };
+        r.end()?;
+        Ok(rec)
+    }
+}
+
+/// Something that happens to a link.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A recipient asks what is known.
+    Peek,
+    /// A recipient proves `key`; on success it gets `lease` for `lease_ttl`.
+    Claim {
+        /// The claim key sent.
+        key: &'a ClaimKey,
+        /// A fresh lease token the relay made for this claim.
+        lease: &'a LeaseToken,
+        /// Lease length.
+        lease_ttl: Duration,
+    },
+    /// The lease holder continues from `offset`.
+    Resume {
+        /// Lease token sent.
+        lease: &'a LeaseToken,
+        /// Offset wanted.
+        offset: u64,
+    },
+    /// The lease holder verified the last chunk.
+    Ack {
+        /// Lease token sent.
+        lease: &'a LeaseToken,
+    },
+    /// The sender asks for the state.
+    Status {
+        /// Manage token sent.
+        manage: &'a ManageToken,
+    },
+    /// The sender revokes.
+    Revoke {
+        /// Manage token sent.
+        manage: &'a ManageToken,
+    },
+    /// The sweeper's visit: apply expiry, lease ends, purge.
+    Tick,
+}
+
+/// What the relay must do after an event.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The record to store (compare-and-set against the one read), or `None` if unchanged.
+    pub next: Option<Record>,
+    /// Delete the whole record (a tombstone past its grace period).
+    pub purge: bool,
+    /// Delete the ciphertext: the new state holds none.
+    pub drop_content: bool,
+    /// The answer to send.
+    pub reply: Response,
+    /// After the answer, stream ciphertext from this offset.
+    pub serve_from: Option<u64>,
+}
+
+impl Outcome {
+    fn reply(reply: Response) -> Self {
+        Self { next: None, purge: false, drop_content: false, reply, serve_from: None }
+    }
+}
+
+/// Runs one event against a link's record (`None`: no such link).
+pub fn step(current: Option<&Record>, now: Timestamp, event: Event<'_>) -> Outcome {
+    let Some(current) = current else {
+        return Outcome::reply(Response::Gone);
+    };
+    let mut rec = current.clone();
+    let mut changed = rec.settle(now);
+    let mut serve_from = None;
+    let mut purge = false;
+    let sender_ok = |m: &ManageToken| m.digest() == rec.manage_hash;
+
+    let reply = match (event, rec.state) {
+        (Event::Peek, State::Fresh) => {
+            Response::Info(LinkInfo { size: rec.size, expires_at: rec.expires_at, meta: rec.meta })
+        }
+        (Event::Claim { key, lease, lease_ttl }, State::Fresh) => {
+            if key.digest() == rec.claim_hash {
+                let until = now.plus(lease_ttl);
+                rec.state = State::Claimed { lease: lease.digest(), until };
+                rec.claimed_at = Some(now);
+                serve_from = Some(0);
+                changed = true;
+                Response::Claimed { lease: lease.clone(), lease_expires_at: until, size: rec.size }
+            } else {
+                rec.failed_attempts = rec.failed_attempts.saturating_add(1);
+                if rec.failed_attempts >= MAX_FAILED_PROOFS {
+                    rec.end(State::BurnedByAttempts, now);
+                }
+                changed = true;
+                Response::WrongProof { attempts_left: MAX_FAILED_PROOFS.saturating_sub(rec.failed_attempts) }
+            }
+        }
+        (Event::Resume { lease, offset }, State::Claimed { lease: held, .. }) if lease.digest() == held => {
+            if offset > rec.size {
+                Response::Error { code: crate::proto::ErrorCode::BadRequest, message: "offset past the end".into() }
+            } else {
+                serve_from = Some(offset);
+                Response::Resumed { offset, size: rec.size }
+            }
+        }
+        (Event::Ack { lease }, State::Claimed { lease: held, .. }) if lease.digest() == held => {
+            rec.end(State::Consumed, now);
+            changed = true;
+            Response::Acked
+        }
+        (Event::Status { manage }, _) if sender_ok(manage) => Response::Status(rec.report()),
+        (Event::Revoke { manage }, state) if sender_ok(manage) => {
+            if state.kind().holds_content() {
+                rec.end(State::Revoked, now);
+                changed = true;
+            }
+            Response::Status(rec.report())
+        }
+        (Event::Tick, state) => {
+            purge = !state.kind().holds_content() && now >= rec.purge_at();
+            Response::Gone
+        }
+        _ => Response::Gone,
+    };
+    let drop_content = current.state.kind().holds_content() && !rec.state.kind().holds_content();
+    Outcome { next: changed.then_some(rec), purge, drop_content, reply, serve_from }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{KdfParams, SecretCheck};
+
+    const T0: Timestamp = Timestamp(1_000_000);
+
+    fn fresh() -> (Record, ClaimKey, ManageToken) {
+        let c = ClaimKey::from_bytes([1; 32]);
+        let m = ManageToken::from_bytes([2; 32]);
+        let req = CreateRequest {
+            ttl_secs: 3600,
+            claim_hash: c.digest(),
+            manage_hash: m.digest(),
+            meta: PublicMeta {
+                check: SecretCheck([0; 16]),
+                kdf: Some(KdfParams { salt: [1; 16], m_kib: 65536, t: 3, p: 4 }),
+            },
+        };
+        (Record::new(&req, 1000, T0).unwrap(), c, m)
+    }
+
+    #[test]
+    fn ttl_bounds() {
+        let (r, ..) = fresh();
+        let mut req =
+            CreateRequest { ttl_secs: 299, claim_hash: r.claim_hash, manage_hash: r.manage_hash, meta: r.meta };
+        assert_eq!(Record::new(&req, 0, T0).unwrap_err(), CreateError::Ttl);
+        req.ttl_secs = 300;
+        Record::new(&req, 0, T0).unwrap();
+        req.ttl_secs = 30 * 24 * 3600 + 1;
+        assert_eq!(Record::new(&req, 0, T0).unwrap_err(), CreateError::Ttl);
+    }
+
+    #[test]
+    fn happy_path_claim_resume_ack() {
+        let (r, c, m) = fresh();
+        let lease = LeaseToken::from_bytes([3; 32]);
+        let o = step(Some(&r), T0, Event::Claim { key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE });
+        assert!(matches!(o.reply, Response::Claimed { size: 1000, .. }));
+        assert_eq!(o.serve_from, Some(0));
+        assert!(!o.drop_content);
+        let r = o.next.unwrap();
+        assert_eq!(r.state.kind(), StateKind::Claimed);
+
+        // A second claimer, even with the right key, is gone.
+        let other = LeaseToken::from_bytes([4; 32]);
+        let o = step(Some(&r), T0, Event::Claim { key: &c, lease: &other, lease_ttl: DEFAULT_LEASE });
+        assert!(matches!(o.reply, Response::Gone) && o.next.is_none());
+        // Only the lease holder resumes.
+        let o = step(Some(&r), T0, Event::Resume { lease: &other, offset: 0 });
+        assert!(matches!(o.reply, Response::Gone));
+        let o = step(Some(&r), T0, Event::Resume { lease: &lease, offset: 500 });
+        assert!(matches!(o.reply, Response::Resumed { offset: 500, size: 1000 }));
+        assert_eq!(o.serve_from, Some(500));
+        let o = step(Some(&r), T0, Event::Resume { lease: &lease, offset: 1001 });
+        assert!(matches!(o.reply, Response::Error { .. }) && o.serve_from.is_none());
+
+        let o = step(Some(&r), T0, Event::Ack { lease: &lease });
+        assert!(matches!(o.reply, Response::Acked));
+        assert!(o.drop_content);
+        let r = o.next.unwrap();
+        assert_eq!(r.state, State::Consumed);
+        match step(Some(&r), T0, Event::Status { manage: &m }).reply {
+            Response::Status(s) => {
+                assert_eq!(s.state, StateKind::Consumed);
+                assert_eq!(s.claimed_at, Some(T0));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn nine_wrong_proofs_keep_the_link_the_tenth_burns_it() {
+        let (mut r, c, m) = fresh();
+        let wrong = ClaimKey::from_bytes([9; 32]);
+        let lease = LeaseToken::from_bytes([3; 32]);
+        for i in 1..=9u8 {
+            let o = step(Some(&r), T0, Event::Claim { key: &wrong, lease: &lease, lease_ttl: DEFAULT_LEASE });
+            assert!(matches!(o.reply, Response::WrongProof { attempts_left } if attempts_left == 10 - i));
+            assert!(!o.drop_content && o.serve_from.is_none());
+            r = o.next.unwrap();
+            assert_eq!(r.state, State::Fresh);
+        }
+        let saved = r.clone();
+        let o = step(Some(&saved), T0, Event::Claim { key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE });
+        assert!(matches!(o.reply, Response::Claimed { .. }), "right key after 9 wrong ones still works");
+
+        let o = step(Some(&r), T0, Event::Claim { key: &wrong, lease: &lease, lease_ttl: DEFAULT_LEASE });
+        assert!(matches!(o.reply, Response::WrongProof { attempts_left: 0 }));
+        assert!(o.drop_content);
+        let r = o.next.unwrap();
+        assert_eq!(r.state, State::BurnedByAttempts);
+        let o = step(Some(&r), T0, Event::Claim { key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE });
+        assert!(matches!(o.reply, Response::Gone));
+        let Response::Status(s) = step(Some(&r), T0, Event::Status { manage: &m }).reply else { panic!() };
+        assert_eq!((s.state, s.failed_attempts), (StateKind::BurnedByAttempts, 10));
+    }
+
+    #[test]
+    fn expiry_lease_end_and_purge() {
+        let (r, c, m) = fresh();
+        let later = r.expires_at;
+        let o = step(Some(&r), later, Event::Peek);
+        assert!(matches!(o.reply, Response::Gone));
+        assert!(o.drop_content);
+        let expired = o.next.unwrap();
+        assert_eq!(expired.state, State::Expired);
+        assert_eq!(expired.ended_at, Some(r.expires_at));
+        assert!(!step(Some(&expired), later, Event::Tick).purge);
+        assert!(step(Some(&expired), expired.purge_at(), Event::Tick).purge);
+
+        let lease = LeaseToken::from_bytes([3; 32]);
+        let claimed =
+            step(Some(&r), T0, Event::Claim { key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE }).next.unwrap();
+        let end = T0.plus(DEFAULT_LEASE);
+        let o = step(Some(&claimed), end, Event::Resume { lease: &lease, offset: 0 });
+        assert!(matches!(o.reply, Response::Gone));
+        assert!(o.drop_content);
+        assert_eq!(o.next.unwrap().state, State::Consumed);
+        let o = step(Some(&claimed), end, Event::Status { manage: &m });
+        assert!(matches!(o.reply, Response::Status(StatusReport { state: StateKind::Consumed, .. })));
+    }
+
+    #[test]
+    fn revoke_needs_the_manage_token_and_everything_else_is_gone() {
+        let (r, c, m) = fresh();
+        let wrong = ManageToken::from_bytes([7; 32]);
+        let o = step(Some(&r), T0, Event::Revoke { manage: &wrong });
+        assert!(matches!(o.reply, Response::Gone) && o.next.is_none());
+        let o = step(Some(&r), T0, Event::Revoke { manage: &m });
+        assert!(o.drop_content);
+        let r = o.next.unwrap();
+        assert_eq!(r.state, State::Revoked);
+        let lease = LeaseToken::from_bytes([3; 32]);
+        for ev in [
+            Event::Peek,
+            Event::Claim { key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE },
+            Event::Status { manage: &wrong },
+        ] {
+            assert!(matches!(step(Some(&r), T0, ev).reply, Response::Gone));
+        }
+        assert!(matches!(step(None, T0, Event::Peek).reply, Response::Gone));
+    }
+
+    #[test]
+    fn record_encoding_round_trips() {
+        let (r, c, _) = fresh();
+        assert_eq!(Record::decode(&r.encode()).unwrap(), r);
+        let lease = LeaseToken::from_bytes([3; 32]);
+        let claimed =
+            step(Some(&r), T0, Event::Claim { key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE }).next.unwrap();
+        assert_eq!(Record::decode(&claimed.encode()).unwrap(), claimed);
+        let mut bad = claimed.encode();
+        bad.push(0);
+        assert!(Record::decode(&bad).is_err());
+    }
+}
