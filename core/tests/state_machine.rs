@@ -1,0 +1,147 @@
+//! Random event sequences on a virtual clock against the relay state machine, checking the invariants the relay's
+//! promises rest on: at most one claim ever wins, only its lease holder is served, end states are final, content is
+//! dropped exactly once, and wrong proofs burn only at the tenth.
+
+use std::time::Duration;
+
+use burnlink_core::keys::{ClaimKey, Digest32, LeaseToken, ManageToken, PublicMeta, SecretCheck};
+use burnlink_core::proto::{CreateRequest, Response};
+use burnlink_core::state::{step, Event, Record, StateKind, Timestamp, DEFAULT_LEASE, MAX_FAILED_PROOFS};
+use proptest::prelude::*;
+
+#[derive(Clone, Debug)]
+enum Op {
+    Peek,
+    Claim(bool),
+    Resume(bool, u64),
+    Ack(bool),
+    Status(bool),
+    Revoke(bool),
+    Tick,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        Just(Op::Peek),
+        any::<bool>().prop_map(Op::Claim),
+        (any::<bool>(), 0u64..1200).prop_map(|(a, b)| Op::Resume(a, b)),
+        any::<bool>().prop_map(Op::Ack),
+        any::<bool>().prop_map(Op::Status),
+        prop::bool::weighted(0.1).prop_map(Op::Revoke),
+        Just(Op::Tick),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #[test]
+    fn invariants_hold(ops in prop::collection::vec((0u64..400_000, op()), 1..60), ttl in 300u32..3000) {
+        let claim = ClaimKey::from_bytes([1; 32]);
+        let wrong_claim = ClaimKey::from_bytes([2; 32]);
+        let manage = ManageToken::from_bytes([3; 32]);
+        let wrong_manage = ManageToken::from_bytes([4; 32]);
+        let wrong_lease = LeaseToken::from_bytes([5; 32]);
+        let req = CreateRequest {
+            ttl_secs: ttl,
+            claim_hash: claim.digest(),
+            manage_hash: manage.digest(),
+            meta: PublicMeta { check: SecretCheck([0; 16]), kdf: None },
+        };
+        let mut now = Timestamp(1_700_000_000_000);
+        let mut rec = Some(Record::new(&req, 1000, now).unwrap());
+        let mut lease: Option<LeaseToken> = None;
+        let mut wins = 0;
+        let mut drops = 0;
+        let mut ended: Option<StateKind> = None;
+        let mut lease_seq = 0u8;
+
+        for (dt, op) in ops {
+            now = Timestamp(now.0 + dt);
+            lease_seq = lease_seq.wrapping_add(1);
+            let fresh_lease = LeaseToken::from_bytes([100u8.wrapping_add(lease_seq); 32]);
+            let held = lease.clone().unwrap_or_else(|| wrong_lease.clone());
+            let ev = match &op {
+                Op::Peek => Event::Peek,
+                Op::Claim(right) => Event::Claim {
+                    key: if *right { &claim } else { &wrong_claim },
+                    lease: &fresh_lease,
+                    lease_ttl: DEFAULT_LEASE,
+                },
+                Op::Resume(right, off) => Event::Resume { lease: if *right { &held } else { &wrong_lease }, offset: *off },
+                Op::Ack(right) => Event::Ack { lease: if *right { &held } else { &wrong_lease } },
+                Op::Status(right) => Event::Status { manage: if *right { &manage } else { &wrong_manage } },
+                Op::Revoke(right) => Event::Revoke { manage: if *right { &manage } else { &wrong_manage } },
+                Op::Tick => Event::Tick,
+            };
+            let before = rec.clone();
+            let out = step(rec.as_ref(), now, ev);
+            if let Response::Claimed { lease: l, .. } = &out.reply {
+                wins += 1;
+                let right = matches!(op, Op::Claim(true));
+                prop_assert!(right, "claim won without the key");
+                lease = Some(l.clone());
+            }
+            if out.serve_from.is_some() {
+                let serving = matches!(out.reply, Response::Claimed { .. } | Response::Resumed { .. });
+                prop_assert!(serving, "served bytes with {:?}", out.reply);
+                let holder = matches!(op, Op::Claim(true) | Op::Resume(true, _));
+                prop_assert!(holder, "served a non-holder: {:?}", op);
+            }
+            if !matches!(op, Op::Status(true) | Op::Revoke(true)) {
+                // Non-senders only ever see the neutral answers, never the state of a non-fresh link.
+                let leaked = matches!(out.reply, Response::Status(_));
+                prop_assert!(!leaked, "status leaked to {:?}", op);
+            }
+            if out.drop_content {
+                drops += 1;
+                let emptied = out.next.as_ref().map(|r| !r.state.kind().holds_content()).unwrap_or(false);
+                prop_assert!(emptied, "dropped content but kept a content state");
+            }
+            if let Some(next) = out.next {
+                if let Some(k) = ended {
+                    prop_assert_eq!(next.state.kind(), k, "an end state changed");
+                }
+                prop_assert!(next.failed_attempts <= MAX_FAILED_PROOFS);
+                if next.state.kind() == StateKind::BurnedByAttempts {
+                    prop_assert_eq!(next.failed_attempts, MAX_FAILED_PROOFS);
+                }
+                if !next.state.kind().holds_content() {
+                    ended.get_or_insert(next.state.kind());
+                }
+                if let (Some(b), StateKind::Fresh) = (&before, next.state.kind()) {
+                    prop_assert_eq!(b.state.kind(), StateKind::Fresh, "went back to fresh");
+                }
+                rec = Some(next);
+            }
+            if out.purge {
+                prop_assert!(ended.is_some());
+                rec = None;
+            }
+        }
+        prop_assert!(wins <= 1, "{} claims won", wins);
+        prop_assert!(drops <= 1, "content dropped {} times", drops);
+        prop_assert_eq!(drops == 1, ended.is_some());
+    }
+}
+
+#[test]
+fn lease_outlives_expiry_of_the_link() {
+    // A claim just before expiry keeps its full lease: the rightful recipient is not cut off by the link's TTL.
+    let claim = ClaimKey::from_bytes([1; 32]);
+    let req = CreateRequest {
+        ttl_secs: 300,
+        claim_hash: claim.digest(),
+        manage_hash: Digest32([0; 32]),
+        meta: PublicMeta { check: SecretCheck([0; 16]), kdf: None },
+    };
+    let t0 = Timestamp(0);
+    let rec = Record::new(&req, 10, t0).unwrap();
+    let lease = LeaseToken::from_bytes([9; 32]);
+    let just_before = Timestamp(rec.expires_at.0 - 1);
+    let claimed = step(Some(&rec), just_before, Event::Claim { key: &claim, lease: &lease, lease_ttl: DEFAULT_LEASE })
+        .next
+        .unwrap();
+    let later = just_before.plus(Duration::from_secs(60));
+    let out = step(Some(&claimed), later, Event::Resume { lease: &lease, offset: 5 });
+    assert!(matches!(out.reply, Response::Resumed { offset: 5, size: 10 }), "{:?}", out.reply);
+}
