@@ -3,7 +3,7 @@ The age v1 envelope around a container: sealing on the sender's side, opening on
 
 Everything cryptographic here is the `age` crate: X25519 recipient stanza with an ephemeral key, HKDF-SHA256,
 ChaCha20-Poly1305 STREAM in 64 KiB chunks with a last-chunk flag. This module only wires it to the
-[container](crate::container) and turns age's errors into ones a person can act on. Both directions stream, so memory
+[`container`] and turns age's errors into ones a person can act on. Both directions stream, so memory
 stays constant whatever the payload size.
 */
 

@@ -26,6 +26,8 @@ pub const VERSION: u8 = 1;
 pub const ALPN: &[u8] = b"burnlink/1";
 /// Frame header length.
 pub const HEADER_LEN: usize = 4;
+/// Longest string field (error messages), in bytes.
+pub const MAX_STRING: usize = 1024;
 /// Largest body accepted: messages are small; this bounds what a peer can make us buffer.
 pub const MAX_BODY: usize = 4096;
 
@@ -74,10 +76,14 @@ impl Writer {
             Some(t) => self.u8(1).time(t),
         }
     }
+    /// Strings longer than [`MAX_STRING`] are cut at a character boundary.
     pub(crate) fn string(&mut self, s: &str) -> &mut Self {
-        let s = &s.as_bytes()[..s.len().min(1024)];
-        self.0.extend_from_slice(&(s.len() as u16).to_be_bytes());
-        self.bytes(s)
+        let mut end = s.len().min(MAX_STRING);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.0.extend_from_slice(&(end as u16).to_be_bytes());
+        self.bytes(&s.as_bytes()[..end])
     }
     pub(crate) fn meta(&mut self, m: &PublicMeta) -> &mut Self {
         self.bytes(&m.check.0);
@@ -132,6 +138,9 @@ impl<'a> Reader<'a> {
     }
     pub(crate) fn string(&mut self) -> Result<String, DecodeError> {
         let n = u16::from_be_bytes(self.array()?) as usize;
+        if n > MAX_STRING {
+            return Err(DecodeError::Invalid("string too long"));
+        }
         let b = self.take(n)?;
         String::from_utf8(b.to_vec()).map_err(|_| DecodeError::Invalid("string is not UTF-8"))
     }
@@ -633,6 +642,14 @@ mod tests {
             back.encode(&mut again);
             assert_eq!(&buf[..used], &again[..], "{resp:?}");
         }
+    }
+
+    #[test]
+    fn long_messages_are_cut_at_a_char_boundary() {
+        let mut buf = Vec::new();
+        Response::Error { code: ErrorCode::Internal, message: "é".repeat(600) }.encode(&mut buf);
+        let (Response::Error { message, .. }, _) = Response::decode(&buf).unwrap() else { panic!() };
+        assert_eq!(message, "é".repeat(512));
     }
 
     #[test]
