@@ -1,0 +1,400 @@
+/*!
+The QUIC connection to a relay and one method per request of the wire protocol ([`burnlink_core::proto`]).
+
+Trust is either the usual web PKI (bundled Mozilla roots) or a pinned certificate file for a self-hosted relay
+(`--ca`). TLS 1.3 only, ALPN `burnlink/1`, no early data.
+*/
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use burnlink_core::keys::{ClaimKey, LeaseToken, ManageToken};
+use burnlink_core::link::{LinkId, RelayOrigin};
+use burnlink_core::proto::{CreateRequest, DecodeError, ErrorCode, LinkInfo, Request, Response, StatusReport};
+use burnlink_core::state::Timestamp;
+use quinn::{RecvStream, SendStream};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// What went wrong talking to a relay.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No connection could be made (DNS, refused, timed out).
+    #[error("cannot reach the relay at {addr}: {reason}")]
+    Unreachable {
+        /// What we tried.
+        addr: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// The TLS handshake failed: the relay's certificate is not trusted (use --ca for a self-hosted relay).
+    #[error("TLS failed with the relay at {addr}: {reason}")]
+    Tls {
+        /// What we tried.
+        addr: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// The relay answered with an error; nothing changed.
+    #[error("the relay refused the request: {message}")]
+    Relay {
+        /// Code to branch on.
+        code: ErrorCode,
+        /// The relay's explanation.
+        message: String,
+    },
+    /// The relay's answer made no sense.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    /// The connection broke mid-request.
+    #[error("connection to the relay lost: {0}")]
+    ConnectionLost(String),
+    /// A local IO error.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+impl From<quinn::ConnectionError> for Error {
+    fn from(e: quinn::ConnectionError) -> Self {
+        Error::ConnectionLost(e.to_string())
+    }
+}
+impl From<quinn::WriteError> for Error {
+    fn from(e: quinn::WriteError) -> Self {
+        Error::ConnectionLost(e.to_string())
+    }
+}
+impl From<quinn::ReadError> for Error {
+    fn from(e: quinn::ReadError) -> Self {
+        Error::ConnectionLost(e.to_string())
+    }
+}
+impl From<quinn::ClosedStream> for Error {
+    fn from(e: quinn::ClosedStream) -> Self {
+        Error::ConnectionLost(e.to_string())
+    }
+}
+
+/// Which certificates to trust.
+#[derive(Clone, Debug)]
+pub enum Trust {
+    /// The web PKI (Mozilla's roots, bundled).
+    WebPki,
+    /// Only these certificates (a self-hosted relay's `relay-cert.pem`).
+    Pinned(Vec<CertificateDer<'static>>),
+}
+
+impl Trust {
+    /// Reads a PEM file of trusted certificates.
+    pub fn from_pem_file(path: &Path) -> Result<Self, Error> {
+        let certs = CertificateDer::pem_file_iter(path)
+            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| std::io::Error::other(format!("cannot read CA file {}: {e}", path.display())))?;
+        if certs.is_empty() {
+            return Err(std::io::Error::other(format!("{} holds no certificate", path.display())).into());
+        }
+        Ok(Trust::Pinned(certs))
+    }
+
+    fn client_config(&self) -> Result<rustls::ClientConfig, Error> {
+        let mut roots = rustls::RootCertStore::empty();
+        match self {
+            Trust::WebPki => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+            Trust::Pinned(certs) => {
+                for c in certs {
+                    roots.add(c.clone()).map_err(|e| Error::Tls { addr: String::new(), reason: e.to_string() })?;
+                }
+            }
+        }
+        let mut cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .map_err(|e| Error::Tls { addr: String::new(), reason: e.to_string() })?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        cfg.alpn_protocols = vec![burnlink_core::proto::ALPN.to_vec()];
+        cfg.enable_early_data = false;
+        Ok(cfg)
+    }
+}
+
+/// A connection to one relay.
+#[derive(Clone)]
+pub struct RelayClient {
+    endpoint: quinn::Endpoint,
+    conn: quinn::Connection,
+}
+
+/// What peek found.
+#[derive(Clone, Debug)]
+pub enum Peek {
+    /// A fresh link.
+    Fresh(LinkInfo),
+    /// The neutral answer.
+    Gone,
+}
+
+/// What a claim got.
+pub enum Claim {
+    /// The claim won: the ciphertext follows in `body`.
+    Won {
+        /// Keep until ack; lets this client resume.
+        lease: LeaseToken,
+        /// When the lease ends.
+        lease_expires_at: Timestamp,
+        /// The ciphertext.
+        body: Body,
+    },
+    /// Wrong claim key (wrong passphrase); nothing burned unless `attempts_left` is 0.
+    WrongProof {
+        /// Wrong proofs left.
+        attempts_left: u8,
+    },
+    /// The neutral answer.
+    Gone,
+}
+
+/// Ciphertext arriving from the relay, from `offset` to `size`.
+pub struct Body {
+    /// First byte this body carries.
+    pub offset: u64,
+    /// Total ciphertext size.
+    pub size: u64,
+    reader: tokio::io::Chain<std::io::Cursor<Vec<u8>>, RecvStream>,
+}
+
+impl Body {
+    /// The bytes, as an async reader. Ends early (error) if the connection drops.
+    pub fn into_reader(self) -> impl AsyncRead + Unpin + Send {
+        self.reader
+    }
+}
+
+/// A stream of status reports for one link.
+pub struct Watch {
+    recv: RecvStream,
+    buf: Vec<u8>,
+}
+
+impl Watch {
+    /// The next report; `None` when the relay ended the watch (the link reached an end state or is unknown).
+    pub async fn next(&mut self) -> Result<Option<StatusReport>, Error> {
+        match next_response(&mut self.recv, &mut self.buf).await? {
+            Some(Response::Status(s)) => Ok(Some(s)),
+            Some(Response::Gone) | None => Ok(None),
+            Some(other) => Err(unexpected(other)),
+        }
+    }
+}
+
+fn unexpected(r: Response) -> Error {
+    match r {
+        Response::Error { code, message } => Error::Relay { code, message },
+        other => Error::Protocol(format!("unexpected answer {other:?}")),
+    }
+}
+
+/// Reads the next response frame; leftover bytes stay in `buf`.
+async fn next_response(recv: &mut RecvStream, buf: &mut Vec<u8>) -> Result<Option<Response>, Error> {
+    let mut chunk = [0u8; 4096];
+    loop {
+        match Response::decode(buf) {
+            Ok((r, used)) => {
+                buf.drain(..used);
+                return Ok(Some(r));
+            }
+            Err(DecodeError::Incomplete(_)) => {}
+            Err(e) => return Err(Error::Protocol(e.to_string())),
+        }
+        match recv.read(&mut chunk).await? {
+            Some(n) => buf.extend_from_slice(&chunk[..n]),
+            None if buf.is_empty() => return Ok(None),
+            None => return Err(Error::Protocol("answer cut off".into())),
+        }
+    }
+}
+
+impl RelayClient {
+    /// Connects to the relay named by `origin` (QUIC on the same host and port as its HTTPS).
+    pub async fn connect(origin: &RelayOrigin, trust: &Trust) -> Result<Self, Error> {
+        let port = origin.port.unwrap_or(443);
+        let host = origin.host.trim_matches(['[', ']']);
+        let target = format!("{host}:{port}");
+        let addr = tokio::net::lookup_host(&target)
+            .await
+            .map_err(|e| Error::Unreachable { addr: target.clone(), reason: e.to_string() })?
+            .next()
+            .ok_or_else(|| Error::Unreachable { addr: target.clone(), reason: "no address".into() })?;
+        Self::connect_addr(addr, host, trust).await
+    }
+
+    /// Connects to `addr`, checking the certificate for `server_name`.
+    pub async fn connect_addr(addr: SocketAddr, server_name: &str, trust: &Trust) -> Result<Self, Error> {
+        let tls = trust.client_config()?;
+        let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
+            .map_err(|e| Error::Tls { addr: addr.to_string(), reason: e.to_string() })?;
+        let mut cfg = quinn::ClientConfig::new(Arc::new(crypto));
+        let mut t = quinn::TransportConfig::default();
+        t.stream_receive_window(quinn::VarInt::from_u32(8 << 20))
+            .receive_window(quinn::VarInt::from_u32(16 << 20))
+            .send_window(16 << 20)
+            .max_idle_timeout(Some(Duration::from_secs(30).try_into().expect("30 s fits")))
+            .keep_alive_interval(Some(Duration::from_secs(10)));
+        cfg.transport_config(Arc::new(t));
+        let bind: SocketAddr = if addr.is_ipv6() { "[::]:0".parse() } else { "0.0.0.0:0".parse() }.expect("literal");
+        let mut endpoint = quinn::Endpoint::client(bind)?;
+        endpoint.set_default_client_config(cfg);
+        let unreachable = |reason: String| Error::Unreachable { addr: addr.to_string(), reason };
+        let connecting = endpoint.connect(addr, server_name).map_err(|e| unreachable(e.to_string()))?;
+        let conn = match tokio::time::timeout(Duration::from_secs(10), connecting).await {
+            Err(_) => return Err(unreachable("timed out".into())),
+            Ok(Err(quinn::ConnectionError::TransportError(e))) if is_tls(&e) => {
+                return Err(Error::Tls { addr: addr.to_string(), reason: e.to_string() })
+            }
+            Ok(Err(e)) => return Err(unreachable(e.to_string())),
+            Ok(Ok(c)) => c,
+        };
+        Ok(Self { endpoint, conn })
+    }
+
+    /// Closes the connection politely and waits for the relay to hear it.
+    pub async fn close(self) {
+        self.conn.close(0u32.into(), b"bye");
+        self.endpoint.wait_idle().await;
+    }
+
+    async fn start(&self, req: &Request) -> Result<(SendStream, RecvStream), Error> {
+        let (mut send, recv) = self.conn.open_bi().await?;
+        let mut buf = Vec::with_capacity(128);
+        req.encode(&mut buf);
+        send.write_all(&buf).await?;
+        burnlink_core::zeroize::Zeroize::zeroize(&mut buf);
+        Ok((send, recv))
+    }
+
+    /// Sends `req`, finishes the request side, reads one answer (and keeps any bytes after it).
+    async fn exchange(&self, req: &Request) -> Result<(Response, Vec<u8>, RecvStream), Error> {
+        let (mut send, mut recv) = self.start(req).await?;
+        send.finish()?;
+        let mut buf = Vec::new();
+        let resp = next_response(&mut recv, &mut buf).await?.ok_or_else(|| Error::Protocol("no answer".into()))?;
+        Ok((resp, buf, recv))
+    }
+
+    /// Uploads a payload and creates the link. `progress` hears the bytes sent so far.
+    pub async fn create(
+        &self,
+        req: CreateRequest,
+        mut body: impl AsyncRead + Unpin,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<(LinkId, Timestamp), Error> {
+        let (mut send, mut recv) = self.start(&Request::Create(req)).await?;
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut sent = 0u64;
+        let mut stopped = false;
+        loop {
+            let n = body.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            if let Err(e) = send.write_all(&buf[..n]).await {
+                // The relay stopped reading (too large): its answer says why.
+                if matches!(e, quinn::WriteError::Stopped(_)) {
+                    stopped = true;
+                    break;
+                }
+                return Err(e.into());
+            }
+            sent += n as u64;
+            progress(sent);
+        }
+        if !stopped {
+            send.finish()?;
+        }
+        let mut rbuf = Vec::new();
+        match next_response(&mut recv, &mut rbuf).await? {
+            Some(Response::Created { id, expires_at }) => Ok((id, expires_at)),
+            Some(other) => Err(unexpected(other)),
+            None => Err(Error::Protocol("no answer to create".into())),
+        }
+    }
+
+    /// What is known about a fresh link; never changes it.
+    pub async fn peek(&self, id: LinkId) -> Result<Peek, Error> {
+        match self.exchange(&Request::Peek { id }).await?.0 {
+            Response::Info(i) => Ok(Peek::Fresh(i)),
+            Response::Gone => Ok(Peek::Gone),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Proves the claim key and takes the lease; on success the ciphertext follows.
+    pub async fn claim(&self, id: LinkId, key: ClaimKey) -> Result<Claim, Error> {
+        let (resp, rest, recv) = self.exchange(&Request::Claim { id, key }).await?;
+        match resp {
+            Response::Claimed { lease, lease_expires_at, size } => Ok(Claim::Won {
+                lease,
+                lease_expires_at,
+                body: Body { offset: 0, size, reader: std::io::Cursor::new(rest).chain(recv) },
+            }),
+            Response::WrongProof { attempts_left } => Ok(Claim::WrongProof { attempts_left }),
+            Response::Gone => Ok(Claim::Gone),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Continues a download under `lease` from `offset`; `None` if the lease is gone.
+    pub async fn resume(&self, id: LinkId, lease: LeaseToken, offset: u64) -> Result<Option<Body>, Error> {
+        let (resp, rest, recv) = self.exchange(&Request::Resume { id, lease, offset }).await?;
+        match resp {
+            Response::Resumed { offset, size } => {
+                Ok(Some(Body { offset, size, reader: std::io::Cursor::new(rest).chain(recv) }))
+            }
+            Response::Gone => Ok(None),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Tells the relay the last chunk verified; it deletes the ciphertext. `false` if the lease had already ended.
+    pub async fn ack(&self, id: LinkId, lease: LeaseToken) -> Result<bool, Error> {
+        match self.exchange(&Request::Ack { id, lease }).await?.0 {
+            Response::Acked => Ok(true),
+            Response::Gone => Ok(false),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// The sender's view; `None` if the token is wrong or the link unknown.
+    pub async fn status(&self, id: LinkId, manage: ManageToken) -> Result<Option<StatusReport>, Error> {
+        match self.exchange(&Request::Status { id, manage }).await?.0 {
+            Response::Status(s) => Ok(Some(s)),
+            Response::Gone => Ok(None),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Revokes the link; returns the state afterwards.
+    pub async fn revoke(&self, id: LinkId, manage: ManageToken) -> Result<Option<StatusReport>, Error> {
+        match self.exchange(&Request::Revoke { id, manage }).await?.0 {
+            Response::Status(s) => Ok(Some(s)),
+            Response::Gone => Ok(None),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Subscribes to the link's state changes.
+    pub async fn watch(&self, id: LinkId, manage: ManageToken) -> Result<Watch, Error> {
+        let (mut send, recv) = self.start(&Request::Watch { id, manage }).await?;
+        send.finish()?;
+        Ok(Watch { recv, buf: Vec::new() })
+    }
+}
+
+fn is_tls(e: &quinn_proto::TransportError) -> bool {
+    // CRYPTO_ERROR codes (0x100..=0x1ff) carry a TLS alert.
+    let code: u64 = e.code.into();
+    (0x100..=0x1ff).contains(&code) || e.reason.contains("certificate")
+}

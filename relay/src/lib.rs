@@ -1,0 +1,230 @@
+/*!
+`burnlink-relay`: stores ciphertext it cannot read and burns each link atomically on first read.
+
+[`Server::bind`] opens the store, loads or makes the TLS certificate and binds QUIC (UDP) and HTTPS (TCP), by default
+on the same port; [`Server::run`] serves both and sweeps expired links until a shutdown future resolves. Tests run it
+in-process on port 0; the binary is a page of flag parsing around it.
+
+Modules: [`store`] (sled and blob files, the only sled user), [`service`] (transport-independent behaviour),
+[`quic`] and [`https`] (front ends), [`tls`] (certificates).
+*/
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+pub mod https;
+pub mod quic;
+pub mod service;
+pub mod store;
+pub mod tls;
+
+pub use service::Relay;
+
+/// Limits and timings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Largest upload accepted, in bytes.
+    pub max_upload: u64,
+    /// Concurrent connections per client address.
+    pub max_conns_per_ip: usize,
+    /// Concurrent request streams per connection.
+    pub max_streams_per_conn: u32,
+    /// QUIC per-stream receive window in bytes (the connection gets twice this).
+    pub stream_window: u32,
+    /// Peek/claim/resume requests per second per address (0 disables the limit).
+    pub rate_per_sec: f64,
+    /// Burst allowance for the above.
+    pub rate_burst: u32,
+    /// Download lease.
+    pub lease: Duration,
+    /// How often expired links are swept.
+    pub sweep_interval: Duration,
+    /// Handshakes in flight above which unvalidated clients get a Retry.
+    pub retry_threshold: usize,
+    /// Largest ciphertext kept inline in the database; larger goes to files.
+    pub inline_threshold: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_upload: 4 << 30,
+            max_conns_per_ip: 32,
+            max_streams_per_conn: 32,
+            stream_window: 8 << 20,
+            rate_per_sec: 20.0,
+            rate_burst: 100,
+            lease: burnlink_core::state::DEFAULT_LEASE,
+            sweep_interval: Duration::from_secs(30),
+            retry_threshold: 64,
+            inline_threshold: 256 * 1024,
+        }
+    }
+}
+
+/// Where and how to serve.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Data directory (database, blobs, generated certificate).
+    pub data: PathBuf,
+    /// Address for both QUIC and HTTPS (same port), unless split by `https`/`quic`.
+    pub listen: SocketAddr,
+    /// HTTPS address, when split.
+    pub https: Option<SocketAddr>,
+    /// QUIC address, when split.
+    pub quic: Option<SocketAddr>,
+    /// Public base URL, when behind a name (`https://relay.example`).
+    pub public_url: Option<String>,
+    /// Certificate chain PEM (else self-signed in `data`).
+    pub cert: Option<PathBuf>,
+    /// Private key PEM.
+    pub key: Option<PathBuf>,
+    /// Limits.
+    pub config: Config,
+}
+
+impl Options {
+    /// Defaults for `data`: `127.0.0.1:0`, self-signed.
+    pub fn new(data: impl Into<PathBuf>) -> Self {
+        Self {
+            data: data.into(),
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            https: None,
+            quic: None,
+            public_url: None,
+            cert: None,
+            key: None,
+            config: Config::default(),
+        }
+    }
+}
+
+/// What the relay prints when it is ready.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Ready {
+    /// QUIC address.
+    pub quic: SocketAddr,
+    /// HTTPS address.
+    pub https: SocketAddr,
+    /// Base URL for links.
+    pub url: String,
+    /// Certificate file clients should trust.
+    pub ca: PathBuf,
+}
+
+/// A bound relay, ready to [`Server::run`].
+pub struct Server {
+    /// The relay (tests reach its clock and store through this).
+    pub relay: Arc<Relay>,
+    /// Addresses and trust.
+    pub ready: Ready,
+    endpoint: quinn::Endpoint,
+    tcp: tokio::net::TcpListener,
+    https_tls: rustls::ServerConfig,
+}
+
+fn bind_pair(listen: SocketAddr) -> anyhow::Result<(UdpSocket, std::net::TcpListener)> {
+    // Port 0 picks a port free for both UDP and TCP: take a UDP port, then try TCP on it.
+    for _ in 0..50 {
+        let udp = UdpSocket::bind(listen)?;
+        let port = udp.local_addr()?.port();
+        match std::net::TcpListener::bind(SocketAddr::new(listen.ip(), port)) {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) if listen.port() == 0 && e.kind() == std::io::ErrorKind::AddrInUse => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    anyhow::bail!("found no port free for both UDP and TCP on {}", listen.ip())
+}
+
+impl Server {
+    /// Opens the store and binds the sockets.
+    pub async fn bind(opts: Options) -> anyhow::Result<Server> {
+        std::fs::create_dir_all(&opts.data)?;
+        let (store, swept) = store::SledStore::open(&opts.data, opts.config.inline_threshold)?;
+        if swept != store::SweepReport::default() {
+            warn!(?swept, "removed what an earlier crash left behind");
+        }
+        let relay = Relay::new(Arc::new(store), opts.config.clone());
+
+        let (udp, tcp) = match (opts.quic, opts.https) {
+            (None, None) => bind_pair(opts.listen)?,
+            (q, h) => {
+                (UdpSocket::bind(q.unwrap_or(opts.listen))?, std::net::TcpListener::bind(h.unwrap_or(opts.listen))?)
+            }
+        };
+        tcp.set_nonblocking(true)?;
+        let quic_addr = udp.local_addr()?;
+        let https_addr = tcp.local_addr()?;
+
+        let mut names = Vec::new();
+        if let Some(u) = &opts.public_url {
+            let origin = burnlink_core::link::RelayOrigin::parse(u)?;
+            names.push(origin.host.trim_matches(['[', ']']).to_owned());
+        }
+        let identity = tls::load_or_generate(&opts.data, opts.cert.as_deref(), opts.key.as_deref(), &names)?;
+        let quic_tls = tls::server_config(&identity, &[burnlink_core::proto::ALPN])?;
+        let https_tls = tls::server_config(&identity, &[b"http/1.1"])?;
+        let endpoint = quinn::Endpoint::new(
+            quinn::EndpointConfig::default(),
+            Some(quic::server_config(quic_tls, &relay)?),
+            udp,
+            Arc::new(quinn::TokioRuntime),
+        )?;
+        let url = match &opts.public_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => format!("https://{https_addr}"),
+        };
+        Ok(Server {
+            relay,
+            ready: Ready { quic: quic_addr, https: https_addr, url, ca: identity.ca_path },
+            endpoint,
+            tcp: tokio::net::TcpListener::from_std(tcp)?,
+            https_tls,
+        })
+    }
+
+    /// Serves until `shutdown` resolves.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }
+        };
+        let relay = self.relay.clone();
+        let state = https::HttpState { relay: relay.clone(), quic_port: self.ready.quic.port() };
+        let quic_task = tokio::spawn(quic::serve(self.endpoint.clone(), relay.clone(), stopped()));
+        let https_task = tokio::spawn(https::serve(self.tcp, self.https_tls, state, stopped()));
+        let sweeper = {
+            let relay = relay.clone();
+            let stop = stopped();
+            tokio::spawn(async move {
+                tokio::pin!(stop);
+                let mut every = tokio::time::interval(relay.config.sweep_interval);
+                loop {
+                    tokio::select! {
+                        _ = every.tick() => match relay.sweep().await {
+                            Ok(0) => {}
+                            Ok(n) => info!(changed = n, "swept expired links"),
+                            Err(e) => warn!("sweep failed: {e}"),
+                        },
+                        _ = &mut stop => break,
+                    }
+                }
+            })
+        };
+        shutdown.await;
+        let _ = stop_tx.send(true);
+        let _ = tokio::join!(quic_task, https_task, sweeper);
+        self.endpoint.wait_idle().await;
+        Ok(())
+    }
+}

@@ -1,0 +1,110 @@
+//! `burnlink-relay`: flags, logging, bind, print the ready line, serve until SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use burnlink_relay::{Config, Options, Server};
+use clap::Parser;
+
+/// Burnlink relay: stores end-to-end encrypted one-time links and burns each on first read.
+///
+/// Serves QUIC (UDP) for the apps and HTTPS (TCP) for browsers, by default on one port, like 443/udp + 443/tcp on a
+/// real deployment. When ready it prints one JSON line on stdout with the addresses and the certificate to trust;
+/// logs go to stderr. Every flag can also be set through the environment variable shown.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about)]
+struct Args {
+    /// Data directory: database, stored ciphertext, and the generated certificate (relay-cert.pem).
+    #[arg(long, env = "BURNLINK_RELAY_DATA")]
+    data: PathBuf,
+    /// Address for QUIC and HTTPS together. Port 0 picks a port that is free for both.
+    #[arg(long, env = "BURNLINK_RELAY_LISTEN", default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Serve HTTPS here instead (splits the ports; clients then learn the QUIC port from /.well-known/burnlink).
+    #[arg(long, env = "BURNLINK_RELAY_HTTPS")]
+    https: Option<SocketAddr>,
+    /// Serve QUIC here instead.
+    #[arg(long, env = "BURNLINK_RELAY_QUIC")]
+    quic: Option<SocketAddr>,
+    /// Base URL that links name, e.g. https://relay.example (default: the HTTPS address).
+    #[arg(long, env = "BURNLINK_RELAY_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Certificate chain (PEM). Without it a self-signed certificate is made in the data directory.
+    #[arg(long, env = "BURNLINK_RELAY_CERT", requires = "key")]
+    cert: Option<PathBuf>,
+    /// Private key (PEM) for --cert.
+    #[arg(long, env = "BURNLINK_RELAY_KEY", requires = "cert")]
+    key: Option<PathBuf>,
+    /// Largest upload accepted, in bytes.
+    #[arg(long, env = "BURNLINK_RELAY_MAX_UPLOAD", default_value_t = 4 << 30)]
+    max_upload: u64,
+    /// Concurrent connections per client address.
+    #[arg(long, env = "BURNLINK_RELAY_MAX_CONNS_PER_IP", default_value_t = 32)]
+    max_conns_per_ip: usize,
+    /// Concurrent requests per connection.
+    #[arg(long, env = "BURNLINK_RELAY_MAX_STREAMS", default_value_t = 32)]
+    max_streams: u32,
+    /// Peek/claim requests per second per client address (0: unlimited).
+    #[arg(long, env = "BURNLINK_RELAY_RATE", default_value_t = 20.0)]
+    rate: f64,
+    /// Burst allowance for --rate.
+    #[arg(long, env = "BURNLINK_RELAY_BURST", default_value_t = 100)]
+    burst: u32,
+    /// Download lease in seconds: how long a recipient may resume an interrupted download.
+    #[arg(long, env = "BURNLINK_RELAY_LEASE_SECS", default_value_t = 600)]
+    lease_secs: u64,
+    /// Seconds between sweeps of expired links.
+    #[arg(long, env = "BURNLINK_RELAY_SWEEP_SECS", default_value_t = 30)]
+    sweep_secs: u64,
+    /// Ciphertext up to this many bytes is kept in the database; larger goes to files.
+    #[arg(long, env = "BURNLINK_RELAY_INLINE_MAX", default_value_t = 256 * 1024)]
+    inline_max: usize,
+    /// Log format.
+    #[arg(long, env = "BURNLINK_RELAY_LOG_FORMAT", value_parser = ["text", "json"], default_value = "text")]
+    log_format: String,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BURNLINK_LOG").unwrap_or_else(|_| "info".into());
+    let fmt = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if args.log_format == "json" {
+        fmt.json().init();
+    } else {
+        fmt.init();
+    }
+    let config = Config {
+        max_upload: args.max_upload,
+        max_conns_per_ip: args.max_conns_per_ip,
+        max_streams_per_conn: args.max_streams,
+        rate_per_sec: args.rate,
+        rate_burst: args.burst,
+        lease: Duration::from_secs(args.lease_secs),
+        sweep_interval: Duration::from_secs(args.sweep_secs.max(1)),
+        inline_threshold: args.inline_max,
+        ..Config::default()
+    };
+    let opts = Options {
+        data: args.data,
+        listen: args.listen,
+        https: args.https,
+        quic: args.quic,
+        public_url: args.public_url,
+        cert: args.cert,
+        key: args.key,
+        config,
+    };
+    let server = Server::bind(opts).await?;
+    println!("{}", serde_json::to_string(&server.ready)?);
+    server.run(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,346 @@
+/*!
+The QUIC front end: the one place that talks to quinn. Accepts connections (per-address limits, Retry under handshake
+load), reads one request per bidirectional stream, asks [`Relay`] what to do, and streams ciphertext in and out.
+*/
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use burnlink_core::link::LinkId;
+use burnlink_core::proto::{DecodeError, ErrorCode, Request, Response, MAX_BODY};
+use quinn::{Connection, RecvStream, SendStream};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tracing::{debug, info, warn};
+
+use crate::service::{bad_request, Action, Relay};
+use crate::store::{Blob, Upload};
+
+/// Application error codes on QUIC streams and connections.
+pub mod codes {
+    /// The upload was larger than the relay accepts.
+    pub const TOO_LARGE: u32 = 1;
+    /// The request did not arrive in time or was malformed.
+    pub const BAD_REQUEST: u32 = 2;
+    /// The relay is shutting down.
+    pub const SHUTDOWN: u32 = 3;
+    /// Too many connections from this address.
+    pub const BUSY: u32 = 4;
+}
+
+/// Builds the quinn server config: TLS from `tls`, transport limits from the relay config.
+pub fn server_config(tls: rustls::ServerConfig, relay: &Relay) -> anyhow::Result<quinn::ServerConfig> {
+    let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls)?;
+    let mut cfg = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    let c = &relay.config;
+    let mut t = quinn::TransportConfig::default();
+    t.max_concurrent_bidi_streams(c.max_streams_per_conn.into())
+        .max_concurrent_uni_streams(0u8.into())
+        .stream_receive_window(quinn::VarInt::from_u32(c.stream_window))
+        .receive_window(quinn::VarInt::from_u32(c.stream_window.saturating_mul(2)))
+        .send_window(u64::from(c.stream_window) * 2)
+        .max_idle_timeout(Some(Duration::from_secs(30).try_into()?))
+        .keep_alive_interval(None);
+    cfg.transport_config(Arc::new(t));
+    cfg.migration(false);
+    Ok(cfg)
+}
+
+/// Accepts connections until `shutdown` resolves.
+pub async fn serve(endpoint: quinn::Endpoint, relay: Arc<Relay>, shutdown: impl std::future::Future<Output = ()>) {
+    let handshaking = Arc::new(AtomicUsize::new(0));
+    tokio::pin!(shutdown);
+    loop {
+        let incoming = tokio::select! {
+            i = endpoint.accept() => match i { Some(i) => i, None => break },
+            _ = &mut shutdown => break,
+        };
+        let ip = incoming.remote_address().ip();
+        if handshaking.load(Ordering::Relaxed) >= relay.config.retry_threshold && !incoming.remote_address_validated() {
+            // Under handshake load, make clients prove their address before we spend a handshake on them.
+            let _ = incoming.retry();
+            continue;
+        }
+        let Some(guard) = relay.admit(ip) else {
+            debug!("refusing connection: per-address limit");
+            incoming.refuse();
+            continue;
+        };
+        let relay = relay.clone();
+        let handshaking = handshaking.clone();
+        handshaking.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(async move {
+            let conn = tokio::time::timeout(Duration::from_secs(10), incoming).await;
+            handshaking.fetch_sub(1, Ordering::Relaxed);
+            match conn {
+                Ok(Ok(conn)) => serve_connection(conn, relay).await,
+                Ok(Err(e)) => debug!("handshake failed: {e}"),
+                Err(_) => debug!("handshake timed out"),
+            }
+            drop(guard);
+        });
+    }
+    endpoint.close(codes::SHUTDOWN.into(), b"shutting down");
+}
+
+async fn serve_connection(conn: Connection, relay: Arc<Relay>) {
+    let remote = conn.remote_address();
+    loop {
+        let (send, recv) = match conn.accept_bi().await {
+            Ok(s) => s,
+            Err(_) => return,
+        };
+        let relay = relay.clone();
+        tokio::spawn(async move {
+            if let Err(e) = serve_stream(send, recv, relay, remote).await {
+                debug!("stream ended: {e}");
+            }
+        });
+    }
+}
+
+/// Reads one request frame; returns it with whatever payload bytes arrived after it.
+async fn read_request(recv: &mut RecvStream) -> Result<(Request, Vec<u8>), Response> {
+    let mut buf = Vec::with_capacity(256);
+    let mut chunk = [0u8; 1024];
+    let read = async {
+        loop {
+            match Request::decode(&buf) {
+                Ok((req, used)) => return Ok((req, buf[used..].to_vec())),
+                Err(DecodeError::Incomplete(_)) if buf.len() < MAX_BODY + 64 => {}
+                Err(DecodeError::Version(v)) => {
+                    return Err(Response::Error {
+                        code: ErrorCode::UnsupportedVersion,
+                        message: format!("protocol version {v} is not supported"),
+                    })
+                }
+                Err(e) => return Err(bad_request(e.to_string())),
+            }
+            match recv.read(&mut chunk).await {
+                Ok(Some(n)) => buf.extend_from_slice(&chunk[..n]),
+                _ => return Err(bad_request("request ended early")),
+            }
+        }
+    };
+    match tokio::time::timeout(Duration::from_secs(10), read).await {
+        Ok(r) => r,
+        Err(_) => Err(Response::Error { code: ErrorCode::Timeout, message: "request took too long".into() }),
+    }
+}
+
+async fn reply(send: &mut SendStream, resp: &Response) -> anyhow::Result<()> {
+    let mut buf = Vec::with_capacity(128);
+    resp.encode(&mut buf);
+    send.write_all(&buf).await?;
+    Ok(())
+}
+
+fn internal() -> Response {
+    Response::Error { code: ErrorCode::Internal, message: "the relay failed; nothing changed".into() }
+}
+
+async fn serve_stream(
+    mut send: SendStream,
+    mut recv: RecvStream,
+    relay: Arc<Relay>,
+    remote: SocketAddr,
+) -> anyhow::Result<()> {
+    let (req, early) = match read_request(&mut recv).await {
+        Ok(r) => r,
+        Err(resp) => {
+            let _ = recv.stop(codes::BAD_REQUEST.into());
+            reply(&mut send, &resp).await?;
+            send.finish()?;
+            return Ok(());
+        }
+    };
+    let rate_limited = matches!(req, Request::Peek { .. } | Request::Claim { .. } | Request::Resume { .. })
+        && !relay.rate_ok(remote.ip());
+    if rate_limited {
+        reply(&mut send, &Response::Error { code: ErrorCode::RateLimited, message: "too many requests".into() })
+            .await?;
+        send.finish()?;
+        return Ok(());
+    }
+    let (id, action) = match req {
+        Request::Create(c) => return create(send, recv, relay, c, early).await,
+        Request::Watch { id, manage } => return watch(send, relay, id, manage).await,
+        Request::Peek { id } => (id, Action::Peek),
+        Request::Claim { id, key } => (id, Action::Claim(key)),
+        Request::Resume { id, lease, offset } => (id, Action::Resume(lease, offset)),
+        Request::Ack { id, lease } => (id, Action::Ack(lease)),
+        Request::Status { id, manage } => (id, Action::Status(manage)),
+        Request::Revoke { id, manage } => (id, Action::Revoke(manage)),
+        _ => {
+            reply(&mut send, &bad_request("unknown request")).await?;
+            send.finish()?;
+            return Ok(());
+        }
+    };
+    let kind = action_name(&action);
+    let out = match relay.apply(id, action).await {
+        Ok(o) => o,
+        Err(e) => {
+            warn!(link = %id.short(), "{kind} failed: {e}");
+            reply(&mut send, &internal()).await?;
+            send.finish()?;
+            return Ok(());
+        }
+    };
+    if out.next.is_some() {
+        info!(link = %id.short(), state = out.next.as_ref().map(|r| r.state.kind().name()), "{kind}");
+    }
+    reply(&mut send, &out.reply).await?;
+    if let Some(offset) = out.serve_from {
+        serve_blob(&mut send, &relay, id, offset).await?;
+    }
+    send.finish()?;
+    let _ = send.stopped().await;
+    Ok(())
+}
+
+fn action_name(a: &Action) -> &'static str {
+    match a {
+        Action::Peek => "peek",
+        Action::Claim(_) => "claim",
+        Action::Resume(..) => "resume",
+        Action::Ack(_) => "ack",
+        Action::Status(_) => "status",
+        Action::Revoke(_) => "revoke",
+        Action::Tick => "tick",
+    }
+}
+
+async fn serve_blob(send: &mut SendStream, relay: &Arc<Relay>, id: LinkId, offset: u64) -> anyhow::Result<()> {
+    match relay.blob(id).await? {
+        None => {
+            // A record that holds content but has no blob: storage lost it. Cut the stream so the client errors.
+            warn!(link = %id.short(), "content missing for a live record");
+            send.reset(codes::SHUTDOWN.into())?;
+        }
+        Some(Blob::Inline(b)) => {
+            let start = (offset as usize).min(b.len());
+            send.write_chunk(b.slice(start..)).await?;
+        }
+        Some(Blob::File(f)) => {
+            let mut f = tokio::fs::File::from_std(f);
+            f.seek(std::io::SeekFrom::Start(offset)).await?;
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                let n = f.read(&mut buf).await?;
+                if n == 0 {
+                    break;
+                }
+                send.write_all(&buf[..n]).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn create(
+    mut send: SendStream,
+    mut recv: RecvStream,
+    relay: Arc<Relay>,
+    req: burnlink_core::proto::CreateRequest,
+    early: Vec<u8>,
+) -> anyhow::Result<()> {
+    let id = LinkId::generate(&mut rand::rngs::OsRng);
+    let mut upload = Upload::new(relay.store().as_ref(), &id);
+    let max = relay.config.max_upload;
+    let mut too_large = early.len() as u64 > max;
+    if !too_large {
+        upload.write(&early).await?;
+        let idle = Duration::from_secs(30);
+        loop {
+            let chunk = match tokio::time::timeout(idle, recv.read_chunk(256 * 1024, true)).await {
+                Ok(Ok(Some(c))) => c,
+                Ok(Ok(None)) => break,
+                Ok(Err(e)) => {
+                    debug!("upload aborted: {e}");
+                    return Ok(()); // `upload` drops: nothing stays behind
+                }
+                Err(_) => {
+                    let _ = recv.stop(codes::BAD_REQUEST.into());
+                    return Ok(());
+                }
+            };
+            if upload.written() + chunk.bytes.len() as u64 > max {
+                too_large = true;
+                break;
+            }
+            upload.write(&chunk.bytes).await?;
+        }
+    }
+    if too_large {
+        let _ = recv.stop(codes::TOO_LARGE.into());
+        drop(upload);
+        let msg = format!("the upload is larger than this relay accepts ({max} bytes)");
+        reply(&mut send, &Response::Error { code: ErrorCode::TooLarge, message: msg }).await?;
+        send.finish()?;
+        let _ = send.stopped().await;
+        return Ok(());
+    }
+    let staged = upload.finish().await?;
+    let resp = match relay.create(id, req, staged).await {
+        Ok(r) => r,
+        Err(e) => {
+            warn!("create failed: {e}");
+            internal()
+        }
+    };
+    if let Response::Created { .. } = resp {
+        info!(link = %id.short(), "created");
+    }
+    reply(&mut send, &resp).await?;
+    send.finish()?;
+    let _ = send.stopped().await;
+    Ok(())
+}
+
+/// Sends the sender a status now and on every change, until the link reaches an end state or the peer goes away.
+async fn watch(
+    mut send: SendStream,
+    relay: Arc<Relay>,
+    id: LinkId,
+    manage: burnlink_core::keys::ManageToken,
+) -> anyhow::Result<()> {
+    let mut changes = relay.subscribe();
+    let mut last = None;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        let status = match relay.status(id, &manage).await {
+            Ok(s) => s,
+            Err(_) => {
+                reply(&mut send, &internal()).await?;
+                break;
+            }
+        };
+        let Some(status) = status else {
+            reply(&mut send, &Response::Gone).await?;
+            break;
+        };
+        if last != Some(status) {
+            reply(&mut send, &Response::Status(status)).await?;
+            last = Some(status);
+        }
+        if !status.state.holds_content() {
+            break;
+        }
+        // Wait for a change of this link, or the next tick (time alone ends leases and expires links).
+        loop {
+            tokio::select! {
+                r = changes.recv() => match r {
+                    Ok(changed) if changed != id => continue,
+                    _ => break,
+                },
+                _ = tick.tick() => break,
+                _ = send.stopped() => return Ok(()),
+            }
+        }
+    }
+    send.finish()?;
+    let _ = send.stopped().await;
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! Helpers: an in-process relay on port 0 and a client that trusts its certificate.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use burnlink_client::transport::{Body, Claim};
+use burnlink_client::{RelayClient, Trust};
+use burnlink_core::keys::{ClaimKey, ManageToken, PublicMeta, SecretCheck};
+use burnlink_core::link::LinkId;
+use burnlink_core::proto::CreateRequest;
+use burnlink_relay::{Config, Options, Relay, Server};
+use tokio::io::AsyncReadExt;
+
+pub struct TestRelay {
+    pub relay: Arc<Relay>,
+    pub ready: burnlink_relay::Ready,
+    pub dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+pub fn test_config() -> Config {
+    Config {
+        max_conns_per_ip: 1000,
+        max_streams_per_conn: 1000,
+        rate_per_sec: 0.0,
+        sweep_interval: Duration::from_millis(100),
+        inline_threshold: 64 * 1024,
+        ..Config::default()
+    }
+}
+
+impl TestRelay {
+    pub async fn start(config: Config) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts = Options::new(dir.path());
+        opts.config = config;
+        let server = Server::bind(opts).await.unwrap();
+        let relay = server.relay.clone();
+        let ready = server.ready.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(server.run(async move {
+            let _ = rx.await;
+        }));
+        Self { relay, ready, dir, stop: Some(tx), task: Some(task) }
+    }
+
+    pub async fn client(&self) -> RelayClient {
+        let trust = Trust::from_pem_file(&self.ready.ca).unwrap();
+        RelayClient::connect_addr(self.ready.quic, "localhost", &trust).await.unwrap()
+    }
+
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.take().unwrap().await.unwrap().unwrap();
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
+    }
+
+    /// Files under blobs/ (not tmp/).
+    pub fn blob_files(&self) -> usize {
+        count_files(&self.dir.path().join("blobs"))
+    }
+}
+
+pub fn count_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).unwrap().filter(|e| e.as_ref().unwrap().file_type().unwrap().is_file()).count()
+}
+
+/// Keys of a test link.
+pub struct LinkKeys {
+    pub claim: ClaimKey,
+    pub manage: ManageToken,
+}
+
+pub fn link_keys(seed: u64) -> LinkKeys {
+    let mut c = [0u8; 32];
+    c[..8].copy_from_slice(&seed.to_le_bytes());
+    let mut m = c;
+    m[31] = 0xff;
+    LinkKeys { claim: ClaimKey::from_bytes(c), manage: ManageToken::from_bytes(m) }
+}
+
+pub fn create_request(k: &LinkKeys, ttl_secs: u32) -> CreateRequest {
+    CreateRequest {
+        ttl_secs,
+        claim_hash: k.claim.digest(),
+        manage_hash: k.manage.digest(),
+        meta: PublicMeta { check: SecretCheck([7; 16]), kdf: None },
+    }
+}
+
+pub fn payload(len: usize, seed: u8) -> Vec<u8> {
+    (0..len).map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed)).collect()
+}
+
+pub async fn create(c: &RelayClient, k: &LinkKeys, data: &[u8]) -> LinkId {
+    c.create(create_request(k, 3600), data, &|_| {}).await.unwrap().0
+}
+
+pub async fn read_body(body: Body) -> Vec<u8> {
+    let mut v = Vec::new();
+    body.into_reader().read_to_end(&mut v).await.unwrap();
+    v
+}
+
+/// Claims and reads everything; panics unless the claim won.
+pub async fn claim_all(c: &RelayClient, id: LinkId, k: &LinkKeys) -> (burnlink_core::keys::LeaseToken, Vec<u8>) {
+    match c.claim(id, k.claim.clone()).await.unwrap() {
+        Claim::Won { lease, body, .. } => (lease, read_body(body).await),
+        Claim::Gone => panic!("claim: gone"),
+        Claim::WrongProof { .. } => panic!("claim: wrong proof"),
+    }
+}
