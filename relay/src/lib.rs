@@ -57,7 +57,7 @@ impl Default for Config {
             max_upload: 4 << 30,
             max_conns_per_ip: 32,
             max_streams_per_conn: 32,
-            stream_window: 8 << 20,
+            stream_window: 4 << 20,
             rate_per_sec: 20.0,
             rate_burst: 100,
             lease: burnlink_core::state::DEFAULT_LEASE,

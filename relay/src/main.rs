@@ -60,14 +60,25 @@ struct Args {
     /// Ciphertext up to this many bytes is kept in the database; larger goes to files.
     #[arg(long, env = "BURNLINK_RELAY_INLINE_MAX", default_value_t = 256 * 1024)]
     inline_max: usize,
+    /// Worker threads for the async runtime (default: one per CPU).
+    #[arg(long, env = "BURNLINK_RELAY_THREADS")]
+    threads: Option<usize>,
     /// Log format.
     #[arg(long, env = "BURNLINK_RELAY_LOG_FORMAT", value_parser = ["text", "json"], default_value = "text")]
     log_format: String,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // Blocking threads only do file work (fsync, rename, delete); a small pool keeps memory flat under load.
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.threads {
+        rt.worker_threads(n.max(1));
+    }
+    rt.enable_all().max_blocking_threads(16).build()?.block_on(serve(args))
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("BURNLINK_LOG").unwrap_or_else(|_| "info".into());
     let fmt = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if args.log_format == "json" {

@@ -12,7 +12,7 @@ use burnlink_core::link::LinkId;
 use burnlink_core::proto::{DecodeError, ErrorCode, Request, Response, MAX_BODY};
 use quinn::{Connection, RecvStream, SendStream};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 use crate::service::{bad_request, Action, Relay};
 use crate::store::{Blob, Upload};
@@ -39,7 +39,7 @@ pub fn server_config(tls: rustls::ServerConfig, relay: &Relay) -> anyhow::Result
         .max_concurrent_uni_streams(0u8.into())
         .stream_receive_window(quinn::VarInt::from_u32(c.stream_window))
         .receive_window(quinn::VarInt::from_u32(c.stream_window.saturating_mul(2)))
-        .send_window(u64::from(c.stream_window) * 2)
+        .send_window(u64::from(c.stream_window))
         .max_idle_timeout(Some(Duration::from_secs(30).try_into()?))
         .keep_alive_interval(None);
     cfg.transport_config(Arc::new(t));
@@ -189,7 +189,7 @@ async fn serve_stream(
         }
     };
     if out.next.is_some() {
-        info!(link = %id.short(), state = out.next.as_ref().map(|r| r.state.kind().name()), "{kind}");
+        debug!(link = %id.short(), state = out.next.as_ref().map(|r| r.state.kind().name()), "{kind}");
     }
     reply(&mut send, &out.reply).await?;
     if let Some(offset) = out.serve_from {
@@ -213,7 +213,7 @@ fn action_name(a: &Action) -> &'static str {
 }
 
 async fn serve_blob(send: &mut SendStream, relay: &Arc<Relay>, id: LinkId, offset: u64) -> anyhow::Result<()> {
-    match relay.blob(id).await? {
+    match relay.blob(id)? {
         None => {
             // A record that holds content but has no blob: storage lost it. Cut the stream so the client errors.
             warn!(link = %id.short(), "content missing for a live record");
@@ -291,7 +291,7 @@ async fn create(
         }
     };
     if let Response::Created { .. } = resp {
-        info!(link = %id.short(), "created");
+        debug!(link = %id.short(), "created");
     }
     reply(&mut send, &resp).await?;
     send.finish()?;

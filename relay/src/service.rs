@@ -175,72 +175,71 @@ impl Relay {
         self.changes.subscribe()
     }
 
-    /// Applies `action` to `id`: read, decide, compare-and-set (durable), then delete content if the new state holds
-    /// none. Retries when another request changed the record in between.
+    /// Applies `action` to `id`: read, decide, compare-and-set, wait until durable, then delete content if the new
+    /// state holds none. Retries when another request changed the record in between. Sled operations are in-memory
+    /// and run inline; only the durability wait is a real wait, and it holds no thread.
     pub async fn apply(self: &Arc<Self>, id: LinkId, action: Action) -> RelayResult<Outcome> {
-        let action = Arc::new(action);
         loop {
-            let this = self.clone();
-            let act = action.clone();
-            let attempt = blocking(move || {
-                let current = this.store.get(&id)?;
-                let now = this.clock.now();
-                let lease_for_claim = LeaseToken::generate(&mut rand::rngs::OsRng);
-                let event = match &*act {
-                    Action::Peek => Event::Peek,
-                    Action::Claim(key) => Event::Claim { key, lease: &lease_for_claim, lease_ttl: this.config.lease },
-                    Action::Resume(lease, offset) => Event::Resume { lease, offset: *offset },
-                    Action::Ack(lease) => Event::Ack { lease },
-                    Action::Status(manage) => Event::Status { manage },
-                    Action::Revoke(manage) => Event::Revoke { manage },
-                    Action::Tick => Event::Tick,
-                };
-                let out = step(current.as_ref(), now, event);
-                let Some(old) = current else { return Ok(Some(out)) };
-                let new = if out.purge { None } else { out.next.clone() };
-                if out.purge || out.next.is_some() {
-                    if !this.store.swap(&id, &old, new.as_ref())? {
-                        return Ok(None); // lost a race: read again
-                    }
-                    if out.drop_content || out.purge {
-                        this.store.delete_blob(&id)?;
-                    }
-                }
-                Ok(Some(out))
-            })
-            .await?;
-            if let Some(out) = attempt {
-                if out.next.is_some() || out.purge {
-                    let _ = self.changes.send(id);
-                }
+            let current = self.store.get(&id)?;
+            let now = self.clock.now();
+            let lease_for_claim = LeaseToken::generate(&mut rand::rngs::OsRng);
+            let event = match &action {
+                Action::Peek => Event::Peek,
+                Action::Claim(key) => Event::Claim { key, lease: &lease_for_claim, lease_ttl: self.config.lease },
+                Action::Resume(lease, offset) => Event::Resume { lease, offset: *offset },
+                Action::Ack(lease) => Event::Ack { lease },
+                Action::Status(manage) => Event::Status { manage },
+                Action::Revoke(manage) => Event::Revoke { manage },
+                Action::Tick => Event::Tick,
+            };
+            let out = step(current.as_ref(), now, event);
+            let Some(old) = current else { return Ok(out) };
+            if !(out.purge || out.next.is_some()) {
                 return Ok(out);
             }
+            let new = if out.purge { None } else { out.next.clone() };
+            let Some(ticket) = self.store.swap(&id, &old, new.as_ref())? else {
+                continue; // lost a race: read again
+            };
+            self.store.durable(ticket).await?;
+            if out.drop_content || out.purge {
+                let this = self.clone();
+                if let Err(e) = blocking(move || this.store.delete_blob(&id)).await {
+                    // The state already says "no content"; the start-up sweep removes what is left.
+                    tracing::warn!(link = %id.short(), "deleting content failed: {e}");
+                }
+            }
+            let _ = self.changes.send(id);
+            return Ok(out);
         }
     }
 
-    /// Stores a finished upload and makes its link visible.
+    /// Stores a finished upload and makes its link visible, durably.
     pub async fn create(self: &Arc<Self>, id: LinkId, req: CreateRequest, staged: Staged) -> RelayResult<Response> {
-        let this = self.clone();
-        blocking(move || {
-            let now = this.clock.now();
-            let size = match &staged {
-                Staged::Inline(b) => b.len() as u64,
-                Staged::File { file, .. } => file.metadata()?.len(),
-            };
-            let record = match Record::new(&req, size, now) {
-                Ok(r) => r,
-                Err(e) => return Ok(bad_request(e.to_string())),
-            };
-            this.store.commit(&id, staged, &record)?;
-            Ok(Response::Created { id, expires_at: record.expires_at })
-        })
-        .await
+        let size = match &staged {
+            Staged::Inline(b) => b.len() as u64,
+            Staged::File { file, .. } => file.metadata()?.len(),
+        };
+        let record = match Record::new(&req, size, self.clock.now()) {
+            Ok(r) => r,
+            Err(e) => return Ok(bad_request(e.to_string())),
+        };
+        let expires_at = record.expires_at;
+        let ticket = match staged {
+            Staged::Inline(_) => self.store.commit(&id, staged, &record)?,
+            Staged::File { .. } => {
+                // fsync and rename: real disk work, off the async threads.
+                let this = self.clone();
+                blocking(move || this.store.commit(&id, staged, &record)).await?
+            }
+        };
+        self.store.durable(ticket).await?;
+        Ok(Response::Created { id, expires_at })
     }
 
-    /// The ciphertext of a link.
-    pub async fn blob(self: &Arc<Self>, id: LinkId) -> RelayResult<Option<Blob>> {
-        let this = self.clone();
-        blocking(move || this.store.blob(&id)).await
+    /// The ciphertext of a link. Inline: an in-memory read; file: an open. Both cheap enough to run in place.
+    pub fn blob(&self, id: LinkId) -> RelayResult<Option<Blob>> {
+        self.store.blob(&id)
     }
 
     /// The sender's current view (for watch), or `None` if the token is wrong or the link unknown.
@@ -255,6 +254,7 @@ impl Relay {
     pub async fn sweep(self: &Arc<Self>) -> RelayResult<usize> {
         let this = self.clone();
         let records = blocking(move || this.store.records()).await?;
+        // (A deadline index would avoid the full scan; at a scan every 30 s it is cheap up to millions of links.)
         let now = self.clock.now();
         let mut changed = 0;
         for (id, rec) in records {

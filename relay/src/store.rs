@@ -7,9 +7,11 @@ Durable storage for the relay: link records, tombstones and ciphertext. The only
 - **larger ciphertext** goes to `blobs/<hex id>`: written to `blobs/tmp/<hex id>.part`, fsynced, renamed on commit, the
   directory fsynced, and only then the record inserted. A crash before the record insert leaves an orphan file, never a
   visible half-upload; [`SledStore::open`] sweeps orphans and temp files.
-- **Durability**: every mutating call returns only after sled has flushed it. Concurrent callers share flushes
-  (group commit: one fsync covers every write registered before it started), which is what lets many small durable
-  transitions per second through one disk.
+- **Durability**: a mutating call applies its change and returns a [`Ticket`]; the change is durable once
+  [`Store::durable`] has passed the ticket. One flusher thread serves all tickets (group commit: one fsync covers
+  every write registered before it started), and waiters wait asynchronously, holding no thread. That is what lets
+  many small durable transitions per second through one disk and one core. Callers answer a request only after its
+  ticket is durable.
 
 The [`Store`] trait is what the relay needs of a backend. A stateless deployment would implement it over PostgreSQL
 (`SELECT … FOR UPDATE` / `UPDATE … WHERE state = …` for [`Store::swap`]) with blobs in S3-compatible storage.
@@ -18,7 +20,7 @@ The [`Store`] trait is what the relay needs of a backend. A stateless deployment
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use burnlink_core::link::LinkId;
 use burnlink_core::state::Record;
@@ -70,14 +72,21 @@ pub enum Staged {
 pub trait Store: Send + Sync + 'static {
     /// The record of `id`, if any.
     fn get(&self, id: &LinkId) -> Result<Option<Record>, StoreError>;
-    /// Atomically replaces `old` by `new` (`None`: delete the record) and makes it durable. `Ok(false)` if the stored
-    /// record is no longer `old` (someone else won the race; read again).
-    fn swap(&self, id: &LinkId, old: &Record, new: Option<&Record>) -> Result<bool, StoreError>;
-    /// Makes a finished upload durable and then its record visible. Fails if `id` exists.
-    fn commit(&self, id: &LinkId, staged: Staged, record: &Record) -> Result<(), StoreError>;
+    /// Atomically replaces `old` by `new` (`None`: delete the record). `Ok(None)` if the stored record is no longer
+    /// `old` (someone else won the race; read again); otherwise a ticket to wait on with [`Store::durable`].
+    fn swap(&self, id: &LinkId, old: &Record, new: Option<&Record>) -> Result<Option<Ticket>, StoreError>;
+    /// Makes a finished upload's content durable, then inserts its record. Fails if `id` exists. Blocks on disk for
+    /// file blobs; the record is durable once the ticket is.
+    fn commit(&self, id: &LinkId, staged: Staged, record: &Record) -> Result<Ticket, StoreError>;
+    /// Waits until every change up to `ticket` is durable.
+    fn durable(
+        &self,
+        ticket: Ticket,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send + '_>>;
     /// The ciphertext of `id`, if stored.
     fn blob(&self, id: &LinkId) -> Result<Option<Blob>, StoreError>;
-    /// Deletes the ciphertext of `id` (no error if already gone).
+    /// Deletes the ciphertext of `id` (no error if already gone). Blocks on disk. Call only after the state change that
+    /// made the content unreachable is durable: a crash must never leave a live record without its content.
     fn delete_blob(&self, id: &LinkId) -> Result<(), StoreError>;
     /// Every record, for the sweeper.
     fn records(&self) -> Result<Vec<(LinkId, Record)>, StoreError>;
@@ -94,12 +103,29 @@ pub struct Upload {
     threshold: usize,
     tmp: PathBuf,
     written: u64,
+    /// Write-behind: a clone of the temp file's handle and the sync running on it, so the fsync before `Created`
+    /// only has the last stretch left to write.
+    syncer: Option<fs::File>,
+    syncing: Option<tokio::task::JoinHandle<io::Result<()>>>,
+    synced_at: u64,
 }
+
+/// Bytes between background syncs of a large upload.
+const SYNC_EVERY: u64 = 64 << 20;
 
 impl Upload {
     /// Starts an upload for `id` on `store`.
     pub fn new(store: &dyn Store, id: &LinkId) -> Self {
-        Self { mem: Vec::new(), file: None, threshold: store.inline_threshold(), tmp: store.temp_path(id), written: 0 }
+        Self {
+            mem: Vec::new(),
+            file: None,
+            threshold: store.inline_threshold(),
+            tmp: store.temp_path(id),
+            written: 0,
+            syncer: None,
+            syncing: None,
+            synced_at: 0,
+        }
     }
 
     /// Bytes received so far.
@@ -111,13 +137,26 @@ impl Upload {
     pub async fn write(&mut self, data: &[u8]) -> io::Result<()> {
         self.written += data.len() as u64;
         match &mut self.file {
-            Some((f, _)) => f.write_all(data).await,
+            Some((f, _)) => {
+                f.write_all(data).await?;
+                if self.written - self.synced_at >= SYNC_EVERY {
+                    self.synced_at = self.written;
+                    if let Some(prev) = self.syncing.take() {
+                        prev.await.map_err(io::Error::other)??;
+                    }
+                    if let Some(s) = self.syncer.as_ref().map(fs::File::try_clone).transpose()? {
+                        self.syncing = Some(tokio::task::spawn_blocking(move || s.sync_data()));
+                    }
+                }
+                Ok(())
+            }
             None if self.mem.len() + data.len() <= self.threshold => {
                 self.mem.extend_from_slice(data);
                 Ok(())
             }
             None => {
                 let mut f = tokio::fs::File::create(&self.tmp).await?;
+                self.syncer = Some(f.try_clone().await?.into_std().await);
                 f.write_all(&self.mem).await?;
                 f.write_all(data).await?;
                 self.mem = Vec::new();
@@ -133,6 +172,9 @@ impl Upload {
             None => Ok(Staged::Inline(std::mem::take(&mut self.mem))),
             Some((mut f, tmp)) => {
                 f.flush().await?;
+                if let Some(prev) = self.syncing.take() {
+                    prev.await.map_err(io::Error::other)??;
+                }
                 Ok(Staged::File { file: f.into_std().await, tmp })
             }
         }
@@ -148,56 +190,126 @@ impl Drop for Upload {
     }
 }
 
-/// Leader-based group commit: the first caller flushes; callers that arrive meanwhile wait for the next flush, which
-/// one of them leads. One fsync then covers every write registered before it began.
-struct GroupCommit {
-    state: Mutex<GcState>,
-    cv: Condvar,
-}
+/// A position in the store's write sequence; durable once the flusher has flushed past it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ticket(u64);
 
-#[derive(Default)]
-struct GcState {
-    requested: u64,
-    done: u64,
-    flushing: bool,
+/// Pending tickets below which the flusher lingers.
+const LINGER_BELOW: u64 = 16;
+/// How long it lingers.
+const LINGER: std::time::Duration = std::time::Duration::from_micros(200);
+
+/// Group commit: writers take a ticket after applying their change; one flusher thread flushes whenever tickets wait
+/// and publishes how far it got. One fsync covers every change registered before it began.
+struct GroupCommit {
+    requested: Mutex<u64>,
+    wake: Condvar,
+    done: tokio::sync::watch::Sender<u64>,
+    stop: std::sync::atomic::AtomicBool,
 }
 
 impl GroupCommit {
-    fn durable(&self, db: &sled::Db) -> Result<(), StoreError> {
-        let mut st = self.state.lock().expect("group commit lock");
-        st.requested += 1;
-        let mine = st.requested;
-        loop {
-            if st.done >= mine {
-                return Ok(());
-            }
-            if !st.flushing {
-                st.flushing = true;
-                let target = st.requested;
-                drop(st);
-                let r = db.flush();
-                st = self.state.lock().expect("group commit lock");
-                st.flushing = false;
-                if r.is_ok() {
-                    st.done = st.done.max(target);
+    fn start(db: sled::Db) -> (Arc<Self>, std::thread::JoinHandle<()>) {
+        let gc = Arc::new(Self {
+            requested: Mutex::new(0),
+            wake: Condvar::new(),
+            done: tokio::sync::watch::channel(0).0,
+            stop: std::sync::atomic::AtomicBool::new(false),
+        });
+        let me = gc.clone();
+        let mut stats = (std::time::Instant::now(), 0u64, 0u64); // since, flushes, first ticket
+        let handle = std::thread::Builder::new()
+            .name("burnlink-flush".into())
+            .spawn(move || loop {
+                if stats.0.elapsed() >= std::time::Duration::from_secs(5) {
+                    let done = *me.done.borrow();
+                    if stats.1 > 0 {
+                        tracing::debug!(
+                            flushes = stats.1,
+                            writes = done - stats.2,
+                            per_flush = (done - stats.2) as f64 / stats.1 as f64,
+                            "group commit"
+                        );
+                    }
+                    stats = (std::time::Instant::now(), 0, done);
                 }
-                self.cv.notify_all();
-                r?;
-            } else {
-                st = self.cv.wait(st).expect("group commit lock");
-            }
+                {
+                    let mut req = me.requested.lock().expect("flush lock");
+                    while *req <= *me.done.borrow() {
+                        if me.stop.load(std::sync::atomic::Ordering::Acquire) {
+                            return;
+                        }
+                        req = me.wake.wait(req).expect("flush lock");
+                    }
+                }
+                // Linger a moment when few writes wait, so that one flush serves more of them: each flush costs a
+                // few context switches and an fsync, and requests arriving together would otherwise split.
+                let pending = *me.requested.lock().expect("flush lock") - *me.done.borrow();
+                if pending < LINGER_BELOW {
+                    std::thread::sleep(LINGER);
+                }
+                let target = *me.requested.lock().expect("flush lock");
+                match db.flush() {
+                    Ok(_) => {
+                        me.done.send_replace(target);
+                        stats.1 += 1;
+                    }
+                    Err(e) => {
+                        tracing::error!("flush failed, retrying: {e}");
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                    }
+                }
+            })
+            .expect("spawn flusher");
+        (gc, handle)
+    }
+
+    fn shutdown(&self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        let _guard = self.requested.lock().expect("flush lock");
+        self.wake.notify_all();
+    }
+
+    /// Registers a change already applied to sled.
+    fn ticket(&self) -> Ticket {
+        let mut req = self.requested.lock().expect("flush lock");
+        *req += 1;
+        self.wake.notify_one();
+        Ticket(*req)
+    }
+
+    async fn wait(&self, t: Ticket) -> Result<(), StoreError> {
+        let mut rx = self.done.subscribe();
+        rx.wait_for(|d| *d >= t.0).await.map(|_| ()).map_err(|_| StoreError::Db("flusher stopped".into()))
+    }
+
+    /// Blocking wait, for start-up.
+    fn wait_blocking(&self, t: Ticket) {
+        let mut rx = self.done.subscribe();
+        while *rx.borrow_and_update() < t.0 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
     }
 }
 
 /// The sled + files backend.
 pub struct SledStore {
-    db: sled::Db,
     tree: sled::Tree,
     blobs: PathBuf,
     tmp: PathBuf,
     inline_threshold: usize,
-    gc: GroupCommit,
+    gc: Arc<GroupCommit>,
+    flusher: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for SledStore {
+    fn drop(&mut self) {
+        // Flush what is pending and release the database (and its file lock) before returning.
+        self.gc.shutdown();
+        if let Some(h) = self.flusher.take() {
+            let _ = h.join();
+        }
+    }
 }
 
 /// What the start-up sweep removed.
@@ -246,16 +358,10 @@ impl SledStore {
         let blobs = dir.join("blobs");
         let tmp = blobs.join("tmp");
         fs::create_dir_all(&tmp)?;
-        let db = sled::Config::new().path(dir.join("db")).cache_capacity(16 * 1024 * 1024).open()?;
+        let db = sled::Config::new().path(dir.join("db")).cache_capacity(8 * 1024 * 1024).open()?;
         let tree = db.open_tree("links")?;
-        let store = Self {
-            db,
-            tree,
-            blobs,
-            tmp,
-            inline_threshold,
-            gc: GroupCommit { state: Mutex::new(GcState::default()), cv: Condvar::new() },
-        };
+        let (gc, flusher) = GroupCommit::start(db);
+        let store = Self { tree, blobs, tmp, inline_threshold, gc, flusher: Some(flusher) };
         let report = store.sweep_orphans()?;
         Ok((store, report))
     }
@@ -298,7 +404,7 @@ impl SledStore {
             }
         }
         if report != SweepReport::default() {
-            self.gc.durable(&self.db)?;
+            self.gc.wait_blocking(self.gc.ticket());
         }
         Ok(report)
     }
@@ -312,19 +418,23 @@ impl Store for SledStore {
         }
     }
 
-    fn swap(&self, id: &LinkId, old: &Record, new: Option<&Record>) -> Result<bool, StoreError> {
+    fn swap(&self, id: &LinkId, old: &Record, new: Option<&Record>) -> Result<Option<Ticket>, StoreError> {
         let old_bytes = old.encode();
         let new_bytes = new.map(Record::encode);
         match self.tree.compare_and_swap(key(RECORD, id), Some(old_bytes), new_bytes)? {
-            Ok(()) => {
-                self.gc.durable(&self.db)?;
-                Ok(true)
-            }
-            Err(_) => Ok(false),
+            Ok(()) => Ok(Some(self.gc.ticket())),
+            Err(_) => Ok(None),
         }
     }
 
-    fn commit(&self, id: &LinkId, staged: Staged, record: &Record) -> Result<(), StoreError> {
+    fn durable(
+        &self,
+        ticket: Ticket,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send + '_>> {
+        Box::pin(self.gc.wait(ticket))
+    }
+
+    fn commit(&self, id: &LinkId, staged: Staged, record: &Record) -> Result<Ticket, StoreError> {
         let rkey = key(RECORD, id);
         match staged {
             Staged::Inline(bytes) => {
@@ -347,7 +457,7 @@ impl Store for SledStore {
                 }
             }
         }
-        self.gc.durable(&self.db)
+        Ok(self.gc.ticket())
     }
 
     fn blob(&self, id: &LinkId) -> Result<Option<Blob>, StoreError> {
@@ -362,9 +472,8 @@ impl Store for SledStore {
     }
 
     fn delete_blob(&self, id: &LinkId) -> Result<(), StoreError> {
-        if self.tree.remove(key(BLOB, id))?.is_some() {
-            self.gc.durable(&self.db)?;
-        }
+        // An inline removal lost in a crash is swept at start-up: its record already holds no content.
+        self.tree.remove(key(BLOB, id))?;
         match fs::remove_file(self.blob_path(id)) {
             Ok(()) => sync_dir(&self.blobs).map_err(Into::into),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -456,10 +565,13 @@ mod tests {
         let big_data = vec![7u8; 10_000];
         let s = stage(&store, &small, b"abc").await;
         assert!(matches!(s, Staged::Inline(_)));
-        store.commit(&small, s, &record()).unwrap();
+        let t = store.commit(&small, s, &record()).unwrap();
+        store.durable(t).await.unwrap();
         let s = stage(&store, &big, &big_data).await;
         assert!(matches!(s, Staged::File { .. }));
-        store.commit(&big, s, &record()).unwrap();
+        let t2 = store.commit(&big, s, &record()).unwrap();
+        assert!(t2 > t);
+        store.durable(t2).await.unwrap();
         assert_eq!(read_blob(&store, &small).unwrap(), b"abc");
         assert_eq!(read_blob(&store, &big).unwrap(), big_data);
         assert!(dir.path().join("blobs").join(id_hex(&big)).exists());
@@ -482,10 +594,11 @@ mod tests {
         store.commit(&id, stage(&store, &id, b"x").await, &r).unwrap();
         let mut next = r.clone();
         next.state = State::Revoked;
-        assert!(store.swap(&id, &r, Some(&next)).unwrap());
-        assert!(!store.swap(&id, &r, Some(&next)).unwrap(), "stale swap must fail");
+        assert!(store.swap(&id, &r, Some(&next)).unwrap().is_some());
+        assert!(store.swap(&id, &r, Some(&next)).unwrap().is_none(), "stale swap must fail");
         assert_eq!(store.get(&id).unwrap().unwrap().state, State::Revoked);
-        assert!(store.swap(&id, &next, None).unwrap());
+        let t = store.swap(&id, &next, None).unwrap().unwrap();
+        store.durable(t).await.unwrap();
         assert!(store.get(&id).unwrap().is_none());
     }
 
@@ -508,7 +621,8 @@ mod tests {
             store.commit(&ended, stage(&store, &ended, &[1; 100]).await, &r).unwrap();
             let mut gone = r.clone();
             gone.state = State::Consumed;
-            assert!(store.swap(&ended, &r, Some(&gone)).unwrap());
+            let t = store.swap(&ended, &r, Some(&gone)).unwrap().unwrap();
+            store.durable(t).await.unwrap();
         }
         let (store, report) = SledStore::open(dir.path(), 16).unwrap();
         assert_eq!(report, SweepReport { temp_files: 1, orphan_files: 2, orphan_inline: 0 });
@@ -516,23 +630,27 @@ mod tests {
         assert_eq!(store.get(&ended).unwrap().unwrap().state, State::Consumed, "tombstone stays");
     }
 
-    #[test]
-    fn group_commit_serves_concurrent_callers() {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn group_commit_serves_concurrent_callers_with_shared_flushes() {
         let dir = tempfile::tempdir().unwrap();
         let (store, _) = SledStore::open(dir.path(), 16).unwrap();
-        std::thread::scope(|s| {
-            for t in 0..8u8 {
-                let store = &store;
-                s.spawn(move || {
-                    for i in 0..50u8 {
-                        store.tree.insert([t, i], &[1]).unwrap();
-                        store.gc.durable(&store.db).unwrap();
-                    }
-                });
-            }
-        });
-        let st = store.gc.state.lock().unwrap();
-        assert_eq!(st.requested, 400);
-        assert_eq!(st.done, 400);
+        let store = Arc::new(store);
+        let mut tasks = Vec::new();
+        for t in 0..16u8 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..50u8 {
+                    store.tree.insert([t, i], &[1]).unwrap();
+                    let ticket = store.gc.ticket();
+                    store.durable(ticket).await.unwrap();
+                    assert!(*store.gc.done.borrow() >= ticket.0);
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(*store.gc.requested.lock().unwrap(), 800);
+        assert_eq!(*store.gc.done.borrow(), 800);
     }
 }

@@ -1,0 +1,226 @@
+//! Relay benchmark, one run: `cargo bench -p burnlink-relay`.
+//!
+//! Starts the release `burnlink-relay` as a child process on loopback and measures
+//! 1. one-hop upload and download of a 1 GiB blob on a fresh relay, beside a bare quinn stream of the same size and
+//!    transport windows, and the relay's peak RSS (VmHWM) while it moved the blob,
+//! 2. durable create+claim pairs per second with 64 concurrent clients (1 KiB payloads, each claim read fully),
+//!    and the peak RSS after that load.
+//!
+//! `BURNLINK_BENCH_GIB` (default 1) and `BURNLINK_BENCH_SECS` (default 5) scale it down for a quick look.
+
+use std::io::{BufRead, BufReader};
+use std::pin::Pin;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use burnlink_client::transport::Claim;
+use burnlink_client::{RelayClient, Trust};
+use burnlink_core::keys::{ClaimKey, ManageToken, PublicMeta, SecretCheck};
+use burnlink_core::proto::CreateRequest;
+use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
+
+/// `left` bytes of a repeating pattern, without holding them.
+struct Pattern {
+    left: u64,
+    buf: Arc<Vec<u8>>,
+    pos: usize,
+}
+
+impl AsyncRead for Pattern {
+    fn poll_read(mut self: Pin<&mut Self>, _: &mut Context<'_>, out: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let n = (out.remaining() as u64).min(self.left).min((self.buf.len() - self.pos) as u64) as usize;
+        let pos = self.pos;
+        out.put_slice(&self.buf[pos..pos + n]);
+        self.pos = (self.pos + n) % self.buf.len();
+        self.left -= n as u64;
+        Poll::Ready(Ok(()))
+    }
+}
+
+fn pattern(len: u64) -> Pattern {
+    Pattern { left: len, buf: Arc::new((0..1 << 20).map(|i: u32| (i * 7) as u8).collect()), pos: 0 }
+}
+
+fn request(seed: u64) -> (CreateRequest, ClaimKey) {
+    let mut c = [0u8; 32];
+    c[..8].copy_from_slice(&seed.to_le_bytes());
+    let claim = ClaimKey::from_bytes(c);
+    let req = CreateRequest {
+        ttl_secs: 3600,
+        claim_hash: claim.digest(),
+        manage_hash: ManageToken::from_bytes([1; 32]).digest(),
+        meta: PublicMeta { check: SecretCheck([0; 16]), kdf: None },
+    };
+    (req, claim)
+}
+
+fn vm_hwm_kib(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn drain(mut r: impl AsyncRead + Unpin) -> u64 {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        let k = r.read(&mut buf).await.unwrap();
+        if k == 0 {
+            return n;
+        }
+        n += k as u64;
+    }
+}
+
+/// A bare quinn server that reads one stream to the end and answers with its length.
+async fn bare_quinn(bytes: u64) -> Duration {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let der = cert.cert.der().clone();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![der.clone()], key)
+        .unwrap();
+    tls.alpn_protocols = vec![b"bare".to_vec()];
+    let mut transport = quinn::TransportConfig::default();
+    transport
+        .stream_receive_window(quinn::VarInt::from_u32(8 << 20))
+        .receive_window(quinn::VarInt::from_u32(16 << 20))
+        .send_window(16 << 20);
+    let transport = Arc::new(transport);
+    let mut scfg =
+        quinn::ServerConfig::with_crypto(Arc::new(quinn::crypto::rustls::QuicServerConfig::try_from(tls).unwrap()));
+    scfg.transport_config(transport.clone());
+    let server = quinn::Endpoint::server(scfg, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = server.local_addr().unwrap();
+    tokio::spawn(async move {
+        let conn = server.accept().await.unwrap().await.unwrap();
+        let (mut send, recv) = conn.accept_bi().await.unwrap();
+        let n = drain(recv).await;
+        send.write_all(&n.to_be_bytes()).await.unwrap();
+        send.finish().unwrap();
+        let _ = conn.closed().await;
+    });
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(der).unwrap();
+    let mut ctls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    ctls.alpn_protocols = vec![b"bare".to_vec()];
+    let mut ccfg = quinn::ClientConfig::new(Arc::new(quinn::crypto::rustls::QuicClientConfig::try_from(ctls).unwrap()));
+    ccfg.transport_config(transport);
+    let mut client = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    client.set_default_client_config(ccfg);
+    let conn = client.connect(addr, "localhost").unwrap().await.unwrap();
+    let t = Instant::now();
+    let (mut send, mut recv) = conn.open_bi().await.unwrap();
+    tokio::io::copy(&mut pattern(bytes), &mut send).await.unwrap();
+    send.finish().unwrap();
+    let mut len = [0u8; 8];
+    recv.read_exact(&mut len).await.unwrap();
+    assert_eq!(u64::from_be_bytes(len), bytes);
+    t.elapsed()
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let gib: f64 = std::env::var("BURNLINK_BENCH_GIB").ok().and_then(|v| v.parse().ok()).unwrap_or(1.0);
+    let secs: u64 = std::env::var("BURNLINK_BENCH_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let big = (gib * (1u64 << 30) as f64) as u64;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_burnlink-relay"))
+        .arg("--data")
+        .arg(dir.path())
+        .args(["--rate", "0", "--max-conns-per-ip", "1000", "--max-streams", "1000", "--threads", "2"])
+        .arg("--max-upload")
+        .arg((big + (1 << 20)).to_string())
+        .stdout(Stdio::piped())
+        .stderr(match std::env::var_os("BURNLINK_BENCH_RELAY_LOG") {
+            Some(p) => Stdio::from(std::fs::File::create(p).unwrap()),
+            None => Stdio::null(),
+        })
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let quic = ready["quic"].as_str().unwrap().parse().unwrap();
+    let trust = Trust::from_pem_file(std::path::Path::new(ready["ca"].as_str().unwrap())).unwrap();
+    println!("relay benchmark on loopback (relay pid {pid}, release build)");
+
+    // 1. One hop, on a fresh relay: upload then download the big blob.
+    let c = RelayClient::connect_addr(quic, "localhost", &trust).await.unwrap();
+    let (req, claim) = request(u64::MAX);
+    let t = Instant::now();
+    let (id, _) = c.create(req, pattern(big), &|_| {}).await.unwrap();
+    let up = t.elapsed();
+    let t = Instant::now();
+    let Claim::Won { lease, body, .. } = c.claim(id, claim).await.unwrap() else { panic!() };
+    assert_eq!(drain(body.into_reader()).await, big);
+    let down = t.elapsed();
+    c.ack(id, lease).await.unwrap();
+    let hwm_big = vm_hwm_kib(pid);
+
+    // 2. Durable create+claim pairs with 64 concurrent clients.
+    let pairs = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let payload = Arc::new(vec![0x5au8; 1024]);
+    let mut tasks = Vec::new();
+    for w in 0..64u64 {
+        let c = RelayClient::connect_addr(quic, "localhost", &trust).await.unwrap();
+        let pairs = pairs.clone();
+        let payload = payload.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut i = 0u64;
+            while Instant::now() < deadline {
+                let (req, claim) = request(w << 32 | i);
+                i += 1;
+                let (id, _) = c.create(req, &payload[..], &|_| {}).await.unwrap();
+                match c.claim(id, claim).await.unwrap() {
+                    Claim::Won { body, .. } => assert_eq!(drain(body.into_reader()).await, 1024),
+                    _ => panic!("claim lost"),
+                }
+                pairs.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    let t0 = Instant::now();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let n = pairs.load(Ordering::Relaxed);
+    println!(
+        "  create+claim pairs, 64 clients     {:>9.0} pairs/s  ({n} pairs in {:.1} s, each durable)",
+        n as f64 / t0.elapsed().as_secs_f64(),
+        t0.elapsed().as_secs_f64()
+    );
+
+    let bare = bare_quinn(big).await;
+    let mbps = |d: Duration| big as f64 / d.as_secs_f64() / 1e6;
+    println!("  upload {:.2} GiB through the relay     {:>9.1} MB/s  (durable on disk before Created)", gib, mbps(up));
+    println!("  download {:.2} GiB from the relay      {:>9.1} MB/s", gib, mbps(down));
+    println!(
+        "  bare quinn stream, same size        {:>9.1} MB/s  (upload = {:.0} % of bare)",
+        mbps(bare),
+        100.0 * bare.as_secs_f64() / up.as_secs_f64()
+    );
+    println!("  relay peak RSS moving the big blob  {:>9.1} MiB  (VmHWM of a fresh relay)", hwm_big as f64 / 1024.0);
+    println!(
+        "  relay peak RSS after the pairs load {:>9.1} MiB  (tens of thousands of records in sled)",
+        vm_hwm_kib(pid) as f64 / 1024.0
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
