@@ -19,10 +19,13 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+/// Stream reset code of an upload abandoned by the client (its source failed).
+pub const UPLOAD_ABORTED: u32 = 5;
+
 /// What went wrong talking to a relay.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum Error {
+pub enum TransportError {
     /// No connection could be made (DNS, refused, timed out).
     #[error("cannot reach the relay at {addr}: {reason}")]
     Unreachable {
@@ -58,24 +61,24 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
-impl From<quinn::ConnectionError> for Error {
+impl From<quinn::ConnectionError> for TransportError {
     fn from(e: quinn::ConnectionError) -> Self {
-        Error::ConnectionLost(e.to_string())
+        TransportError::ConnectionLost(e.to_string())
     }
 }
-impl From<quinn::WriteError> for Error {
+impl From<quinn::WriteError> for TransportError {
     fn from(e: quinn::WriteError) -> Self {
-        Error::ConnectionLost(e.to_string())
+        TransportError::ConnectionLost(e.to_string())
     }
 }
-impl From<quinn::ReadError> for Error {
+impl From<quinn::ReadError> for TransportError {
     fn from(e: quinn::ReadError) -> Self {
-        Error::ConnectionLost(e.to_string())
+        TransportError::ConnectionLost(e.to_string())
     }
 }
-impl From<quinn::ClosedStream> for Error {
+impl From<quinn::ClosedStream> for TransportError {
     fn from(e: quinn::ClosedStream) -> Self {
-        Error::ConnectionLost(e.to_string())
+        TransportError::ConnectionLost(e.to_string())
     }
 }
 
@@ -90,7 +93,7 @@ pub enum Trust {
 
 impl Trust {
     /// Reads a PEM file of trusted certificates.
-    pub fn from_pem_file(path: &Path) -> Result<Self, Error> {
+    pub fn from_pem_file(path: &Path) -> Result<Self, TransportError> {
         let certs = CertificateDer::pem_file_iter(path)
             .and_then(|it| it.collect::<Result<Vec<_>, _>>())
             .map_err(|e| std::io::Error::other(format!("cannot read CA file {}: {e}", path.display())))?;
@@ -100,19 +103,21 @@ impl Trust {
         Ok(Trust::Pinned(certs))
     }
 
-    fn client_config(&self) -> Result<rustls::ClientConfig, Error> {
+    fn client_config(&self) -> Result<rustls::ClientConfig, TransportError> {
         let mut roots = rustls::RootCertStore::empty();
         match self {
             Trust::WebPki => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
             Trust::Pinned(certs) => {
                 for c in certs {
-                    roots.add(c.clone()).map_err(|e| Error::Tls { addr: String::new(), reason: e.to_string() })?;
+                    roots
+                        .add(c.clone())
+                        .map_err(|e| TransportError::Tls { addr: String::new(), reason: e.to_string() })?;
                 }
             }
         }
         let mut cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_protocol_versions(&[&rustls::version::TLS13])
-            .map_err(|e| Error::Tls { addr: String::new(), reason: e.to_string() })?
+            .map_err(|e| TransportError::Tls { addr: String::new(), reason: e.to_string() })?
             .with_root_certificates(roots)
             .with_no_client_auth();
         cfg.alpn_protocols = vec![burnlink_core::proto::ALPN.to_vec()];
@@ -181,7 +186,7 @@ pub struct Watch {
 
 impl Watch {
     /// The next report; `None` when the relay ended the watch (the link reached an end state or is unknown).
-    pub async fn next(&mut self) -> Result<Option<StatusReport>, Error> {
+    pub async fn next(&mut self) -> Result<Option<StatusReport>, TransportError> {
         match next_response(&mut self.recv, &mut self.buf).await? {
             Some(Response::Status(s)) => Ok(Some(s)),
             Some(Response::Gone) | None => Ok(None),
@@ -190,15 +195,15 @@ impl Watch {
     }
 }
 
-fn unexpected(r: Response) -> Error {
+fn unexpected(r: Response) -> TransportError {
     match r {
-        Response::Error { code, message } => Error::Relay { code, message },
-        other => Error::Protocol(format!("unexpected answer {other:?}")),
+        Response::Error { code, message } => TransportError::Relay { code, message },
+        other => TransportError::Protocol(format!("unexpected answer {other:?}")),
     }
 }
 
 /// Reads the next response frame; leftover bytes stay in `buf`.
-async fn next_response(recv: &mut RecvStream, buf: &mut Vec<u8>) -> Result<Option<Response>, Error> {
+async fn next_response(recv: &mut RecvStream, buf: &mut Vec<u8>) -> Result<Option<Response>, TransportError> {
     let mut chunk = [0u8; 4096];
     loop {
         match Response::decode(buf) {
@@ -207,35 +212,35 @@ async fn next_response(recv: &mut RecvStream, buf: &mut Vec<u8>) -> Result<Optio
                 return Ok(Some(r));
             }
             Err(DecodeError::Incomplete(_)) => {}
-            Err(e) => return Err(Error::Protocol(e.to_string())),
+            Err(e) => return Err(TransportError::Protocol(e.to_string())),
         }
         match recv.read(&mut chunk).await? {
             Some(n) => buf.extend_from_slice(&chunk[..n]),
             None if buf.is_empty() => return Ok(None),
-            None => return Err(Error::Protocol("answer cut off".into())),
+            None => return Err(TransportError::Protocol("answer cut off".into())),
         }
     }
 }
 
 impl RelayClient {
     /// Connects to the relay named by `origin` (QUIC on the same host and port as its HTTPS).
-    pub async fn connect(origin: &RelayOrigin, trust: &Trust) -> Result<Self, Error> {
+    pub async fn connect(origin: &RelayOrigin, trust: &Trust) -> Result<Self, TransportError> {
         let port = origin.port.unwrap_or(443);
         let host = origin.host.trim_matches(['[', ']']);
         let target = format!("{host}:{port}");
         let addr = tokio::net::lookup_host(&target)
             .await
-            .map_err(|e| Error::Unreachable { addr: target.clone(), reason: e.to_string() })?
+            .map_err(|e| TransportError::Unreachable { addr: target.clone(), reason: e.to_string() })?
             .next()
-            .ok_or_else(|| Error::Unreachable { addr: target.clone(), reason: "no address".into() })?;
+            .ok_or_else(|| TransportError::Unreachable { addr: target.clone(), reason: "no address".into() })?;
         Self::connect_addr(addr, host, trust).await
     }
 
     /// Connects to `addr`, checking the certificate for `server_name`.
-    pub async fn connect_addr(addr: SocketAddr, server_name: &str, trust: &Trust) -> Result<Self, Error> {
+    pub async fn connect_addr(addr: SocketAddr, server_name: &str, trust: &Trust) -> Result<Self, TransportError> {
         let tls = trust.client_config()?;
         let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
-            .map_err(|e| Error::Tls { addr: addr.to_string(), reason: e.to_string() })?;
+            .map_err(|e| TransportError::Tls { addr: addr.to_string(), reason: e.to_string() })?;
         let mut cfg = quinn::ClientConfig::new(Arc::new(crypto));
         let mut t = quinn::TransportConfig::default();
         t.stream_receive_window(quinn::VarInt::from_u32(8 << 20))
@@ -247,12 +252,12 @@ impl RelayClient {
         let bind: SocketAddr = if addr.is_ipv6() { "[::]:0".parse() } else { "0.0.0.0:0".parse() }.expect("literal");
         let mut endpoint = quinn::Endpoint::client(bind)?;
         endpoint.set_default_client_config(cfg);
-        let unreachable = |reason: String| Error::Unreachable { addr: addr.to_string(), reason };
+        let unreachable = |reason: String| TransportError::Unreachable { addr: addr.to_string(), reason };
         let connecting = endpoint.connect(addr, server_name).map_err(|e| unreachable(e.to_string()))?;
         let conn = match tokio::time::timeout(Duration::from_secs(10), connecting).await {
             Err(_) => return Err(unreachable("timed out".into())),
             Ok(Err(quinn::ConnectionError::TransportError(e))) if is_tls(&e) => {
-                return Err(Error::Tls { addr: addr.to_string(), reason: e.to_string() })
+                return Err(TransportError::Tls { addr: addr.to_string(), reason: e.to_string() })
             }
             Ok(Err(e)) => return Err(unreachable(e.to_string())),
             Ok(Ok(c)) => c,
@@ -266,7 +271,7 @@ impl RelayClient {
         self.endpoint.wait_idle().await;
     }
 
-    async fn start(&self, req: &Request) -> Result<(SendStream, RecvStream), Error> {
+    async fn start(&self, req: &Request) -> Result<(SendStream, RecvStream), TransportError> {
         let (mut send, recv) = self.conn.open_bi().await?;
         let mut buf = Vec::with_capacity(128);
         req.encode(&mut buf);
@@ -276,11 +281,12 @@ impl RelayClient {
     }
 
     /// Sends `req`, finishes the request side, reads one answer (and keeps any bytes after it).
-    async fn exchange(&self, req: &Request) -> Result<(Response, Vec<u8>, RecvStream), Error> {
+    async fn exchange(&self, req: &Request) -> Result<(Response, Vec<u8>, RecvStream), TransportError> {
         let (mut send, mut recv) = self.start(req).await?;
         send.finish()?;
         let mut buf = Vec::new();
-        let resp = next_response(&mut recv, &mut buf).await?.ok_or_else(|| Error::Protocol("no answer".into()))?;
+        let resp =
+            next_response(&mut recv, &mut buf).await?.ok_or_else(|| TransportError::Protocol("no answer".into()))?;
         Ok((resp, buf, recv))
     }
 
@@ -290,13 +296,20 @@ impl RelayClient {
         req: CreateRequest,
         mut body: impl AsyncRead + Unpin,
         progress: &(dyn Fn(u64) + Send + Sync),
-    ) -> Result<(LinkId, Timestamp), Error> {
+    ) -> Result<(LinkId, Timestamp), TransportError> {
         let (mut send, mut recv) = self.start(&Request::Create(req)).await?;
         let mut buf = vec![0u8; 256 * 1024];
         let mut sent = 0u64;
         let mut stopped = false;
         loop {
-            let n = body.read(&mut buf).await?;
+            let n = match body.read(&mut buf).await {
+                Ok(n) => n,
+                Err(e) => {
+                    // A failed source must never look like a finished upload: reset, so the relay keeps nothing.
+                    let _ = send.reset(UPLOAD_ABORTED.into());
+                    return Err(e.into());
+                }
+            };
             if n == 0 {
                 break;
             }
@@ -318,12 +331,12 @@ impl RelayClient {
         match next_response(&mut recv, &mut rbuf).await? {
             Some(Response::Created { id, expires_at }) => Ok((id, expires_at)),
             Some(other) => Err(unexpected(other)),
-            None => Err(Error::Protocol("no answer to create".into())),
+            None => Err(TransportError::Protocol("no answer to create".into())),
         }
     }
 
     /// What is known about a fresh link; never changes it.
-    pub async fn peek(&self, id: LinkId) -> Result<Peek, Error> {
+    pub async fn peek(&self, id: LinkId) -> Result<Peek, TransportError> {
         match self.exchange(&Request::Peek { id }).await?.0 {
             Response::Info(i) => Ok(Peek::Fresh(i)),
             Response::Gone => Ok(Peek::Gone),
@@ -332,7 +345,7 @@ impl RelayClient {
     }
 
     /// Proves the claim key and takes the lease; on success the ciphertext follows.
-    pub async fn claim(&self, id: LinkId, key: ClaimKey) -> Result<Claim, Error> {
+    pub async fn claim(&self, id: LinkId, key: ClaimKey) -> Result<Claim, TransportError> {
         let (resp, rest, recv) = self.exchange(&Request::Claim { id, key }).await?;
         match resp {
             Response::Claimed { lease, lease_expires_at, size } => Ok(Claim::Won {
@@ -347,7 +360,7 @@ impl RelayClient {
     }
 
     /// Continues a download under `lease` from `offset`; `None` if the lease is gone.
-    pub async fn resume(&self, id: LinkId, lease: LeaseToken, offset: u64) -> Result<Option<Body>, Error> {
+    pub async fn resume(&self, id: LinkId, lease: LeaseToken, offset: u64) -> Result<Option<Body>, TransportError> {
         let (resp, rest, recv) = self.exchange(&Request::Resume { id, lease, offset }).await?;
         match resp {
             Response::Resumed { offset, size } => {
@@ -359,7 +372,7 @@ impl RelayClient {
     }
 
     /// Tells the relay the last chunk verified; it deletes the ciphertext. `false` if the lease had already ended.
-    pub async fn ack(&self, id: LinkId, lease: LeaseToken) -> Result<bool, Error> {
+    pub async fn ack(&self, id: LinkId, lease: LeaseToken) -> Result<bool, TransportError> {
         match self.exchange(&Request::Ack { id, lease }).await?.0 {
             Response::Acked => Ok(true),
             Response::Gone => Ok(false),
@@ -368,7 +381,7 @@ impl RelayClient {
     }
 
     /// The sender's view; `None` if the token is wrong or the link unknown.
-    pub async fn status(&self, id: LinkId, manage: ManageToken) -> Result<Option<StatusReport>, Error> {
+    pub async fn status(&self, id: LinkId, manage: ManageToken) -> Result<Option<StatusReport>, TransportError> {
         match self.exchange(&Request::Status { id, manage }).await?.0 {
             Response::Status(s) => Ok(Some(s)),
             Response::Gone => Ok(None),
@@ -377,7 +390,7 @@ impl RelayClient {
     }
 
     /// Revokes the link; returns the state afterwards.
-    pub async fn revoke(&self, id: LinkId, manage: ManageToken) -> Result<Option<StatusReport>, Error> {
+    pub async fn revoke(&self, id: LinkId, manage: ManageToken) -> Result<Option<StatusReport>, TransportError> {
         match self.exchange(&Request::Revoke { id, manage }).await?.0 {
             Response::Status(s) => Ok(Some(s)),
             Response::Gone => Ok(None),
@@ -386,7 +399,7 @@ impl RelayClient {
     }
 
     /// Subscribes to the link's state changes.
-    pub async fn watch(&self, id: LinkId, manage: ManageToken) -> Result<Watch, Error> {
+    pub async fn watch(&self, id: LinkId, manage: ManageToken) -> Result<Watch, TransportError> {
         let (mut send, recv) = self.start(&Request::Watch { id, manage }).await?;
         send.finish()?;
         Ok(Watch { recv, buf: Vec::new() })

@@ -420,6 +420,13 @@ pub struct MemorySink {
     total: u64,
 }
 
+impl MemorySink {
+    /// A sink that refuses more than `limit` file bytes in total (fuzzing: bounded memory).
+    pub fn with_limit(limit: u64) -> Self {
+        Self { limit, ..Self::default() }
+    }
+}
+
 impl Sink for MemorySink {
     fn text(&mut self, text: Zeroizing<String>) -> io::Result<()> {
         self.text = Some(text);

@@ -63,6 +63,9 @@ struct Args {
     /// Worker threads for the async runtime (default: one per CPU).
     #[arg(long, env = "BURNLINK_RELAY_THREADS")]
     threads: Option<usize>,
+    /// Testing only: read a clock offset in seconds from this file, so black-box tests can expire links.
+    #[arg(long, hide = true)]
+    clock_offset_file: Option<PathBuf>,
     /// Log format.
     #[arg(long, env = "BURNLINK_RELAY_LOG_FORMAT", value_parser = ["text", "json"], default_value = "text")]
     log_format: String,
@@ -108,6 +111,18 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         config,
     };
     let server = Server::bind(opts).await?;
+    if let Some(path) = args.clock_offset_file {
+        tracing::warn!("testing mode: the clock follows {}", path.display());
+        let relay = server.relay.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Some(secs) = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u64>().ok()) {
+                    relay.clock.set_offset(Duration::from_secs(secs));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+    }
     println!("{}", serde_json::to_string(&server.ready)?);
     server.run(shutdown_signal()).await
 }

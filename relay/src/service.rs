@@ -37,6 +37,11 @@ impl Clock {
     pub fn advance(&self, d: Duration) {
         self.offset_ms.fetch_add(d.as_millis() as u64, Ordering::Relaxed);
     }
+
+    /// Sets the offset from system time (black-box tests, through the relay's hidden `--clock-offset-file`).
+    pub fn set_offset(&self, d: Duration) {
+        self.offset_ms.store(d.as_millis() as u64, Ordering::Relaxed);
+    }
 }
 
 /// An event with owned tokens, so it can be rebuilt on every retry of a compare-and-set.

@@ -4,8 +4,8 @@ mod common;
 
 use std::time::Duration;
 
+use burnlink_client::transport::TransportError as Error;
 use burnlink_client::transport::{Claim, Peek};
-use burnlink_client::Error;
 use burnlink_core::keys::ClaimKey;
 use burnlink_core::link::LinkId;
 use burnlink_core::proto::ErrorCode;

@@ -1,0 +1,77 @@
+//! The errors of the send and open flows, with the stable codes the CLI turns into exit statuses and the app into
+//! `{code, message}`.
+
+use crate::transport::TransportError;
+
+/// What went wrong sending or opening a link.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The link is unknown, already opened, expired or revoked (one neutral answer).
+    #[error("this link is gone: it was already opened, expired, was revoked, or never existed")]
+    Gone,
+    /// The link's key does not match (damaged or incomplete link). Nothing was burned.
+    #[error("the link's key does not match this link (was it copied completely?); nothing was burned")]
+    WrongKey,
+    /// The passphrase is wrong. Nothing was burned, unless no attempts are left.
+    #[error("{}", wrong_passphrase(*.attempts_left))]
+    WrongPassphrase {
+        /// Attempts left before the relay burns the link.
+        attempts_left: u8,
+    },
+    /// The link needs a passphrase and none was given.
+    #[error("this link needs a passphrase (give it with --passphrase-file or --passphrase-env)")]
+    PassphraseRequired,
+    /// The relay could not be reached or its certificate was not trusted.
+    #[error(transparent)]
+    Relay(#[from] TransportError),
+    /// The payload failed to decrypt or verify, or breaks the container rules.
+    #[error("the payload is damaged: {0}")]
+    Damaged(String),
+    /// Bad input (paths, sizes, options).
+    #[error("{0}")]
+    Input(String),
+    /// A local file operation failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn wrong_passphrase(left: u8) -> String {
+    match left {
+        0 => "wrong passphrase; that was the last attempt and the relay destroyed the link".into(),
+        1 => "wrong passphrase; nothing was burned, 1 attempt left before the link is destroyed".into(),
+        n => format!("wrong passphrase; nothing was burned, {n} attempts left before the link is destroyed"),
+    }
+}
+
+impl Error {
+    /// A stable machine-readable code: `gone`, `wrong_key`, `wrong_passphrase`, `passphrase_required`,
+    /// `unreachable`, `tls`, `relay`, `damaged`, `input`, `io`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Gone => "gone",
+            Error::WrongKey => "wrong_key",
+            Error::WrongPassphrase { .. } => "wrong_passphrase",
+            Error::PassphraseRequired => "passphrase_required",
+            Error::Relay(TransportError::Unreachable { .. }) | Error::Relay(TransportError::ConnectionLost(_)) => {
+                "unreachable"
+            }
+            Error::Relay(TransportError::Tls { .. }) => "tls",
+            Error::Relay(_) => "relay",
+            Error::Damaged(_) => "damaged",
+            Error::Input(_) => "input",
+            Error::Io(_) => "io",
+        }
+    }
+
+    /// The CLI's exit status (DESIGN §4): 3 gone, 4 wrong key or passphrase, 5 relay unreachable or TLS, 1 other.
+    pub fn exit_code(&self) -> i32 {
+        match self.code() {
+            "gone" => 3,
+            "wrong_key" | "wrong_passphrase" | "passphrase_required" => 4,
+            "unreachable" | "tls" => 5,
+            "input" => 2,
+            _ => 1,
+        }
+    }
+}

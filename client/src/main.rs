@@ -1,0 +1,419 @@
+//! `burnlink`: send and open one-time links from the command line. Flags, prompts, progress bars and exit codes
+//! around `burnlink_client`.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use burnlink_client::open::{OpenOptions, Opened, Output};
+use burnlink_client::send::{Payload, SendOptions};
+use burnlink_client::{Connector, Error, Progress, Trust};
+use burnlink_core::keys::ManageToken;
+use burnlink_core::link::{Link, LinkId, RelayOrigin};
+use burnlink_core::proto::StatusReport;
+use burnlink_core::secrecy::SecretString;
+use burnlink_core::state::Timestamp;
+use burnlink_core::zeroize::Zeroizing;
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+const DEFAULT_RELAY: &str = "https://127.0.0.1:4433";
+
+/// Send and open one-time, burn-after-reading links.
+///
+/// Everything is encrypted on this machine (age) to a key that exists only in the link's #fragment; the relay
+/// stores ciphertext it cannot read and deletes it once the link is opened.
+///
+/// Examples:
+///   echo 'the vault code is 0451' | burnlink send -
+///   burnlink send --ttl 1h report.pdf photos/
+///   burnlink open 'https://relay.example/o/ID#KEY' --out ~/Downloads
+///
+/// Exit codes: 0 ok, 2 usage or malformed link, 3 link gone (opened, expired, revoked or unknown),
+/// 4 wrong key or passphrase (nothing burned), 5 relay unreachable or TLS failure, 1 anything else.
+#[derive(Parser, Debug)]
+#[command(name = "burnlink", version, verbatim_doc_comment)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Encrypt files, folders or a text secret to a new one-time link and print the link.
+    Send(SendArgs),
+    /// Open a one-time link: text goes to stdout, files into --out. The link burns.
+    Open(OpenArgs),
+    /// Show what is known about a link without opening it. Never burns.
+    Peek(PeekArgs),
+    /// Show the state of a link you sent (needs the manage token `send --json` printed).
+    Status(ManageArgs),
+    /// Revoke a link you sent so it can no longer be opened.
+    Revoke(ManageArgs),
+}
+
+#[derive(Args, Debug)]
+struct Trusting {
+    /// Trust this certificate (PEM) for the relay, e.g. a self-hosted relay's relay-cert.pem.
+    #[arg(long, env = "BURNLINK_CA", value_name = "FILE")]
+    ca: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct Passphrase {
+    /// Read the passphrase from this file (one trailing newline is ignored).
+    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_env")]
+    passphrase_file: Option<PathBuf>,
+    /// Read the passphrase from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    passphrase_env: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct SendArgs {
+    /// Relay to store the link on.
+    #[arg(long, env = "BURNLINK_RELAY", default_value = DEFAULT_RELAY, value_name = "URL")]
+    relay: String,
+    #[command(flatten)]
+    trust: Trusting,
+    /// How long the link lives unopened: 5m to 30d (e.g. 10m, 24h, 7d).
+    #[arg(long, default_value = "24h", value_parser = parse_ttl)]
+    ttl: Duration,
+    /// Protect the link with a passphrase too; send the passphrase through another channel.
+    #[command(flatten)]
+    passphrase: Passphrase,
+    /// Print {"link","id","expires_at","manage_token"} as JSON instead of the link alone.
+    #[arg(long)]
+    json: bool,
+    /// Files and folders to send, or `-` (or nothing) for a text secret read from stdin.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct OpenArgs {
+    /// The link (https://HOST/o/ID#KEY or burnlink://o/ID#KEY). Use `-` to read it from stdin, which keeps it out
+    /// of the process list.
+    link: String,
+    #[command(flatten)]
+    trust: Trusting,
+    /// Folder for received files (never overwrites: `a.txt` becomes `a (1).txt`), or `-` for a single file to stdout.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    out: String,
+    #[command(flatten)]
+    passphrase: Passphrase,
+    /// Relay for burnlink:// links, which do not name one.
+    #[arg(long, env = "BURNLINK_RELAY", default_value = DEFAULT_RELAY, value_name = "URL")]
+    relay: String,
+}
+
+#[derive(Args, Debug)]
+struct PeekArgs {
+    /// The link, or `-` to read it from stdin.
+    link: String,
+    #[command(flatten)]
+    trust: Trusting,
+    /// Relay for burnlink:// links.
+    #[arg(long, env = "BURNLINK_RELAY", default_value = DEFAULT_RELAY, value_name = "URL")]
+    relay: String,
+}
+
+#[derive(Args, Debug)]
+struct ManageArgs {
+    /// The link id (the part after /o/).
+    id: String,
+    /// The manage token printed by `send --json`.
+    #[arg(long, value_name = "TOKEN")]
+    manage: String,
+    /// Relay the link lives on.
+    #[arg(long, env = "BURNLINK_RELAY", default_value = DEFAULT_RELAY, value_name = "URL")]
+    relay: String,
+    #[command(flatten)]
+    trust: Trusting,
+}
+
+fn parse_ttl(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (use e.g. 10m, 24h, 7d)"))?;
+    if !(burnlink_core::state::MIN_TTL..=burnlink_core::state::MAX_TTL).contains(&d) {
+        return Err("expiry must be between 5m and 30d".into());
+    }
+    Ok(d)
+}
+
+/// A failure with its exit status.
+struct Fail(i32, String);
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Self {
+        Fail(e.exit_code(), e.to_string())
+    }
+}
+impl From<burnlink_client::transport::TransportError> for Fail {
+    fn from(e: burnlink_client::transport::TransportError) -> Self {
+        Error::Relay(e).into()
+    }
+}
+impl From<std::io::Error> for Fail {
+    fn from(e: std::io::Error) -> Self {
+        Fail(1, e.to_string())
+    }
+}
+
+fn usage(msg: impl Into<String>) -> Fail {
+    Fail(2, msg.into())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("burnlink: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Fail(code, msg)) => {
+            eprintln!("burnlink: {msg}");
+            ExitCode::from(code as u8)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Fail> {
+    match cli.cmd {
+        Cmd::Send(a) => send(a).await,
+        Cmd::Open(a) => open(a).await,
+        Cmd::Peek(a) => peek(a).await,
+        Cmd::Status(a) => manage(a, false).await,
+        Cmd::Revoke(a) => manage(a, true).await,
+    }
+}
+
+fn trust(t: &Trusting) -> Result<Trust, Fail> {
+    match &t.ca {
+        Some(p) => Trust::from_pem_file(p).map_err(|e| Fail(5, e.to_string())),
+        None => Ok(Trust::WebPki),
+    }
+}
+
+fn origin(url: &str) -> Result<RelayOrigin, Fail> {
+    RelayOrigin::parse(url).map_err(|e| usage(format!("--relay: {e}")))
+}
+
+fn read_passphrase(p: &Passphrase) -> Result<Option<SecretString>, Fail> {
+    let raw = if let Some(f) = &p.passphrase_file {
+        let mut s = Zeroizing::new(std::fs::read_to_string(f).map_err(|e| usage(format!("{}: {e}", f.display())))?);
+        strip_newline(&mut s);
+        s
+    } else if let Some(var) = &p.passphrase_env {
+        Zeroizing::new(std::env::var(var).map_err(|_| usage(format!("environment variable {var} is not set")))?)
+    } else {
+        return Ok(None);
+    };
+    if raw.is_empty() {
+        return Err(usage("the passphrase is empty"));
+    }
+    Ok(Some(SecretString::from(raw.to_string())))
+}
+
+fn strip_newline(s: &mut String) {
+    if s.ends_with('\n') {
+        s.pop();
+        if s.ends_with('\r') {
+            s.pop();
+        }
+    }
+}
+
+/// A progress bar on stderr that appears only if the work takes more than a second, and never when stderr is not a
+/// terminal.
+fn progress_bar(what: &'static str) -> (Progress, ProgressBar) {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+    bar.set_style(
+        ProgressStyle::with_template("{msg:9} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(what);
+    if std::io::stderr().is_terminal() {
+        let b = bar.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if !b.is_finished() {
+                b.set_draw_target(ProgressDrawTarget::stderr());
+            }
+        });
+    }
+    let b = bar.clone();
+    let progress: Progress = Arc::new(move |done, total| {
+        b.set_length(total);
+        b.set_position(done);
+    });
+    (progress, bar)
+}
+
+fn rfc3339(t: Timestamp) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(t.0)).to_string()
+}
+
+async fn send(a: SendArgs) -> Result<(), Fail> {
+    let origin = origin(&a.relay)?;
+    let trust = trust(&a.trust)?;
+    let passphrase = read_passphrase(&a.passphrase)?;
+    let text_mode = a.paths.is_empty() || (a.paths.len() == 1 && a.paths[0].as_os_str() == "-");
+    let payload = if text_mode {
+        let mut text = Zeroizing::new(String::new());
+        if std::io::stdin().is_terminal() {
+            let typed = rpassword::prompt_password("Secret (hidden): ")?;
+            text.push_str(&typed);
+        } else {
+            std::io::stdin().read_to_string(&mut text).map_err(|e| usage(format!("reading stdin: {e}")))?;
+            strip_newline(&mut text);
+        }
+        Payload::Text(text)
+    } else {
+        if a.paths.iter().any(|p| p.as_os_str() == "-") {
+            return Err(usage("`-` (text from stdin) cannot be mixed with files"));
+        }
+        Payload::Paths(a.paths.clone())
+    };
+    let connector = Connector { origin: origin.clone(), trust };
+    let client = connector.connect().await?;
+    let (progress, bar) = progress_bar("uploading");
+    let sent =
+        burnlink_client::send::send(&client, &origin, payload, SendOptions { ttl: a.ttl, passphrase }, progress).await;
+    bar.finish_and_clear();
+    let sent = sent?;
+    client.close().await;
+    for s in &sent.skipped {
+        eprintln!("burnlink: skipped {} (not a regular file or folder)", s.display());
+    }
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        let v = serde_json::json!({
+            "link": sent.link.as_str(),
+            "id": sent.id.to_string(),
+            "expires_at": rfc3339(sent.expires_at),
+            "manage_token": sent.manage.to_text().as_str(),
+        });
+        writeln!(out, "{v}")?;
+    } else {
+        writeln!(out, "{}", sent.link.as_str())?;
+        if std::io::stderr().is_terminal() {
+            eprintln!("This link opens once and expires {}.", rfc3339(sent.expires_at));
+        }
+    }
+    Ok(())
+}
+
+fn read_link(arg: &str, relay: &str) -> Result<(Link, RelayOrigin), Fail> {
+    let text = if arg == "-" {
+        let mut s = Zeroizing::new(String::new());
+        std::io::stdin().read_to_string(&mut s).map_err(|e| usage(format!("reading the link from stdin: {e}")))?;
+        s
+    } else {
+        Zeroizing::new(arg.to_owned())
+    };
+    let link = Link::parse(&text).map_err(|e| usage(format!("not a valid Burnlink link: {e}")))?;
+    let origin = match &link.relay {
+        Some(o) => o.clone(),
+        None => origin(relay)?,
+    };
+    Ok((link, origin))
+}
+
+async fn open(a: OpenArgs) -> Result<(), Fail> {
+    let (link, origin) = read_link(&a.link, &a.relay)?;
+    let trust = trust(&a.trust)?;
+    let mut passphrase = read_passphrase(&a.passphrase)?;
+    let out = if a.out == "-" {
+        Output::Stdout
+    } else {
+        let dir = PathBuf::from(&a.out);
+        if !dir.is_dir() {
+            return Err(usage(format!("--out {}: not a folder", dir.display())));
+        }
+        Output::Dir(dir)
+    };
+    let connector = Connector { origin, trust };
+    let state_dir = burnlink_client::resume::default_state_dir();
+    loop {
+        let (progress, bar) = progress_bar("receiving");
+        let opts = OpenOptions { out: out.clone(), passphrase: passphrase.clone(), state_dir: state_dir.clone() };
+        let r = burnlink_client::open::open(&connector, &link, opts, progress).await;
+        bar.finish_and_clear();
+        match r {
+            Ok(Opened::Text(t)) => {
+                let mut o = std::io::stdout().lock();
+                o.write_all(t.as_bytes())?;
+                if !t.ends_with('\n') && std::io::stdout().is_terminal() {
+                    o.write_all(b"\n")?;
+                }
+                return Ok(());
+            }
+            Ok(Opened::Files { saved, summary }) => {
+                eprintln!("burnlink: received {} file(s), {} bytes:", summary.files, summary.bytes);
+                for p in saved {
+                    eprintln!("  {}", p.display());
+                }
+                return Ok(());
+            }
+            Ok(Opened::Stdout { .. }) => return Ok(()),
+            // Ask on a terminal; a script gets exit status 4.
+            Err(Error::PassphraseRequired | Error::WrongPassphrase { .. })
+                if passphrase.is_none() && std::io::stdin().is_terminal() =>
+            {
+                passphrase = Some(SecretString::from(rpassword::prompt_password("Passphrase: ")?));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+async fn peek(a: PeekArgs) -> Result<(), Fail> {
+    let (link, origin) = read_link(&a.link, &a.relay)?;
+    let connector = Connector { origin, trust: trust(&a.trust)? };
+    let info = burnlink_client::open::peek(&connector, &link).await?;
+    let v = serde_json::json!({
+        "id": link.id.to_string(),
+        "state": "fresh",
+        "size": info.size,
+        "expires_at": rfc3339(info.expires_at),
+        "passphrase": info.meta.kdf.is_some(),
+        "key_matches": info.meta.check.matches(&link.secret),
+    });
+    println!("{v}");
+    Ok(())
+}
+
+fn status_json(id: &LinkId, s: &StatusReport) -> serde_json::Value {
+    serde_json::json!({
+        "id": id.to_string(),
+        "state": s.state.name(),
+        "created_at": rfc3339(s.created_at),
+        "expires_at": rfc3339(s.expires_at),
+        "claimed_at": s.claimed_at.map(rfc3339),
+        "ended_at": s.ended_at.map(rfc3339),
+        "failed_attempts": s.failed_attempts,
+    })
+}
+
+async fn manage(a: ManageArgs, revoke: bool) -> Result<(), Fail> {
+    let id: LinkId = a.id.trim().parse().map_err(|e| usage(format!("not a link id: {e}")))?;
+    let token = ManageToken::from_text(&a.manage).ok_or_else(|| usage("--manage: not a manage token"))?;
+    let connector = Connector { origin: origin(&a.relay)?, trust: trust(&a.trust)? };
+    let client = connector.connect().await?;
+    let report = if revoke { client.revoke(id, token).await? } else { client.status(id, token).await? };
+    client.close().await;
+    match report {
+        Some(s) => {
+            println!("{}", status_json(&id, &s));
+            Ok(())
+        }
+        None => Err(Error::Gone.into()),
+    }
+}

@@ -1,0 +1,261 @@
+//! Opening: peek, derive the keys, claim with the proof, then stream the ciphertext into the decryptor while keeping
+//! a private copy for resuming; files are staged and moved into place only after the last chunk verified; then ack.
+//!
+//! A dropped connection is retried in place while the lease lasts; a receiver killed mid-transfer resumes on the next
+//! `open` of the same link (see [`crate::resume`]).
+
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use burnlink_core::container::Summary;
+use burnlink_core::envelope::{self, OpenError};
+use burnlink_core::keys::{KeyError, LinkKeys};
+use burnlink_core::link::Link;
+use burnlink_core::proto::LinkInfo;
+use burnlink_core::secrecy::SecretString;
+use burnlink_core::zeroize::Zeroizing;
+use bytes::Bytes;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+use crate::resume::{ResumeState, StateFiles};
+use crate::send::join;
+use crate::sink::StagingSink;
+use crate::transport::{Claim, Peek};
+use crate::{Connector, Error, Progress};
+
+/// Where opened files go.
+#[derive(Clone, Debug)]
+pub enum Output {
+    /// Into this folder (never overwriting).
+    Dir(PathBuf),
+    /// A single file's bytes to stdout (staged in the state folder first).
+    Stdout,
+}
+
+/// How to open.
+pub struct OpenOptions {
+    /// Where files go.
+    pub out: Output,
+    /// The passphrase, for links that have one.
+    pub passphrase: Option<SecretString>,
+    /// Private folder for resume state.
+    pub state_dir: PathBuf,
+}
+
+/// What a link held.
+#[derive(Debug)]
+pub enum Opened {
+    /// A text secret.
+    Text(Zeroizing<String>),
+    /// Files, saved at these paths (top-level entries).
+    Files {
+        /// Final paths of the top-level entries.
+        saved: Vec<PathBuf>,
+        /// What the payload held.
+        summary: Summary,
+    },
+    /// A single file written to stdout.
+    Stdout {
+        /// Bytes written.
+        bytes: u64,
+    },
+}
+
+/// What is known about a link without opening it. Never burns.
+pub async fn peek(connector: &Connector, link: &Link) -> Result<LinkInfo, Error> {
+    match connector.connect().await?.peek(link.id).await? {
+        Peek::Fresh(info) => Ok(info),
+        Peek::Gone => Err(Error::Gone),
+    }
+}
+
+async fn unlock(
+    link: &Link,
+    meta: burnlink_core::keys::PublicMeta,
+    pass: Option<SecretString>,
+) -> Result<LinkKeys, Error> {
+    let secret = link.secret.clone();
+    tokio::task::spawn_blocking(move || LinkKeys::unlock(&secret, &meta, pass.as_ref())).await.map_err(join)?.map_err(
+        |e| match e {
+            KeyError::WrongSecret => Error::WrongKey,
+            KeyError::PassphraseRequired => Error::PassphraseRequired,
+            KeyError::KdfParams => Error::Damaged("the link's passphrase parameters are out of range".into()),
+            other => Error::Damaged(other.to_string()),
+        },
+    )
+}
+
+/// Reads chunks from a channel as a blocking reader (for the decryptor's thread).
+struct ChannelReader {
+    rx: mpsc::Receiver<Bytes>,
+    cur: Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.cur.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(b) => self.cur = b,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len());
+        buf[..n].copy_from_slice(&self.cur[..n]);
+        self.cur = self.cur.slice(n..);
+        Ok(n)
+    }
+}
+
+/// How many times a dropped download is resumed before giving up.
+const RESUME_TRIES: u32 = 5;
+
+/// Opens `link`: the whole flow. `progress` hears (ciphertext bytes received, total).
+pub async fn open(connector: &Connector, link: &Link, opts: OpenOptions, progress: Progress) -> Result<Opened, Error> {
+    let files = StateFiles::new(&opts.state_dir, &link.id);
+    let saved = files.load()?;
+    let mut client = connector.connect().await?;
+
+    let (state, keys, first_body) = match saved {
+        Some(state) => {
+            // A download of this link was interrupted: resume it under the saved lease.
+            let keys = unlock(link, state.meta, opts.passphrase.clone()).await?;
+            (state, keys, None)
+        }
+        None => {
+            let info = match client.peek(link.id).await? {
+                Peek::Fresh(i) => i,
+                Peek::Gone => return Err(Error::Gone),
+            };
+            let keys = unlock(link, info.meta, opts.passphrase.clone()).await?;
+            match client.claim(link.id, keys.claim_key().clone()).await? {
+                Claim::Won { lease, body, .. } => {
+                    let state = ResumeState { lease, size: body.size, meta: info.meta };
+                    files.save(&state)?;
+                    let _ = tokio::fs::remove_file(&files.spool).await;
+                    (state, keys, Some(body))
+                }
+                Claim::WrongProof { attempts_left } => return Err(Error::WrongPassphrase { attempts_left }),
+                Claim::Gone => return Err(Error::Gone),
+            }
+        }
+    };
+
+    // The spool keeps the ciphertext for a resume after a crash; the decryptor reads what is already spooled, then
+    // the rest as it arrives.
+    let mut spool = tokio::fs::OpenOptions::new().create(true).append(true).open(&files.spool).await?;
+    let mut received = spool.metadata().await?.len().min(state.size);
+    spool.set_len(received).await?;
+    let (tx, rx) = mpsc::channel::<Bytes>(32);
+    let prefix = std::fs::File::open(&files.spool)?.take(received);
+    let (out_dir, stdout) = match &opts.out {
+        Output::Dir(d) => (d.clone(), false),
+        Output::Stdout => (opts.state_dir.clone(), true),
+    };
+    let tag = link.id.short();
+    let decrypt = tokio::task::spawn_blocking(move || -> Result<(Summary, StagingSink), Error> {
+        let mut sink = StagingSink::new(&out_dir, &tag)?;
+        let input = prefix.chain(ChannelReader { rx, cur: Bytes::new() });
+        let summary = envelope::open(input, &keys, &mut sink).map_err(|e| match e {
+            OpenError::Sink(e) => Error::Io(e),
+            OpenError::Source(e) => Error::Io(e),
+            other => Error::Damaged(other.to_string()),
+        })?;
+        Ok((summary, sink))
+    });
+
+    let download = async {
+        let mut body = first_body;
+        let mut tries = 0;
+        let mut buf = vec![0u8; 256 * 1024];
+        progress(received, state.size);
+        while received < state.size {
+            let b = match body.take() {
+                Some(b) => b,
+                None => match client.resume(link.id, state.lease.clone(), received).await {
+                    Ok(Some(b)) => b,
+                    Ok(None) => return Err(Error::Gone),
+                    Err(e) => {
+                        tries += 1;
+                        if tries > RESUME_TRIES {
+                            return Err(e.into());
+                        }
+                        tokio::time::sleep(Duration::from_millis(250 << tries.min(4))).await;
+                        if let Ok(c) = connector.connect().await {
+                            client = c;
+                        }
+                        continue;
+                    }
+                },
+            };
+            let mut reader = b.into_reader();
+            loop {
+                match reader.read(&mut buf).await {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        let n = n.min((state.size - received) as usize);
+                        spool.write_all(&buf[..n]).await?;
+                        if tx.send(Bytes::copy_from_slice(&buf[..n])).await.is_err() {
+                            // The decryptor stopped early: it has an error to report.
+                            return Ok(());
+                        }
+                        received += n as u64;
+                        progress(received, state.size);
+                    }
+                    Err(_) => break, // dropped: resume from `received`
+                }
+            }
+        }
+        spool.flush().await?;
+        Ok::<(), Error>(())
+    };
+    let downloaded = download.await;
+    drop(tx);
+    let decrypted = decrypt.await.map_err(join)?;
+    if let Err(e) = downloaded {
+        if matches!(e, Error::Gone) {
+            files.remove(); // the lease is over; nothing left to resume
+        }
+        return Err(e);
+    }
+    let (summary, mut sink) = match decrypted {
+        Ok(v) => v,
+        Err(e) => {
+            files.remove();
+            return Err(e);
+        }
+    };
+
+    // Verified: move the files into place, then tell the relay to delete the ciphertext.
+    let opened = if let Some(text) = sink.take_text() {
+        drop(sink);
+        Opened::Text(text)
+    } else if stdout {
+        let staged = sink.staged();
+        if summary.files != 1 || summary.dirs != 0 {
+            return Err(Error::Input("the link holds several files; use --out DIR".into()));
+        }
+        let mut f = tokio::fs::File::open(&staged[0]).await?;
+        let bytes = tokio::io::copy(&mut f, &mut tokio::io::stdout()).await?;
+        tokio::io::stdout().flush().await?;
+        drop(sink);
+        Opened::Stdout { bytes }
+    } else {
+        let saved = tokio::task::spawn_blocking(move || sink.commit()).await.map_err(join)??;
+        Opened::Files { saved, summary }
+    };
+    let acked = match client.ack(link.id, state.lease.clone()).await {
+        Ok(a) => Ok(a),
+        Err(_) => match connector.connect().await {
+            Ok(c) => c.ack(link.id, state.lease.clone()).await,
+            Err(e) => Err(e),
+        },
+    };
+    if let Err(e) = acked {
+        // The content is safe; the relay deletes the ciphertext when the lease ends anyway.
+        tracing::warn!("could not confirm receipt to the relay: {e}");
+    }
+    files.remove();
+    Ok(opened)
+}

@@ -1,0 +1,131 @@
+//! The private record of a download in progress, so that a receiver killed mid-transfer can resume with the same
+//! link while the lease lasts: `<state dir>/<id>.lease` (lease token and the link's public metadata; never a key)
+//! and `<id>.part` (the ciphertext received so far). Both are removed after the ack.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use burnlink_core::keys::{KdfParams, LeaseToken, PublicMeta, SecretCheck};
+use burnlink_core::link::LinkId;
+
+/// Where the CLI keeps resume state: `$BURNLINK_STATE_DIR`, else the platform state (or local data) dir.
+pub fn default_state_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("BURNLINK_STATE_DIR") {
+        return d.into();
+    }
+    dirs::state_dir().or_else(dirs::data_local_dir).unwrap_or_else(std::env::temp_dir).join("burnlink")
+}
+
+/// A download in progress.
+pub struct ResumeState {
+    /// The lease.
+    pub lease: LeaseToken,
+    /// Ciphertext size.
+    pub size: u64,
+    /// What peek said (peek says "gone" once claimed, so it is kept here).
+    pub meta: PublicMeta,
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
+    let mut out = [0u8; N];
+    if s.len() != 2 * N {
+        return None;
+    }
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Paths of one link's state files.
+pub struct StateFiles {
+    /// `<id>.lease`.
+    pub lease: PathBuf,
+    /// `<id>.part`.
+    pub spool: PathBuf,
+}
+
+impl StateFiles {
+    /// The files for `id` under `dir`.
+    pub fn new(dir: &Path, id: &LinkId) -> Self {
+        let name = hex(&id.0);
+        Self { lease: dir.join(format!("{name}.lease")), spool: dir.join(format!("{name}.part")) }
+    }
+
+    /// Reads a saved state, if any.
+    pub fn load(&self) -> io::Result<Option<ResumeState>> {
+        let text = match fs::read_to_string(&self.lease) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let bad = || io::Error::other(format!("unreadable resume state {}", self.lease.display()));
+        let mut f = std::collections::HashMap::new();
+        for line in text.lines() {
+            if let Some((k, v)) = line.split_once('=') {
+                f.insert(k, v);
+            }
+        }
+        let get = |k: &str| f.get(k).copied().ok_or_else(bad);
+        let kdf = match get("kdf")? {
+            "none" => None,
+            v => {
+                let p: Vec<&str> = v.split(',').collect();
+                if p.len() != 4 {
+                    return Err(bad());
+                }
+                Some(KdfParams {
+                    salt: unhex(p[0]).ok_or_else(bad)?,
+                    m_kib: p[1].parse().map_err(|_| bad())?,
+                    t: p[2].parse().map_err(|_| bad())?,
+                    p: p[3].parse().map_err(|_| bad())?,
+                })
+            }
+        };
+        Ok(Some(ResumeState {
+            lease: LeaseToken::from_bytes(unhex(get("lease")?).ok_or_else(bad)?),
+            size: get("size")?.parse().map_err(|_| bad())?,
+            meta: PublicMeta { check: SecretCheck(unhex(get("check")?).ok_or_else(bad)?), kdf },
+        }))
+    }
+
+    /// Saves the state (mode 0600 in a 0700 folder), durably, before the first ciphertext byte is read.
+    pub fn save(&self, s: &ResumeState) -> io::Result<()> {
+        let dir = self.lease.parent().expect("state files live in a folder");
+        let mut b = fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+        b.create(dir)?;
+        let kdf = match &s.meta.kdf {
+            None => "none".to_owned(),
+            Some(k) => format!("{},{},{},{}", hex(&k.salt), k.m_kib, k.t, k.p),
+        };
+        let body = format!(
+            "version=1\nlease={}\nsize={}\ncheck={}\nkdf={kdf}\n",
+            hex(s.lease.expose()),
+            s.size,
+            hex(&s.meta.check.0)
+        );
+        let tmp = self.lease.with_extension("lease.tmp");
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let mut f = opts.open(&tmp)?;
+        f.write_all(body.as_bytes())?;
+        f.sync_all()?;
+        fs::rename(&tmp, &self.lease)
+    }
+
+    /// Removes both files.
+    pub fn remove(&self) {
+        let _ = fs::remove_file(&self.lease);
+        let _ = fs::remove_file(&self.spool);
+    }
+}

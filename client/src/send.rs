@@ -1,0 +1,249 @@
+//! Sending: collect what to send, seal it into an age payload on a blocking thread while it streams to the relay,
+//! and return the link. Constant memory whatever the size: files are read as they are encrypted and sent.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use burnlink_core::container::{padme, SafePath};
+use burnlink_core::envelope::{payload_overhead, Sealer};
+use burnlink_core::keys::{ManageToken, NewLink};
+use burnlink_core::link::{Link, LinkId, RelayOrigin};
+use burnlink_core::proto::CreateRequest;
+use burnlink_core::secrecy::SecretString;
+use burnlink_core::state::{Timestamp, MAX_TTL, MIN_TTL};
+use burnlink_core::zeroize::Zeroizing;
+use tokio::io::{AsyncRead, ReadBuf};
+use tokio_util::io::SyncIoBridge;
+
+use crate::{Error, Progress, RelayClient};
+
+/// What to send.
+pub enum Payload {
+    /// A text secret.
+    Text(Zeroizing<String>),
+    /// Files and folders.
+    Paths(Vec<PathBuf>),
+}
+
+/// How to send.
+pub struct SendOptions {
+    /// Time to live, 5 min ..= 30 days.
+    pub ttl: Duration,
+    /// Optional passphrase (a second channel).
+    pub passphrase: Option<SecretString>,
+}
+
+/// A created link.
+#[derive(Debug)]
+pub struct Sent {
+    /// The https link, with the secret in the fragment.
+    pub link: Zeroizing<String>,
+    /// The link id.
+    pub id: LinkId,
+    /// When it expires unopened.
+    pub expires_at: Timestamp,
+    /// The sender's token for status, revoke and watch.
+    pub manage: ManageToken,
+    /// Plaintext bytes sent (files or text).
+    pub bytes: u64,
+    /// Symbolic links and special files that were skipped.
+    pub skipped: Vec<PathBuf>,
+}
+
+enum Entry {
+    Dir(SafePath),
+    File(SafePath, PathBuf, u64),
+}
+
+/// The files and folders under `paths`, named relative to each path's parent, in a stable order.
+fn collect(paths: &[PathBuf]) -> Result<(Vec<Entry>, u64, Vec<PathBuf>), Error> {
+    let mut entries = Vec::new();
+    let mut skipped = Vec::new();
+    let mut total = 0u64;
+    let mut tops = std::collections::HashSet::new();
+    fn name_of(p: &Path) -> Result<String, Error> {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_owned)
+            .ok_or_else(|| Error::Input(format!("{}: the name is not valid UTF-8 or has no file name", p.display())))
+    }
+    fn walk(
+        dir: &Path,
+        rel: &str,
+        out: &mut Vec<Entry>,
+        total: &mut u64,
+        skipped: &mut Vec<PathBuf>,
+    ) -> Result<(), Error> {
+        let mut children: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| Error::Input(format!("{}: {e}", dir.display())))?
+            .collect::<Result<_, _>>()?;
+        children.sort_by_key(|e| e.file_name());
+        for c in children {
+            let path = c.path();
+            let name = format!("{rel}/{}", name_of(&path)?);
+            let safe = SafePath::new(&name).map_err(|e| Error::Input(format!("{}: {e}", path.display())))?;
+            let ft = c.file_type()?;
+            if ft.is_dir() {
+                out.push(Entry::Dir(safe));
+                walk(&path, &name, out, total, skipped)?;
+            } else if ft.is_file() {
+                let len = c.metadata()?.len();
+                *total += len;
+                out.push(Entry::File(safe, path, len));
+            } else {
+                skipped.push(path);
+            }
+        }
+        Ok(())
+    }
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| Error::Input(format!("{}: {e}", p.display())))?;
+        let abs = std::fs::canonicalize(p)?;
+        let name = name_of(&abs)?;
+        if !tops.insert(name.clone()) {
+            return Err(Error::Input(format!("two things named `{name}` were given; rename one")));
+        }
+        let safe = SafePath::new(&name).map_err(|e| Error::Input(format!("{}: {e}", p.display())))?;
+        if meta.is_dir() {
+            entries.push(Entry::Dir(safe));
+            walk(&abs, &name, &mut entries, &mut total, &mut skipped)?;
+        } else if meta.is_file() {
+            total += meta.len();
+            entries.push(Entry::File(safe, abs, meta.len()));
+        } else {
+            return Err(Error::Input(format!("{}: not a file or folder", p.display())));
+        }
+    }
+    if entries.is_empty() {
+        return Err(Error::Input("nothing to send".into()));
+    }
+    Ok((entries, total, skipped))
+}
+
+/// Estimated ciphertext size, for progress bars.
+fn estimate(entries: &[Entry], text: usize) -> u64 {
+    let tar: u64 = if entries.is_empty() {
+        2048 + (text as u64).div_ceil(512) * 512
+    } else {
+        entries
+            .iter()
+            .map(|e| match e {
+                Entry::Dir(p) => 512 + if p.as_str().len() > 99 { 1024 } else { 0 },
+                Entry::File(p, _, len) => 512 + len.div_ceil(512) * 512 + if p.as_str().len() > 99 { 1024 } else { 0 },
+            })
+            .sum::<u64>()
+            + 1024
+    };
+    let padded = padme(tar);
+    padded + payload_overhead(padded) + 200
+}
+
+/// Encrypts `payload` to a new link and uploads it. `progress` hears (ciphertext bytes sent, estimated total).
+pub async fn send(
+    client: &RelayClient,
+    origin: &RelayOrigin,
+    payload: Payload,
+    opts: SendOptions,
+    progress: Progress,
+) -> Result<Sent, Error> {
+    if !(MIN_TTL..=MAX_TTL).contains(&opts.ttl) {
+        return Err(Error::Input("expiry must be between 5 minutes and 30 days".into()));
+    }
+    let (entries, text, bytes, skipped) = match payload {
+        Payload::Text(t) => {
+            if t.is_empty() {
+                return Err(Error::Input("the secret is empty".into()));
+            }
+            let n = t.len() as u64;
+            (Vec::new(), Some(t), n, Vec::new())
+        }
+        Payload::Paths(paths) => {
+            let (e, n, skipped) = tokio::task::spawn_blocking(move || collect(&paths)).await.map_err(join)??;
+            (e, None, n, skipped)
+        }
+    };
+    let total = estimate(&entries, text.as_ref().map_or(0, |t| t.len()));
+    let passphrase = opts.passphrase;
+    // Argon2id (64 MiB) and key derivation: real work, off the async threads.
+    let new = tokio::task::spawn_blocking(move || {
+        NewLink::generate(&mut rand::rngs::OsRng, passphrase.as_ref()).map_err(|e| Error::Input(e.to_string()))
+    })
+    .await
+    .map_err(join)??;
+    let manage = ManageToken::generate(&mut rand::rngs::OsRng);
+    let req = CreateRequest {
+        ttl_secs: opts.ttl.as_secs() as u32,
+        claim_hash: new.keys.claim_key().digest(),
+        manage_hash: manage.digest(),
+        meta: new.meta,
+    };
+
+    let (reader, writer) = tokio::io::duplex(1 << 20);
+    let bridge = SyncIoBridge::new(writer);
+    let sealed_ok = Arc::new(AtomicBool::new(false));
+    let reader = SealedReader { inner: reader, sealed_ok: sealed_ok.clone() };
+    let recipient = new.keys.recipient();
+    let seal = tokio::task::spawn_blocking(move || -> Result<(), Error> {
+        let mut s = Sealer::to_recipient(&recipient, BufWriter::with_capacity(256 * 1024, bridge))?;
+        if let Some(t) = text {
+            s.add_text(t.as_bytes())?;
+        }
+        for e in entries {
+            match e {
+                Entry::Dir(p) => s.add_dir(&p)?,
+                Entry::File(p, path, len) => {
+                    let f = std::fs::File::open(&path).map_err(|e| Error::Input(format!("{}: {e}", path.display())))?;
+                    s.add_file(&p, len, f).map_err(|e| Error::Input(format!("{}: {e}", path.display())))?;
+                }
+            }
+        }
+        let mut w = s.finish()?;
+        w.flush()?;
+        let mut bridge = w.into_inner().map_err(|e| e.into_error())?;
+        // Set before the end of stream is written, so the reader can tell a finished payload from a failed one.
+        sealed_ok.store(true, Ordering::Release);
+        bridge.shutdown()?;
+        Ok(())
+    });
+    let report = move |n: u64| progress(n.min(total), total);
+    let created = client.create(req, reader, &report).await;
+    let sealed = seal.await.map_err(join)?;
+    // A sealing error (unreadable file) explains a failed upload better than the broken pipe it caused.
+    sealed?;
+    let (id, expires_at) = created?;
+    let link = Link { relay: Some(origin.clone()), id, secret: new.secret.clone() }.to_https(origin);
+    Ok(Sent { link, id, expires_at, manage, bytes, skipped })
+}
+
+/// The upload side of the sealing pipe. The sealing thread drops its end on error as well as on success, and both
+/// look like end of stream; this turns an end of stream that came without a finished payload into an error, so a
+/// half-sealed payload is never uploaded as if complete.
+struct SealedReader {
+    inner: tokio::io::DuplexStream,
+    sealed_ok: Arc<AtomicBool>,
+}
+
+impl AsyncRead for SealedReader {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let std::task::Poll::Ready(Ok(())) = r {
+            if buf.filled().len() == before && !self.sealed_ok.load(Ordering::Acquire) {
+                return std::task::Poll::Ready(Err(std::io::Error::other("sealing the payload failed")));
+            }
+        }
+        r
+    }
+}
+
+pub(crate) fn join(e: tokio::task::JoinError) -> Error {
+    Error::Io(std::io::Error::other(format!("worker failed: {e}")))
+}
