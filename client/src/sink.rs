@@ -22,6 +22,7 @@ pub struct StagingSink {
 impl StagingSink {
     /// Creates the staging folder in `out` (which must exist).
     pub fn new(out: &Path, tag: &str) -> io::Result<Self> {
+        remove_stale(out, tag);
         let mut suffix = [0u8; 4];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut suffix);
         let staging = out.join(format!(".burnlink-{tag}-{:08x}.partial", u32::from_le_bytes(suffix)));
@@ -77,6 +78,19 @@ impl StagingSink {
         self.committed = true;
         fs::remove_dir_all(&self.staging)?;
         Ok(saved)
+    }
+}
+
+/// Removes staging folders an earlier, killed attempt at the same link left in `out` (nothing in them was verified).
+fn remove_stale(out: &Path, tag: &str) {
+    let prefix = format!(".burnlink-{tag}-");
+    let Ok(entries) = fs::read_dir(out) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&prefix) && name.ends_with(".partial") && e.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = fs::remove_dir_all(e.path());
+        }
     }
 }
 

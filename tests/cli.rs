@@ -1,0 +1,343 @@
+//! The `burnlink` CLI against a real `burnlink-relay` process, through the contract of DESIGN §4: what is printed,
+//! what lands on disk, and the exit codes (0 ok, 2 usage, 3 gone, 4 wrong key or passphrase, 5 unreachable).
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use burnlink_e2e::*;
+
+fn home() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+/// `burnlink send` of `paths` (or stdin text when `paths` is empty); returns the link.
+fn send(r: &Relay, home: &Path, args: &[&str], stdin: &[u8]) -> String {
+    let out = run(r.cli(home).arg("send").args(args), stdin).expect_code(0);
+    let link = out.stdout_str().trim().to_owned();
+    assert!(link.starts_with(&format!("{}/o/", r.url)), "link {link:?}");
+    link
+}
+
+fn send_json(r: &Relay, home: &Path, args: &[&str], stdin: &[u8]) -> serde_json::Value {
+    let out = run(r.cli(home).args(["send", "--json"]).args(args), stdin).expect_code(0);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn status(r: &Relay, home: &Path, sent: &serde_json::Value) -> serde_json::Value {
+    let id = sent["id"].as_str().unwrap();
+    let token = sent["manage_token"].as_str().unwrap();
+    let out = run(r.cli(home).args(["status", id, "--manage", token]), b"").expect_code(0);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn text_from_stdin_opens_once() {
+    let r = Relay::start(&[]);
+    let h = home();
+    let link = send(&r, h.path(), &["-"], b"the vault code is 0451\n");
+    assert!(!link.contains("0451"));
+    let out = run(r.cli(h.path()).args(["open", &link]), b"").expect_code(0);
+    assert_eq!(out.stdout_str(), "the vault code is 0451", "one trailing newline of stdin is dropped");
+    let again = run(r.cli(h.path()).args(["open", &link]), b"").expect_code(3);
+    assert!(again.stderr.contains("gone"), "{}", again.stderr);
+    assert!(again.stdout.is_empty());
+}
+
+#[test]
+fn link_can_come_from_stdin() {
+    let r = Relay::start(&[]);
+    let h = home();
+    let link = send(&r, h.path(), &[], b"multi\nline\nsecret");
+    let out = run(r.cli(h.path()).args(["open", "-"]), link.as_bytes()).expect_code(0);
+    assert_eq!(out.stdout_str(), "multi\nline\nsecret");
+}
+
+#[test]
+fn one_file_many_files_folder_and_empty_file() {
+    let r = Relay::start(&[]);
+    let h = home();
+    let src = h.path().join("src");
+    std::fs::create_dir_all(src.join("folder/nested/deeper")).unwrap();
+    write_random(&src.join("one.bin"), 300_000, 1);
+    write_random(&src.join("two.txt"), 70_000, 2);
+    std::fs::write(src.join("empty"), b"").unwrap();
+    write_random(&src.join("folder/a"), 65_536, 3);
+    write_random(&src.join("folder/nested/b"), 1, 4);
+    std::fs::write(src.join("folder/nested/deeper/empty too"), b"").unwrap();
+    std::fs::create_dir(src.join("folder/empty dir")).unwrap();
+
+    // One file.
+    let link = send(&r, h.path(), &["src/one.bin"], b"");
+    let out1 = h.path().join("out1");
+    std::fs::create_dir(&out1).unwrap();
+    run(r.cli(h.path()).args(["open", &link, "--out", "out1"]), b"").expect_code(0);
+    assert_eq!(sha256_file(&out1.join("one.bin")), sha256_file(&src.join("one.bin")));
+    assert_eq!(tree(&out1).len(), 1);
+
+    // Many files and a folder (with an empty file and an empty folder in it).
+    let link = send(&r, h.path(), &["src/two.txt", "src/empty", "src/folder"], b"");
+    let out2 = h.path().join("out2");
+    std::fs::create_dir(&out2).unwrap();
+    let opened = run(r.cli(h.path()).args(["open", &link, "--out", "out2"]), b"").expect_code(0);
+    assert!(opened.stderr.contains("received"), "{}", opened.stderr);
+    let mut want: Vec<_> = tree(&src).into_iter().filter(|(p, _)| !p.starts_with("one.bin")).collect();
+    want.sort();
+    assert_eq!(tree(&out2), want);
+
+    // A 0-byte file alone.
+    let link = send(&r, h.path(), &["src/empty"], b"");
+    let out3 = h.path().join("out3");
+    std::fs::create_dir(&out3).unwrap();
+    run(r.cli(h.path()).args(["open", &link, "--out", "out3"]), b"").expect_code(0);
+    assert_eq!(std::fs::metadata(out3.join("empty")).unwrap().len(), 0);
+}
+
+#[test]
+fn received_files_never_overwrite() {
+    let r = Relay::start(&[]);
+    let h = home();
+    std::fs::write(h.path().join("note.txt"), b"new content").unwrap();
+    let link = send(&r, h.path(), &["note.txt"], b"");
+    let out = h.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("note.txt"), b"precious").unwrap();
+    run(r.cli(h.path()).args(["open", &link, "--out", "out"]), b"").expect_code(0);
+    assert_eq!(std::fs::read(out.join("note.txt")).unwrap(), b"precious");
+    assert_eq!(std::fs::read(out.join("note (1).txt")).unwrap(), b"new content");
+    assert_eq!(tree(&out).len(), 2, "no staging folder left behind");
+}
+
+#[test]
+fn hundred_mib_file_arrives_intact() {
+    let r = Relay::start(&[]);
+    let h = home();
+    let src = h.path().join("big.bin");
+    write_random(&src, 100 << 20, 42);
+    let link = send(&r, h.path(), &["big.bin"], b"");
+    let out = h.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    run(r.cli(h.path()).args(["open", &link, "--out", "out"]), b"").expect_code(0);
+    assert_eq!(sha256_file(&out.join("big.bin")), sha256_file(&src));
+    // The resume state is gone once the relay has the ack.
+    let state = h.path().join("state");
+    assert!(!state.exists() || std::fs::read_dir(&state).unwrap().next().is_none(), "state dir emptied");
+}
+
+#[test]
+fn wrong_passphrase_exits_4_and_burns_nothing() {
+    let r = Relay::start(&[]);
+    let h = home();
+    std::fs::write(h.path().join("pass"), "correct horse battery staple\n").unwrap();
+    let sent = send_json(&r, h.path(), &["--passphrase-file", "pass", "-"], b"behind a passphrase");
+    let link = sent["link"].as_str().unwrap();
+
+    let wrong = run(r.cli(h.path()).args(["open", link, "--passphrase-env", "PW"]).env("PW", "Tr0ub4dor&3"), b"");
+    let wrong = wrong.expect_code(4);
+    assert!(wrong.stderr.contains("wrong passphrase"), "{}", wrong.stderr);
+    assert!(wrong.stderr.contains("9 attempts left"), "{}", wrong.stderr);
+    // No passphrase at all (stdin is not a terminal): exit 4 with a hint, no attempt used.
+    let none = run(r.cli(h.path()).args(["open", link]), b"").expect_code(4);
+    assert!(none.stderr.contains("needs a passphrase"), "{}", none.stderr);
+    let st = status(&r, h.path(), &sent);
+    assert_eq!(st["state"], "fresh");
+    assert_eq!(st["failed_attempts"], 1);
+    // Peek says a passphrase is needed and never burns.
+    let peek = run(r.cli(h.path()).args(["peek", link]), b"").expect_code(0);
+    let peek: serde_json::Value = serde_json::from_slice(&peek.stdout).unwrap();
+    assert_eq!(peek["passphrase"], true);
+    assert_eq!(peek["key_matches"], true);
+
+    let right = run(r.cli(h.path()).args(["open", link, "--passphrase-file", "pass"]), b"").expect_code(0);
+    assert_eq!(right.stdout_str(), "behind a passphrase");
+}
+
+#[test]
+fn damaged_key_exits_4_and_burns_nothing() {
+    let r = Relay::start(&[]);
+    let h = home();
+    let link = send(&r, h.path(), &["-"], b"intact");
+    // Same length, one character of the secret changed.
+    let (head, secret) = link.split_once('#').unwrap();
+    let mut s: Vec<char> = secret.chars().collect();
+    s[5] = if s[5] == 'A' { 'B' } else { 'A' };
+    let bad = format!("{head}#{}", s.iter().collect::<String>());
+    let out = run(r.cli(h.path()).args(["open", &bad]), b"").expect_code(4);
+    assert!(out.stderr.contains("nothing was burned"), "{}", out.stderr);
+    assert!(!out.stderr.contains(&s.iter().collect::<String>()), "the secret is never echoed");
+    run(r.cli(h.path()).args(["open", &link]), b"").expect_code(0);
+}
+
+#[test]
+fn expired_link_is_gone() {
+    let r = Relay::start(&[]);
+    let h = home();
+    let sent = send_json(&r, h.path(), &["--ttl", "5m", "-"], b"short-lived");
+    let link = sent["link"].as_str().unwrap();
+    run(r.cli(h.path()).args(["peek", link]), b"").expect_code(0);
+    r.advance_clock(6 * 60);
+    run(r.cli(h.path()).args(["peek", link]), b"").expect_code(3);
+    let out = run(r.cli(h.path()).args(["open", link]), b"").expect_code(3);
+    assert!(out.stdout.is_empty());
+    assert_eq!(status(&r, h.path(), &sent)["state"], "expired");
+}
+
+#[test]
+fn revoke_then_open_is_gone_and_status_follows() {
+    let r = Relay::start(&[]);
+    let h = home();
+    let a = send_json(&r, h.path(), &["-"], b"to be revoked");
+    let b = send_json(&r, h.path(), &["-"], b"to be opened");
+    for s in [&a, &b] {
+        let st = status(&r, h.path(), s);
+        assert_eq!(st["state"], "fresh");
+        assert_eq!(st["claimed_at"], serde_json::Value::Null);
+        assert_eq!(st["expires_at"], s["expires_at"]);
+    }
+
+    let id = a["id"].as_str().unwrap();
+    let token = a["manage_token"].as_str().unwrap();
+    let rev = run(r.cli(h.path()).args(["revoke", id, "--manage", token]), b"").expect_code(0);
+    let rev: serde_json::Value = serde_json::from_slice(&rev.stdout).unwrap();
+    assert_eq!(rev["state"], "revoked");
+    run(r.cli(h.path()).args(["open", a["link"].as_str().unwrap()]), b"").expect_code(3);
+    assert_eq!(status(&r, h.path(), &a)["state"], "revoked");
+
+    run(r.cli(h.path()).args(["open", b["link"].as_str().unwrap()]), b"").expect_code(0);
+    let st = status(&r, h.path(), &b);
+    assert_eq!(st["state"], "consumed");
+    assert!(st["claimed_at"].is_string() && st["ended_at"].is_string(), "{st}");
+
+    // A wrong manage token learns nothing.
+    let other = b["manage_token"].as_str().unwrap();
+    run(r.cli(h.path()).args(["status", id, "--manage", other]), b"").expect_code(3);
+    run(r.cli(h.path()).args(["revoke", b["id"].as_str().unwrap(), "--manage", token]), b"").expect_code(3);
+}
+
+#[test]
+fn relay_down_exits_5() {
+    let mut r = Relay::start(&[]);
+    let h = home();
+    let link = send(&r, h.path(), &["-"], b"stranded");
+    r.kill();
+    let t = Instant::now();
+    let out = run(r.cli(h.path()).args(["open", &link]), b"").expect_code(5);
+    assert!(out.stderr.contains("cannot reach"), "{}", out.stderr);
+    assert!(t.elapsed() < Duration::from_secs(30));
+    run(r.cli(h.path()).args(["send", "-"]), b"x").expect_code(5);
+    run(r.cli(h.path()).args(["peek", &link]), b"").expect_code(5);
+}
+
+#[test]
+fn untrusted_certificate_exits_5() {
+    let r = Relay::start(&[]);
+    let other = Relay::start(&[]);
+    let h = home();
+    let link = send(&r, h.path(), &["-"], b"pinned");
+    let out = run(r.cli(h.path()).args(["open", &link]).env("BURNLINK_CA", &other.ca), b"").expect_code(5);
+    assert!(out.stderr.to_lowercase().contains("certificate") || out.stderr.contains("TLS"), "{}", out.stderr);
+    // Nothing was burned by the failed attempt.
+    run(r.cli(h.path()).args(["open", &link]), b"").expect_code(0);
+}
+
+#[test]
+fn malformed_links_exit_2_without_echoing_the_secret() {
+    let r = Relay::start(&[]);
+    let h = home();
+    let good = send(&r, h.path(), &["-"], b"still here");
+    let (head, secret) = good.split_once('#').unwrap();
+    let cases = [
+        "not a link".to_owned(),
+        head.to_owned(),                                    // no fragment
+        format!("{head}#{}", &secret[..40]),                // short secret
+        format!("{head}#{}x", secret),                      // long secret
+        format!("{head}#{}*", &secret[..42]),               // bad alphabet
+        format!("{}#{secret}", head.replace("/o/", "/x/")), // wrong path
+        format!("{}#{secret}", &head[..head.len() - 3]),    // short id
+        format!("ftp{}#{secret}", &head[5..]),              // wrong scheme
+        format!("{head}?q=1#{secret}"),                     // extra junk
+    ];
+    for bad in &cases {
+        let out = run(r.cli(h.path()).args(["open", bad]), b"").expect_code(2);
+        assert!(out.stderr.contains("not a valid Burnlink link"), "{bad}: {}", out.stderr);
+        assert!(!out.stderr.contains(&secret[..20]), "{bad}: the secret leaked into {}", out.stderr);
+    }
+    run(r.cli(h.path()).args(["peek", "nope"]), b"").expect_code(2);
+    run(r.cli(h.path()).args(["status", "nope", "--manage", "x"]), b"").expect_code(2);
+    run(r.cli(h.path()).args(["send", "--ttl", "1m", "-"]), b"x").expect_code(2);
+    run(r.cli(h.path()).args(["send", "--ttl", "31d", "-"]), b"x").expect_code(2);
+    run(r.cli(h.path()).args(["open", &good, "--out", "no-such-dir"]), b"").expect_code(2);
+    // None of that burned the good link.
+    assert_eq!(run(r.cli(h.path()).args(["open", &good]), b"").expect_code(0).stdout_str(), "still here");
+}
+
+#[test]
+fn no_secret_on_the_command_line() {
+    // There is no flag that takes a secret or a passphrase as an argument.
+    let h = home();
+    let r = Relay::start(&[]);
+    for bad in [&["send", "--passphrase", "x", "-"][..], &["send", "--secret", "x"], &["send", "--text", "x"]] {
+        run(r.cli(h.path()).args(bad), b"").expect_code(2);
+    }
+    let help = run(r.cli(h.path()).args(["send", "--help"]), b"").expect_code(0).stdout_str();
+    assert!(help.contains("--passphrase-file") && help.contains("--passphrase-env"));
+}
+
+/// SIGKILL the receiver mid-download, run `open` again: it resumes under the saved lease and completes, and nobody
+/// else can claim the link in between.
+#[test]
+fn killed_receiver_resumes_and_completes() {
+    let r = Relay::start(&[]);
+    let h = home();
+    let src = h.path().join("resume.bin");
+    write_random(&src, 192 << 20, 7);
+    let sent = send_json(&r, h.path(), &["resume.bin"], b"");
+    let link = sent["link"].as_str().unwrap().to_owned();
+    let out = h.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+
+    let mut child = r
+        .cli(h.path())
+        .args(["open", &link, "--out", "out"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let state = h.path().join("state");
+    let start = Instant::now();
+    let pid = child.id().to_string();
+    let part = loop {
+        let part = std::fs::read_dir(&state)
+            .ok()
+            .and_then(|mut d| d.find(|e| e.as_ref().unwrap().path().extension() == Some("part".as_ref())))
+            .map(|e| e.unwrap().path());
+        if let Some(p) = part {
+            if std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0) > 8 << 20 {
+                // Freeze it first so "mid-transfer" is certain, then kill it.
+                std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap();
+                break p;
+            }
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the receiver finished before it could be interrupted");
+        assert!(start.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let got = std::fs::metadata(&part).unwrap().len();
+    assert!(got < 192 << 20, "stopped mid-transfer ({got} bytes)");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(tree(&out).iter().filter(|(p, _)| !p.starts_with(".burnlink-")).count(), 0, "nothing written yet");
+    assert_eq!(status(&r, h.path(), &sent)["state"], "claimed");
+
+    // Somebody else with the whole link (another machine: another state dir) gets "gone" while the lease runs.
+    let thief = home();
+    run(r.cli(thief.path()).args(["open", &link]), b"").expect_code(3);
+
+    run(r.cli(h.path()).args(["open", &link, "--out", "out"]), b"").expect_code(0);
+    assert_eq!(sha256_file(&out.join("resume.bin")), sha256_file(&src));
+    let files: Vec<_> = tree(&out).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(files, vec!["resume.bin".to_owned()], "the killed run's staging folder is cleaned up");
+    assert_eq!(status(&r, h.path(), &sent)["state"], "consumed");
+    assert!(std::fs::read_dir(&state).unwrap().next().is_none(), "resume state removed after the ack");
+}

@@ -1,0 +1,199 @@
+/*!
+Harness for the black-box tests: starts the real `burnlink-relay` binary on a fresh data dir (port 0, its own
+certificate) and runs the real `burnlink` binary against it with a private state dir, as a user would.
+
+The binaries are looked up beside the test executable (`target/<profile>/`); `cargo build --workspace --bins` must
+have built them, which `scripts/test` does before `cargo test`.
+*/
+#![forbid(unsafe_code)]
+#![allow(missing_docs)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+/// `target/<profile>/NAME`, checked to exist.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
+    let p = dir.join(name);
+    assert!(p.is_file(), "{} is missing: run `cargo build --workspace --bins` first (scripts/test does)", p.display());
+    p
+}
+
+/// A running `burnlink-relay`; killed on drop.
+pub struct Relay {
+    child: Option<Child>,
+    pub url: String,
+    pub ca: PathBuf,
+    pub https: String,
+    pub data: tempfile::TempDir,
+    clock: PathBuf,
+}
+
+impl Relay {
+    /// Starts a relay with the limits opened up for tests, plus `extra` flags.
+    pub fn start(extra: &[&str]) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let clock = data.path().join("clock-offset");
+        std::fs::write(&clock, "0").unwrap();
+        let mut child = Command::new(bin("burnlink-relay"))
+            .arg("--data")
+            .arg(data.path().join("relay"))
+            .arg("--clock-offset-file")
+            .arg(&clock)
+            .args(["--rate", "0", "--max-conns-per-ip", "1000", "--sweep-secs", "1"])
+            .args(extra)
+            .env("BURNLINK_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("ready line {line:?}: {e}"));
+        Self {
+            child: Some(child),
+            url: v["url"].as_str().unwrap().to_owned(),
+            ca: v["ca"].as_str().unwrap().into(),
+            https: v["https"].as_str().unwrap().to_owned(),
+            data,
+            clock,
+        }
+    }
+
+    /// Moves the relay's clock `secs` into the future (it rereads the file every 100 ms).
+    pub fn advance_clock(&self, secs: u64) {
+        std::fs::write(&self.clock, secs.to_string()).unwrap();
+        std::thread::sleep(Duration::from_millis(400));
+    }
+
+    /// Stops the relay at once (SIGKILL).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// A `burnlink` command that trusts this relay and keeps its state in `home`.
+    pub fn cli(&self, home: &Path) -> Command {
+        let mut c = Command::new(bin("burnlink"));
+        c.env("BURNLINK_RELAY", &self.url)
+            .env("BURNLINK_CA", &self.ca)
+            .env("BURNLINK_STATE_DIR", home.join("state"))
+            .env("HOME", home)
+            .env_remove("BURNLINK_LOG")
+            .current_dir(home);
+        c
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// What a finished command did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8(self.stdout.clone()).unwrap()
+    }
+
+    /// Panics with the command's stderr unless it exited `code`.
+    #[track_caller]
+    pub fn expect_code(self, code: i32) -> Self {
+        assert_eq!(self.code, code, "exit status (stderr: {})", self.stderr);
+        self
+    }
+}
+
+/// Runs `cmd` with `stdin` as its input, at most 120 s.
+pub fn run(cmd: &mut Command, stdin: &[u8]) -> Run {
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = wait_output(child, Duration::from_secs(120));
+    writer.join().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
+}
+
+fn wait_output(mut child: Child, limit: Duration) -> Output {
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("command still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// SHA-256 of a file, read in pieces.
+pub fn sha256_file(p: &Path) -> String {
+    let mut f = std::fs::File::open(p).unwrap();
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).unwrap();
+    hex::encode(h.finalize())
+}
+
+/// Writes `len` pseudo-random bytes (xorshift, so no two blocks are alike and nothing compresses).
+pub fn write_random(p: &Path, len: u64, seed: u64) {
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(p).unwrap());
+    let mut x = seed | 1;
+    let mut left = len;
+    let mut block = vec![0u8; 1 << 16];
+    while left > 0 {
+        for c in block.chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            c.copy_from_slice(&x.to_le_bytes()[..c.len()]);
+        }
+        let n = left.min(block.len() as u64) as usize;
+        w.write_all(&block[..n]).unwrap();
+        left -= n as u64;
+    }
+    w.flush().unwrap();
+}
+
+/// Every file under `root`, as (relative path, sha256), sorted; folders as (path/, "").
+pub fn tree(root: &Path) -> Vec<(String, String)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let rel = e.path().strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            if e.file_type().unwrap().is_dir() {
+                out.push((format!("{rel}/"), String::new()));
+                walk(root, &e.path(), out);
+            } else {
+                out.push((rel, sha256_file(&e.path())));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
