@@ -1,22 +1,44 @@
 /*!
-The HTTPS front end (axum over rustls, TLS 1.3 only). It answers `GET /.well-known/burnlink` so clients can find the
-QUIC port when the two are split, and sets the security headers on every response. No `GET` or `HEAD` changes any
-state. The browser recipient page and its API are served from here too once they exist.
+The HTTPS front end (axum over rustls, TLS 1.3 only): the browser pages and their API.
+
+- `GET /` (the web sender) and `GET /o/<id>` (the recipient page) serve the same embedded single-page app for every
+  id, so the page itself never reveals whether a link exists. Its assets (under `/assets/`) are built from `ui/` by Vite and
+  embedded in the binary, so `burnlink-relay` stays one file.
+- `/api/v1/...`: peek (`GET`, never changes anything), and `POST`s for claim (carries the claim key: the only way to
+  burn a link), resume, ack, status, revoke and create. JSON in and out, except the ciphertext, which streams as
+  `application/octet-stream` in both directions.
+- `GET /.well-known/burnlink` tells clients the QUIC port when the two are split.
+
+No `GET` or `HEAD` changes any state; a link-preview bot, a prefetch or a page load that never clicks leaves every link
+FRESH. Cross-site `POST`s are refused (`Sec-Fetch-Site`), and JSON and binary bodies need a CORS preflight that we never
+answer. Every response carries the security headers of DESIGN §3.
+
+This module owns the HTTP mapping only; the rules live in [`crate::service`] and `burnlink_core::state`.
 */
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::{header, HeaderValue, Response, StatusCode};
-use axum::response::{Html, IntoResponse};
-use axum::routing::get;
-use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use burnlink_core::keys::{ClaimKey, Digest32, KdfParams, LeaseToken, ManageToken, PublicMeta, SecretCheck};
+use burnlink_core::link::LinkId;
+use burnlink_core::proto::{CreateRequest, ErrorCode, Response as Reply, StatusReport};
 use hyper_util::rt::TokioIo;
+use tokio::io::AsyncSeekExt;
 use tokio::net::TcpListener;
-use tracing::debug;
+use tower::ServiceExt;
+use tracing::{debug, warn};
 
-use crate::service::Relay;
+use crate::service::{Action, Relay};
+use crate::store::{Blob, Upload};
 
 /// Shared state of the HTTP handlers.
 #[derive(Clone)]
@@ -28,20 +50,41 @@ pub struct HttpState {
 }
 
 /// Content-Security-Policy of every response: nothing but our own scripts, styles and API.
-pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
     connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The page assets, built by `npm run build` into `ui/dist` and embedded at compile time.
+#[derive(rust_embed::Embed)]
+#[folder = "../ui/dist"]
+#[allow_missing = true]
+struct Assets;
+
+/// The peer address of an HTTP connection (for per-address rate limits).
+#[derive(Clone, Copy, Debug)]
+struct Peer(SocketAddr);
 
 /// The router.
 pub fn router(state: HttpState) -> Router {
     Router::new()
         .route("/.well-known/burnlink", get(well_known))
-        .route("/", get(index))
-        .route("/o/{id}", get(index))
+        .route("/", get(page))
+        .route("/o/{id}", get(page))
+        .route("/assets/{*file}", get(asset))
+        .route("/favicon.svg", get(favicon))
+        .route("/api/v1/links", post(create))
+        .route("/api/v1/links/{id}", get(peek))
+        .route("/api/v1/links/{id}/claim", post(claim))
+        .route("/api/v1/links/{id}/resume", post(resume))
+        .route("/api/v1/links/{id}/ack", post(ack))
+        .route("/api/v1/links/{id}/status", post(status))
+        .route("/api/v1/links/{id}/revoke", post(revoke))
+        .fallback(not_found)
         .with_state(state)
+        .layer(axum::middleware::map_request(refuse_cross_site))
         .layer(axum::middleware::map_response(security_headers))
 }
 
-async fn security_headers(mut resp: Response<axum::body::Body>) -> Response<axum::body::Body> {
+async fn security_headers(mut resp: Response<Body>) -> Response<Body> {
     let h = resp.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
@@ -49,25 +92,391 @@ async fn security_headers(mut resp: Response<axum::body::Body>) -> Response<axum
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    h.insert("cross-origin-resource-policy", HeaderValue::from_static("same-origin"));
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+    );
     h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     resp
 }
 
-async fn well_known(State(s): State<HttpState>) -> impl IntoResponse {
-    axum::Json(serde_json::json!({ "version": 1, "quic_port": s.quic_port, "alpn": "burnlink/1" }))
+/// A `POST` that a browser marks as coming from another site never reaches a handler.
+async fn refuse_cross_site(req: Request) -> Result<Request, ApiError> {
+    let cross = req.headers().get("sec-fetch-site").is_some_and(|v| v != "same-origin" && v != "none");
+    if req.method() == Method::POST && cross {
+        return Err(ApiError(StatusCode::FORBIDDEN, "cross_site", "requests from other sites are refused".into()));
+    }
+    Ok(req)
 }
 
-/// Until the browser page lands, a recipient without the app is told how to open the link. Identical for every id:
-/// the page never reveals whether a link exists.
-async fn index() -> impl IntoResponse {
-    (
-        StatusCode::OK,
-        Html(
-            "<!doctype html><meta charset=utf-8><title>Burnlink</title>\
-             <h1>Burnlink</h1><p>This is a Burnlink relay. Open one-time links with the Burnlink app or \
-             <code>burnlink open LINK</code>.</p>",
-        ),
+async fn well_known(State(s): State<HttpState>) -> impl IntoResponse {
+    Json(serde_json::json!({ "version": 1, "quic_port": s.quic_port, "alpn": "burnlink/1" }))
+}
+
+fn embedded(path: &str) -> Option<Response<Body>> {
+    let file = Assets::get(path)?;
+    let mime = match path.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        _ => "application/octet-stream",
+    };
+    Some(([(header::CONTENT_TYPE, mime)], file.data.into_owned()).into_response())
+}
+
+/// The single-page app, identical for every id.
+async fn page() -> Response<Body> {
+    embedded("index.html").unwrap_or_else(|| {
+        let msg = "<!doctype html><meta charset=utf-8><title>Burnlink</title><p>This relay was built without its \
+                   browser page (run <code>npm run build</code> before <code>cargo build</code>). Open links with \
+                   <code>burnlink open LINK</code>.";
+        ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], msg).into_response()
+    })
+}
+
+async fn asset(Path(file): Path<String>) -> Response<Body> {
+    embedded(&format!("assets/{file}")).unwrap_or_else(not_found_response)
+}
+
+async fn favicon() -> Response<Body> {
+    embedded("favicon.svg").unwrap_or_else(not_found_response)
+}
+
+fn not_found_response() -> Response<Body> {
+    ApiError(StatusCode::NOT_FOUND, "not_found", "no such page".into()).into_response()
+}
+
+async fn not_found() -> Response<Body> {
+    not_found_response()
+}
+
+/// An API error: status, stable code, message.
+struct ApiError(StatusCode, &'static str, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response<Body> {
+        (self.0, Json(serde_json::json!({ "error": self.1, "message": self.2 }))).into_response()
+    }
+}
+
+type ApiResult = Result<Response<Body>, ApiError>;
+
+/// The neutral answer for every link that is not fresh (or not yours): unknown, opened, expired, revoked.
+fn gone() -> ApiError {
+    ApiError(
+        StatusCode::NOT_FOUND,
+        "gone",
+        "This link is gone: it was already opened, has expired, was revoked, or never existed.".into(),
     )
+}
+
+fn bad(msg: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, "bad_request", msg.into())
+}
+
+fn internal() -> ApiError {
+    ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the relay failed; nothing changed".into())
+}
+
+fn b64_32(s: &str, what: &str) -> Result<[u8; 32], ApiError> {
+    let mut out = [0u8; 32];
+    match B64.decode_slice(s, &mut out) {
+        Ok(32) if s.len() == 43 => Ok(out),
+        _ => Err(bad(format!("{what} must be 32 bytes in base64url"))),
+    }
+}
+
+fn link_id(s: &str) -> Result<LinkId, ApiError> {
+    // A malformed id is just another id that does not exist.
+    s.parse().map_err(|_| gone())
+}
+
+fn ms(t: burnlink_core::state::Timestamp) -> serde_json::Value {
+    serde_json::Value::from(t.0)
+}
+
+fn meta_json(m: &PublicMeta) -> serde_json::Value {
+    serde_json::json!({
+        "check": B64.encode(m.check.0),
+        "kdf": m.kdf.map(|k| serde_json::json!({ "salt": B64.encode(k.salt), "m_kib": k.m_kib, "t": k.t, "p": k.p })),
+    })
+}
+
+fn status_json(id: &LinkId, s: &StatusReport) -> serde_json::Value {
+    serde_json::json!({
+        "id": id.to_string(),
+        "state": s.state.name(),
+        "created_at": ms(s.created_at),
+        "expires_at": ms(s.expires_at),
+        "claimed_at": s.claimed_at.map(ms),
+        "ended_at": s.ended_at.map(ms),
+        "failed_attempts": s.failed_attempts,
+    })
+}
+
+fn check_rate(relay: &Relay, peer: Option<Extension<Peer>>) -> Result<(), ApiError> {
+    match peer {
+        Some(Extension(Peer(addr))) if !relay.rate_ok(addr.ip()) => {
+            Err(ApiError(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; try again soon".into()))
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn apply(relay: &Arc<Relay>, id: LinkId, action: Action) -> Result<burnlink_core::state::Outcome, ApiError> {
+    relay.apply(id, action).await.map_err(|e| {
+        warn!(link = %id.short(), "request failed: {e}");
+        internal()
+    })
+}
+
+fn relay_error(code: ErrorCode, message: String) -> ApiError {
+    match code {
+        ErrorCode::RateLimited => ApiError(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message),
+        ErrorCode::TooLarge => ApiError(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message),
+        ErrorCode::BadRequest => ApiError(StatusCode::BAD_REQUEST, "bad_request", message),
+        _ => internal(),
+    }
+}
+
+/// `GET /api/v1/links/<id>`: what a recipient may know before opening. Never changes state.
+async fn peek(State(s): State<HttpState>, peer: Option<Extension<Peer>>, Path(id): Path<String>) -> ApiResult {
+    check_rate(&s.relay, peer)?;
+    let id = link_id(&id)?;
+    match apply(&s.relay, id, Action::Peek).await?.reply {
+        Reply::Info(i) => Ok(Json(serde_json::json!({
+            "size": i.size,
+            "expires_at": ms(i.expires_at),
+            "meta": meta_json(&i.meta),
+        }))
+        .into_response()),
+        Reply::Gone => Err(gone()),
+        Reply::Error { code, message } => Err(relay_error(code, message)),
+        _ => Err(internal()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ClaimBody {
+    claim_key: String,
+}
+
+/// Streams ciphertext from `offset` after a successful claim or resume.
+async fn body_from(relay: &Arc<Relay>, id: LinkId, offset: u64, size: u64) -> Result<Body, ApiError> {
+    match relay.blob(id).map_err(|_| internal())? {
+        None => {
+            warn!(link = %id.short(), "content missing for a live record");
+            Err(internal())
+        }
+        Some(Blob::Inline(b)) => Ok(Body::from(b.slice((offset as usize).min(b.len())..))),
+        Some(Blob::File(f)) => {
+            let mut f = tokio::fs::File::from_std(f);
+            f.seek(std::io::SeekFrom::Start(offset.min(size))).await.map_err(|_| internal())?;
+            Ok(Body::from_stream(tokio_util::io::ReaderStream::with_capacity(f, 256 * 1024)))
+        }
+    }
+}
+
+fn download(body: Body, len: u64, headers: &[(&'static str, String)]) -> Response<Body> {
+    let mut resp = Response::new(body);
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    for (k, v) in headers {
+        h.insert(*k, HeaderValue::from_str(v).expect("ascii header value"));
+    }
+    resp
+}
+
+/// `POST /api/v1/links/<id>/claim {"claim_key"}`: the burn. Atomic, durable before the first byte is sent.
+async fn claim(
+    State(s): State<HttpState>,
+    peer: Option<Extension<Peer>>,
+    Path(id): Path<String>,
+    Json(b): Json<ClaimBody>,
+) -> ApiResult {
+    check_rate(&s.relay, peer)?;
+    let id = link_id(&id)?;
+    let key = ClaimKey::from_bytes(b64_32(&b.claim_key, "claim_key")?);
+    let out = apply(&s.relay, id, Action::Claim(key)).await?;
+    match out.reply {
+        Reply::Claimed { lease, lease_expires_at, size } => {
+            let body = body_from(&s.relay, id, 0, size).await?;
+            Ok(download(
+                body,
+                size,
+                &[
+                    ("burnlink-lease", lease.to_text().to_string()),
+                    ("burnlink-lease-expires", lease_expires_at.0.to_string()),
+                    ("burnlink-size", size.to_string()),
+                ],
+            ))
+        }
+        Reply::WrongProof { attempts_left } => Ok((
+            StatusCode::FORBIDDEN,
+            Json(serde_json::json!({
+                "error": "wrong_key",
+                "attempts_left": attempts_left,
+                "message": "wrong key or passphrase; nothing was burned",
+            })),
+        )
+            .into_response()),
+        Reply::Gone => Err(gone()),
+        Reply::Error { code, message } => Err(relay_error(code, message)),
+        _ => Err(internal()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ResumeBody {
+    lease: String,
+    offset: u64,
+}
+
+/// `POST /api/v1/links/<id>/resume {"lease","offset"}`: the lease holder continues an interrupted download.
+async fn resume(
+    State(s): State<HttpState>,
+    peer: Option<Extension<Peer>>,
+    Path(id): Path<String>,
+    Json(b): Json<ResumeBody>,
+) -> ApiResult {
+    check_rate(&s.relay, peer)?;
+    let id = link_id(&id)?;
+    let lease = LeaseToken::from_bytes(b64_32(&b.lease, "lease")?);
+    match apply(&s.relay, id, Action::Resume(lease, b.offset)).await?.reply {
+        Reply::Resumed { offset, size } => {
+            let body = body_from(&s.relay, id, offset, size).await?;
+            Ok(download(body, size - offset.min(size), &[("burnlink-size", size.to_string())]))
+        }
+        Reply::Gone => Err(gone()),
+        Reply::Error { code, message } => Err(relay_error(code, message)),
+        _ => Err(internal()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct LeaseBody {
+    lease: String,
+}
+
+/// `POST /api/v1/links/<id>/ack {"lease"}`: the last chunk verified; the ciphertext is deleted.
+async fn ack(State(s): State<HttpState>, Path(id): Path<String>, Json(b): Json<LeaseBody>) -> ApiResult {
+    let id = link_id(&id)?;
+    let lease = LeaseToken::from_bytes(b64_32(&b.lease, "lease")?);
+    match apply(&s.relay, id, Action::Ack(lease)).await?.reply {
+        Reply::Acked => Ok(Json(serde_json::json!({ "ok": true })).into_response()),
+        Reply::Gone => Err(gone()),
+        _ => Err(internal()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ManageBody {
+    manage: String,
+}
+
+async fn manage(s: &HttpState, id: &str, token: &str, revoke: bool) -> ApiResult {
+    let id = link_id(id)?;
+    let token = ManageToken::from_text(token).ok_or_else(gone)?;
+    let action = if revoke { Action::Revoke(token) } else { Action::Status(token) };
+    match apply(&s.relay, id, action).await?.reply {
+        Reply::Status(r) => Ok(Json(status_json(&id, &r)).into_response()),
+        Reply::Gone => Err(gone()),
+        _ => Err(internal()),
+    }
+}
+
+/// `POST /api/v1/links/<id>/status {"manage"}`: the sender's exact view.
+async fn status(State(s): State<HttpState>, Path(id): Path<String>, Json(b): Json<ManageBody>) -> ApiResult {
+    manage(&s, &id, &b.manage, false).await
+}
+
+/// `POST /api/v1/links/<id>/revoke {"manage"}`.
+async fn revoke(State(s): State<HttpState>, Path(id): Path<String>, Json(b): Json<ManageBody>) -> ApiResult {
+    manage(&s, &id, &b.manage, true).await
+}
+
+fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Result<&'a str, ApiError> {
+    h.get(name).and_then(|v| v.to_str().ok()).ok_or_else(|| bad(format!("missing header {name}")))
+}
+
+/// The create request from `burnlink-*` headers: ttl (seconds), claim-hash, manage-hash (SHA-256, base64url),
+/// check (16 bytes, base64url) and optionally kdf (`salt.m_kib.t.p`).
+fn create_request(h: &HeaderMap) -> Result<CreateRequest, ApiError> {
+    let ttl_secs = header_str(h, "burnlink-ttl")?.parse().map_err(|_| bad("burnlink-ttl: seconds"))?;
+    let claim_hash = Digest32(b64_32(header_str(h, "burnlink-claim-hash")?, "burnlink-claim-hash")?);
+    let manage_hash = Digest32(b64_32(header_str(h, "burnlink-manage-hash")?, "burnlink-manage-hash")?);
+    let mut check = [0u8; 16];
+    let c = header_str(h, "burnlink-check")?;
+    if !matches!(B64.decode_slice(c, &mut check), Ok(16)) {
+        return Err(bad("burnlink-check must be 16 bytes in base64url"));
+    }
+    let kdf = match h.get("burnlink-kdf").and_then(|v| v.to_str().ok()) {
+        None => None,
+        Some(v) => {
+            let p: Vec<&str> = v.split('.').collect();
+            let mut salt = [0u8; 16];
+            let parsed = (p.len() == 4 && matches!(B64.decode_slice(p[0], &mut salt), Ok(16)))
+                .then(|| {
+                    Some(KdfParams { salt, m_kib: p[1].parse().ok()?, t: p[2].parse().ok()?, p: p[3].parse().ok()? })
+                })
+                .flatten()
+                .ok_or_else(|| bad("burnlink-kdf: salt.m_kib.t.p"))?;
+            parsed.validate().map_err(|e| bad(e.to_string()))?;
+            Some(parsed)
+        }
+    };
+    Ok(CreateRequest { ttl_secs, claim_hash, manage_hash, meta: PublicMeta { check: SecretCheck(check), kdf } })
+}
+
+/// `POST /api/v1/links`: the web sender's upload. Visible only once the whole body is stored and flushed.
+async fn create(State(s): State<HttpState>, headers: HeaderMap, body: Body) -> ApiResult {
+    let req = create_request(&headers)?;
+    let max = s.relay.config.max_upload;
+    if headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()).is_some_and(|n| n > max) {
+        return Err(relay_error(
+            ErrorCode::TooLarge,
+            format!("the upload is larger than this relay accepts ({max} bytes)"),
+        ));
+    }
+    let id = LinkId::generate(&mut rand::rngs::OsRng);
+    let mut upload = Upload::new(s.relay.store().as_ref(), &id);
+    let mut stream = body.into_data_stream();
+    loop {
+        let chunk =
+            match tokio::time::timeout(Duration::from_secs(30), futures_util::StreamExt::next(&mut stream)).await {
+                Ok(Some(Ok(c))) => c,
+                Ok(None) => break,
+                Ok(Some(Err(e))) => {
+                    debug!("upload aborted: {e}");
+                    return Err(bad("the upload was cut off")); // `upload` drops: nothing stays behind
+                }
+                Err(_) => return Err(ApiError(StatusCode::REQUEST_TIMEOUT, "timeout", "the upload stalled".into())),
+            };
+        if upload.written() + chunk.len() as u64 > max {
+            return Err(relay_error(
+                ErrorCode::TooLarge,
+                format!("the upload is larger than this relay accepts ({max} bytes)"),
+            ));
+        }
+        upload.write(&chunk).await.map_err(|_| internal())?;
+    }
+    let staged = upload.finish().await.map_err(|_| internal())?;
+    match s.relay.create(id, req, staged).await {
+        Ok(Reply::Created { id, expires_at }) => {
+            Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id.to_string(), "expires_at": ms(expires_at) })))
+                .into_response())
+        }
+        Ok(Reply::Error { code, message }) => Err(relay_error(code, message)),
+        Ok(_) => Err(internal()),
+        Err(e) => {
+            warn!("create failed: {e}");
+            Err(internal())
+        }
+    }
 }
 
 /// Serves HTTPS on `listener` until `shutdown` resolves.
@@ -81,7 +490,7 @@ pub async fn serve(
     let app = router(state);
     tokio::pin!(shutdown);
     loop {
-        let (tcp, _) = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             r = listener.accept() => match r { Ok(c) => c, Err(e) => { debug!("accept: {e}"); continue } },
             _ = &mut shutdown => break,
         };
@@ -91,8 +500,14 @@ pub async fn serve(
             let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await else {
                 return;
             };
+            let app = app.map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(Peer(peer));
+                req
+            });
             let service = hyper_util::service::TowerToHyperService::new(app);
+            // The header timeout needs hyper's timer; without one hyper panics on the first request.
             let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(Duration::from_secs(10))
                 .serve_connection(TokioIo::new(tls), service);
             if let Err(e) = conn.await {

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# End-to-end benchmark on loopback, one run, side by side (not part of CI):
+#   (a) 1 KiB text: `burnlink send` then `burnlink open` as fresh processes, median of 20;
+#   (b) 1 GiB file: send then open through a local relay, throughput and peak RSS of sender, relay and receiver;
+#   (c) magic-wormhole (PyPI, mailbox server and transit relay on 127.0.0.1, forced through the transit relay) for the
+#       same 1 KiB text (median of 5) and a 256 MiB file, beside burnlink's 256 MiB.
+# Installs what it needs (Debian `time`, a Python venv with magic-wormhole) under target/bench/.
+# Usage: tests/bench/e2e.sh [--no-wormhole]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+work=$root/target/bench
+rm -rf "$work/run"; mkdir -p "$work/run"
+run=$work/run
+
+{ [ -x /usr/bin/time ] && command -v bc >/dev/null; } || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time bc >/dev/null; }
+cargo build --release --bins --locked --quiet
+bl=$root/target/release/burnlink
+relay_bin=$root/target/release/burnlink-relay
+
+now() { date +%s.%N; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+mb() { awk -v b="$1" -v s="$2" 'BEGIN {printf "%.0f", b/s/1e6}'; }
+rss() { awk '/Maximum resident set size/ {printf "%.1f", $NF/1024}' "$1"; }
+
+# --- relay
+"$relay_bin" --data "$run/relay" --rate 0 --max-upload $((2 << 30)) >"$run/ready" 2>"$run/relay.log" &
+relay_pid=$!
+trap 'kill $relay_pid 2>/dev/null; [ -n "${wh_pids:-}" ] && kill $wh_pids 2>/dev/null; true' EXIT
+for _ in $(seq 100); do [ -s "$run/ready" ] && break; sleep 0.05; done
+export BURNLINK_RELAY=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])' <"$run/ready")
+export BURNLINK_CA=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["ca"])' <"$run/ready")
+export BURNLINK_STATE_DIR=$run/state
+echo "relay: $BURNLINK_RELAY (pid $relay_pid)"
+
+# --- (a) 1 KiB text
+head -c 768 /dev/urandom | base64 -w0 | head -c 1024 >"$run/text"
+for i in $(seq 20); do
+    t0=$(now)
+    link=$("$bl" send - <"$run/text")
+    "$bl" open "$link" >"$run/text.out"
+    t1=$(now)
+    cmp -s "$run/text" "$run/text.out" || { echo "text mismatch"; exit 1; }
+    echo "$t1 - $t0" | bc -l
+done >"$run/text.times"
+bl_text=$(median <"$run/text.times")
+printf 'burnlink 1 KiB text send+open: median %.1f ms (min %.1f, max %.1f) over 20\n' \
+    "$(echo "$bl_text*1000" | bc -l)" "$(sort -g "$run/text.times" | head -1 | awk '{print $1*1000}')" \
+    "$(sort -g "$run/text.times" | tail -1 | awk '{print $1*1000}')"
+
+# --- (b) files through the relay: send then open, each timed and measured
+file_run() { # size_bytes label
+    local size=$1 label=$2
+    head -c "$size" /dev/urandom >"$run/$label.bin"
+    local want; want=$(sha256sum <"$run/$label.bin" | cut -d' ' -f1)
+    rm -rf "$run/out"; mkdir "$run/out"
+    local t0 t1 t2 link
+    t0=$(now)
+    link=$(/usr/bin/time -v -o "$run/$label.send.time" "$bl" send "$run/$label.bin")
+    t1=$(now)
+    /usr/bin/time -v -o "$run/$label.open.time" "$bl" open "$link" --out "$run/out" 2>/dev/null
+    t2=$(now)
+    [ "$(sha256sum <"$run/out/$label.bin" | cut -d' ' -f1)" = "$want" ] || { echo "$label hash mismatch"; exit 1; }
+    local ts to tt; ts=$(echo "$t1 - $t0" | bc -l); to=$(echo "$t2 - $t1" | bc -l); tt=$(echo "$t2 - $t0" | bc -l)
+    printf 'burnlink %s: send %.2f s (%s MB/s), open %.2f s (%s MB/s), send+open %.2f s (%s MB/s); peak RSS sender %s MiB, receiver %s MiB\n' \
+        "$label" "$ts" "$(mb "$size" "$ts")" "$to" "$(mb "$size" "$to")" "$tt" "$(mb "$size" "$tt")" \
+        "$(rss "$run/$label.send.time")" "$(rss "$run/$label.open.time")"
+    eval "bl_${label}_total=$tt"
+    rm -f "$run/$label.bin" "$run/out/$label.bin"
+}
+file_run $((1 << 30)) 1GiB
+printf 'relay peak RSS since start (VmHWM): %s MiB\n' "$(awk '/VmHWM/ {printf "%.1f", $2/1024}' /proc/$relay_pid/status)"
+file_run $((256 << 20)) 256MiB
+
+[ "${1:-}" = "--no-wormhole" ] && exit 0
+
+# --- (c) magic-wormhole on loopback, forced through its transit relay
+venv=$work/wormhole-venv
+if [ ! -x "$venv/bin/wormhole" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q magic-wormhole magic-wormhole-mailbox-server magic-wormhole-transit-relay
+fi
+"$venv/bin/wormhole" --version
+mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+tport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+(cd "$run" && "$venv/bin/twist" wormhole-mailbox --port "tcp:$mport:interface=127.0.0.1" >"$run/mailbox.log" 2>&1) &
+wh_pids=$!
+(cd "$run" && "$venv/bin/twist" transitrelay --port "tcp:$tport:interface=127.0.0.1" >"$run/transit.log" 2>&1) &
+wh_pids="$wh_pids $!"
+for _ in $(seq 100); do
+    (exec 3<>/dev/tcp/127.0.0.1/$mport) 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/$tport) 2>/dev/null && break
+    sleep 0.1
+done
+wh=("$venv/bin/wormhole" --relay-url "ws://127.0.0.1:$mport/v1" --transit-helper "tcp:127.0.0.1:$tport")
+
+for i in $(seq 5); do
+    code="$i-bench-text"
+    t0=$(now)
+    "${wh[@]}" send --no-listen --code "$code" --text "$(cat "$run/text")" >/dev/null 2>&1 &
+    sp=$!
+    "${wh[@]}" receive --no-listen --only-text "$code" >"$run/wh.text.out" 2>/dev/null
+    wait $sp
+    t1=$(now)
+    echo "$t1 - $t0" | bc -l
+done >"$run/wh.text.times"
+wh_text=$(median <"$run/wh.text.times")
+printf 'magic-wormhole 1 KiB text send+receive: median %.1f ms over 5\n' "$(echo "$wh_text*1000" | bc -l)"
+
+size=$((256 << 20))
+head -c "$size" /dev/urandom >"$run/wh.bin"
+rm -rf "$run/whout"; mkdir "$run/whout"
+t0=$(now)
+"${wh[@]}" send --no-listen --code 9-bench-file "$run/wh.bin" >/dev/null 2>&1 &
+sp=$!
+(cd "$run/whout" && "${wh[@]}" receive --no-listen --accept-file 9-bench-file >/dev/null 2>&1)
+wait $sp
+t1=$(now)
+cmp -s "$run/wh.bin" "$run/whout/wh.bin" || { echo "wormhole file mismatch"; exit 1; }
+grep -qi "transit\|connection" "$run/transit.log" || echo "warning: the transit relay log shows no connection"
+wh_file=$(echo "$t1 - $t0" | bc -l)
+printf 'magic-wormhole 256MiB send+receive (via transit relay): %.2f s (%s MB/s)\n' "$wh_file" "$(mb "$size" "$wh_file")"
+printf 'ratio 256MiB throughput burnlink/magic-wormhole: %.2fx\n' "$(echo "$wh_file / $bl_256MiB_total" | bc -l)"
+printf 'ratio 1 KiB text time magic-wormhole/burnlink: %.1fx\n' "$(echo "$wh_text / $bl_text" | bc -l)"

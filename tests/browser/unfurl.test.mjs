@@ -1,0 +1,133 @@
+// Link previews, prefetchers and scanners must never burn a link: GET and HEAD of every URL with the user agents of
+// the common unfurlers, prefetch headers, and a real page load with JavaScript that never clicks Reveal. Then the link
+// must still be FRESH and open normally. Also: the security headers on pages, assets and the API.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { browser, cli, request, sendJson, startRelay, status } from "./harness.mjs";
+
+let relay;
+before(async () => {
+  relay = await startRelay();
+});
+after(() => relay?.stop());
+
+const AGENTS = [
+  "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+  "Slackbot 1.0 (+https://api.slack.com/robots)",
+  "Twitterbot/1.0",
+  "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+  "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.12026; Pro)",
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) SafeLinks",
+  "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+  "curl/8.5.0",
+  "WhatsApp/2.23.20.0 A",
+  "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",
+  "TelegramBot (like TwitterBot)",
+  "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)",
+];
+
+describe("unfurler gauntlet", () => {
+  it("no GET, HEAD, prefetch or JS page load burns a link", async () => {
+    const sent = sendJson(relay, ["-"], "survives the bots");
+    const path = new URL(sent.link).pathname;
+    const id = sent.id;
+    for (const ua of AGENTS) {
+      for (const method of ["GET", "HEAD"]) {
+        for (const p of [path, `/api/v1/links/${id}`, `/o/${id}/`, "/"]) {
+          const r = await request(relay, method, p, { headers: { "user-agent": ua } });
+          assert.ok(r.status < 500, `${method} ${p} as ${ua}: ${r.status}`);
+        }
+      }
+    }
+    for (const h of [{ purpose: "prefetch" }, { "sec-purpose": "prefetch" }, { "sec-purpose": "prefetch;prerender" }]) {
+      await request(relay, "GET", path, { headers: h });
+      await request(relay, "GET", `/api/v1/links/${id}`, { headers: h });
+    }
+    const chrome = await browser();
+    try {
+      const page = await chrome.page();
+      await page.goto(sent.link);
+      await page.getByTestId("reveal").waitFor();
+      await page.waitForTimeout(500);
+    } finally {
+      await chrome.close();
+    }
+    assert.equal(status(relay, sent).state, "fresh");
+    const r = cli(relay, ["open", sent.link]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "survives the bots");
+  });
+
+  it("cross-site POSTs are refused and claims need the key", async () => {
+    const sent = sendJson(relay, ["-"], "not for forms");
+    const body = JSON.stringify({ claim_key: "A".repeat(43) });
+    const cross = await request(relay, "POST", `/api/v1/links/${sent.id}/claim`, {
+      headers: { "content-type": "application/json", "sec-fetch-site": "cross-site" },
+      body,
+    });
+    assert.equal(cross.status, 403);
+    const wrong = await request(relay, "POST", `/api/v1/links/${sent.id}/claim`, {
+      headers: { "content-type": "application/json" },
+      body,
+    });
+    assert.equal(wrong.status, 403);
+    assert.equal(JSON.parse(wrong.body).attempts_left, 9);
+    const st = status(relay, sent);
+    assert.equal(st.state, "fresh");
+    assert.equal(st.failed_attempts, 1);
+  });
+
+  it("unknown, opened and revoked links get the same neutral answer", async () => {
+    const opened = sendJson(relay, ["-"], "a");
+    assert.equal(cli(relay, ["open", opened.link]).code, 0);
+    const revoked = sendJson(relay, ["-"], "b");
+    assert.equal(cli(relay, ["revoke", revoked.id, "--manage", revoked.manage_token]).code, 0);
+    const answers = [];
+    for (const id of [opened.id, revoked.id, "AAAAAAAAAAAAAAAAAAAAAA", "not-an-id"]) {
+      const r = await request(relay, "GET", `/api/v1/links/${id}`);
+      answers.push([r.status, r.body.toString()]);
+    }
+    for (const a of answers) assert.deepEqual(a, answers[0]);
+    assert.equal(answers[0][0], 404);
+    // The page itself is the same for every id.
+    const pages = await Promise.all(
+      [opened.id, revoked.id, "AAAAAAAAAAAAAAAAAAAAAA"].map((id) => request(relay, "GET", `/o/${id}`).then((r) => r.body.toString())),
+    );
+    assert.ok(pages.every((p) => p === pages[0]));
+  });
+});
+
+describe("security headers", () => {
+  it("are on pages, assets and the API", async () => {
+    const sent = sendJson(relay, ["-"], "headers");
+    const targets = [
+      ["GET", "/"],
+      ["GET", `/o/${sent.id}`],
+      ["GET", "/assets/index.js"],
+      ["GET", "/assets/index.css"],
+      ["GET", `/api/v1/links/${sent.id}`],
+      ["GET", "/api/v1/links/AAAAAAAAAAAAAAAAAAAAAA"],
+      ["HEAD", `/o/${sent.id}`],
+      ["GET", "/.well-known/burnlink"],
+      ["GET", "/nope"],
+    ];
+    for (const [method, path] of targets) {
+      const r = await request(relay, method, path);
+      const h = r.headers;
+      const csp = h["content-security-policy"] ?? "";
+      assert.match(csp, /default-src 'none'/, `${path} CSP`);
+      assert.match(csp, /script-src 'self'(;|$)/, `${path}: scripts from self only, no inline`);
+      assert.match(csp, /connect-src 'self'/);
+      assert.match(csp, /frame-ancestors 'none'/);
+      assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+      assert.equal(h["referrer-policy"], "no-referrer", path);
+      assert.equal(h["cache-control"], "no-store", path);
+      assert.equal(h["x-content-type-options"], "nosniff", path);
+    }
+    const page = await request(relay, "GET", "/");
+    assert.doesNotMatch(page.body.toString(), /<script(?![^>]*\bsrc=)[^>]*>/, "no inline script in the page");
+    const js = await request(relay, "GET", "/assets/index.js");
+    assert.match(js.headers["content-type"], /javascript/);
+    assert.equal(status(relay, sent).state, "fresh");
+  });
+});

@@ -1,0 +1,71 @@
+/** Tiny DOM helpers: build elements without innerHTML, so no content is ever parsed as markup. */
+type Attrs = Record<string, string | boolean | number | undefined>;
+type Child = Node | string | null | undefined | false;
+
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === false) continue;
+    if (k === "testid") el.setAttribute("data-testid", String(v));
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children) if (c) el.append(c);
+  return el;
+}
+
+export function show(root: HTMLElement, ...children: Child[]) {
+  root.replaceChildren(...(children.filter(Boolean) as (Node | string)[]));
+  const focus = root.querySelector<HTMLElement>("[autofocus], button, input, textarea");
+  focus?.focus();
+}
+
+export function bytes(n: number): string {
+  const u = ["bytes", "KB", "MB", "GB"];
+  let i = 0;
+  while (n >= 1000 && i < u.length - 1) {
+    n /= 1000;
+    i++;
+  }
+  return i === 0 ? `${n} bytes` : `${n.toFixed(n < 10 ? 1 : 0)} ${u[i]}`;
+}
+
+export function when(ms: number): string {
+  return new Date(ms).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+export function progressBar(label: string): { el: HTMLElement; set: (done: number, total: number) => void } {
+  const bar = h("progress", { max: 1, value: 0, "aria-label": label, testid: "progress" });
+  const text = h("span", { class: "muted" }, "");
+  const el = h("div", { class: "progress" }, h("div", {}, label), bar, text);
+  return {
+    el,
+    set(done, total) {
+      bar.max = Math.max(total, 1);
+      bar.value = done;
+      text.textContent = `${bytes(done)} of ${bytes(total)}`;
+    },
+  };
+}
+
+/** Copies text, then clears the clipboard after `secs` if it still holds it (best effort: browsers allow writes only
+ * while the page has focus). */
+export async function copyWithClear(text: string, secs: number, note: HTMLElement): Promise<void> {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    note.textContent = "Copying was blocked by the browser. Select the text and copy it by hand.";
+    return;
+  }
+  const clear = h("button", { type: "button", class: "link" }, "Clear clipboard now");
+  const wipe = async () => {
+    try {
+      await navigator.clipboard.writeText("");
+      note.textContent = "Clipboard cleared.";
+    } catch {
+      note.textContent = "Could not clear the clipboard; copy something else over it.";
+    }
+  };
+  clear.addEventListener("click", wipe);
+  note.replaceChildren(`Copied. Anyone with access to this device's clipboard can read it; it will be cleared in ${secs} s. `, clear);
+  setTimeout(wipe, secs * 1000);
+}

@@ -1,0 +1,37 @@
+/** The link format of DESIGN §1: `https://HOST[:PORT]/o/<id>#<secret>` (id 16 bytes, secret 32, base64url). */
+import { b64url } from "./keys";
+
+export class LinkError extends Error {}
+
+const B64URL = /^[A-Za-z0-9_-]+$/;
+
+function decodeExact(s: string, bytes: number, what: string): Uint8Array {
+  const chars = Math.ceil((bytes * 4) / 3);
+  if (s.length !== chars || !B64URL.test(s)) throw new LinkError(`the link's ${what} is malformed`);
+  try {
+    const b = b64url.decode(s);
+    if (b.length !== bytes) throw new Error();
+    return b;
+  } catch {
+    throw new LinkError(`the link's ${what} is malformed`);
+  }
+}
+
+/** The id from a `/o/<id>` path. */
+export function idFromPath(path: string): string {
+  const m = /^\/o\/([^/]+)\/?$/.exec(path);
+  if (!m) throw new LinkError("this is not a link page");
+  decodeExact(m[1], 16, "id");
+  return m[1];
+}
+
+/** The 32-byte secret from a fragment (`#...`). Never echoes it in errors. */
+export function secretFromFragment(fragment: string): Uint8Array {
+  const f = fragment.startsWith("#") ? fragment.slice(1) : fragment;
+  if (!f) throw new LinkError("This link is incomplete: the part after # is missing. Ask the sender for the whole link.");
+  return decodeExact(f, 32, "key");
+}
+
+export function makeLink(origin: string, id: string, secret: Uint8Array): string {
+  return `${origin}/o/${id}#${b64url.encode(secret)}`;
+}

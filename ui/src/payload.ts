@@ -1,0 +1,32 @@
+/** age v1 payloads (age-encryption, on @noble/*): seal a container to a link's recipient, open one as a stream. */
+import { Decrypter, Encrypter, identityToRecipient } from "age-encryption";
+import { decode, type Sink, type Summary } from "./container";
+
+export class DamagedError extends Error {}
+
+/** Decrypts `ciphertext` with `identity` and decodes the container into `sink`. Resolves only once the last age
+ * chunk verified and the container checked out; anything the sink got before a failure must be discarded. */
+export async function openPayload(ciphertext: ReadableStream<Uint8Array>, identity: string, sink: Sink): Promise<Summary> {
+  const d = new Decrypter();
+  d.addIdentity(identity);
+  let plain: ReadableStream<Uint8Array>;
+  try {
+    plain = await d.decrypt(ciphertext);
+  } catch (e) {
+    throw new DamagedError(`the payload could not be decrypted: ${(e as Error).message}`);
+  }
+  try {
+    return await decode(plain, sink);
+  } catch (e) {
+    if ((e as Error).name === "ApiError") throw e;
+    throw new DamagedError(`the payload is damaged: ${(e as Error).message}`);
+  }
+}
+
+/** Encrypts a container to the link's identity's recipient. */
+export async function sealPayload(container: Blob, identity: string): Promise<Blob> {
+  const e = new Encrypter();
+  e.addRecipient(await identityToRecipient(identity));
+  const out = await e.encrypt(container.stream() as ReadableStream<Uint8Array>);
+  return new Response(out).blob();
+}

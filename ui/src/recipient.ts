@@ -1,0 +1,278 @@
+/**
+ * The recipient page (`/o/<id>#<secret>`): reads the fragment and clears it from the address bar, peeks (never burns),
+ * shows an interstitial, and burns only when the person clicks Reveal. Decryption and checks run here, in the browser.
+ */
+import { ContainerError, type Sink } from "./container";
+import { bytes, copyWithClear, h, progressBar, show, when } from "./dom";
+import { KeyError, unlock } from "./keys";
+import { idFromPath, LinkError, secretFromFragment } from "./link";
+import { DamagedError, openPayload } from "./payload";
+import { ack, ApiError, claim, peek, type LinkMeta } from "./relay";
+
+/** Largest payload kept in memory when the browser cannot stream to disk (no File System Access API). */
+export const MEMORY_LIMIT = 512 * 1024 * 1024;
+
+const GONE_TEXT =
+  "This link is gone. It was already opened, it expired, it was revoked, or it never existed. Ask the sender for a new one if you still need it.";
+
+function gone(root: HTMLElement) {
+  show(root, h("section", { class: "card" }, h("h1", {}, "Nothing here"), h("p", { testid: "gone", role: "alert" }, GONE_TEXT)));
+}
+
+function error(root: HTMLElement, title: string, msg: string) {
+  show(root, h("section", { class: "card" }, h("h1", {}, title), h("p", { testid: "error", role: "alert" }, msg)));
+}
+
+interface SavedFile {
+  path: string;
+  blob?: Blob;
+}
+
+/** Keeps files in memory as Blobs; nothing is offered for saving until the whole payload verified. */
+class MemorySink implements Sink {
+  secretText: string | null = null;
+  files: SavedFile[] = [];
+  private parts: BlobPart[] = [];
+  private path = "";
+  text(t: string) {
+    this.secretText = t;
+  }
+  dir() {}
+  beginFile(p: string) {
+    this.path = p;
+    this.parts = [];
+  }
+  write(c: Uint8Array) {
+    this.parts.push(c.slice());
+  }
+  endFile() {
+    this.files.push({ path: this.path, blob: new Blob(this.parts) });
+    this.parts = [];
+  }
+}
+
+/** Streams files into a folder the person picked (File System Access API). Each file is written to the browser's
+ * swap file and appears only when closed, which happens after the last chunk verified; on failure all are aborted. */
+class FolderSink implements Sink {
+  secretText: string | null = null;
+  files: SavedFile[] = [];
+  private open: FileSystemWritableFileStream[] = [];
+  private cur: FileSystemWritableFileStream | null = null;
+  constructor(private readonly root: FileSystemDirectoryHandle) {}
+  private async dirOf(parts: string[]): Promise<FileSystemDirectoryHandle> {
+    let d = this.root;
+    for (const p of parts) d = await d.getDirectoryHandle(p, { create: true });
+    return d;
+  }
+  text(t: string) {
+    this.secretText = t;
+  }
+  async dir(p: string) {
+    await this.dirOf(p.split("/"));
+  }
+  async beginFile(p: string) {
+    const parts = p.split("/");
+    const name = parts.pop()!;
+    const d = await this.dirOf(parts);
+    // Never overwrite: "a.txt" becomes "a (1).txt".
+    for (let n = 0; ; n++) {
+      const candidate = n === 0 ? name : name.replace(/(\.[^.]*)?$/, (ext) => ` (${n})${ext}`);
+      const exists = await d.getFileHandle(candidate).then(
+        () => true,
+        () => false,
+      );
+      if (!exists) {
+        const fh = await d.getFileHandle(candidate, { create: true });
+        this.cur = await fh.createWritable();
+        break;
+      }
+    }
+    this.open.push(this.cur!);
+    this.files.push({ path: p });
+  }
+  async write(c: Uint8Array) {
+    await this.cur!.write(c as BufferSource);
+  }
+  endFile() {
+    this.cur = null;
+  }
+  async commit() {
+    for (const w of this.open) await w.close();
+  }
+  async abort() {
+    for (const w of this.open) await w.abort().catch(() => {});
+  }
+}
+
+export async function recipient(root: HTMLElement) {
+  let id: string;
+  let secret: Uint8Array;
+  try {
+    id = idFromPath(location.pathname);
+    secret = secretFromFragment(location.hash);
+  } catch (e) {
+    history.replaceState(null, "", location.pathname);
+    error(root, "This link is not complete", (e as LinkError).message);
+    return;
+  }
+  // The key never stays in the address bar, the history or a screenshot of it.
+  history.replaceState(null, "", location.pathname);
+  show(root, h("p", { class: "muted" }, "Checking the link…"));
+
+  let meta: LinkMeta;
+  try {
+    meta = await peek(id);
+  } catch (e) {
+    if (e instanceof ApiError && e.code === "gone") gone(root);
+    else error(root, "Could not check the link", (e as Error).message);
+    return;
+  }
+  interstitial(root, id, secret, meta);
+}
+
+function interstitial(root: HTMLElement, id: string, secret: Uint8Array, meta: LinkMeta) {
+  const status = h("p", { class: "status", role: "status", "aria-live": "assertive" });
+  const needsPass = !!meta.kdf;
+  const pass = needsPass
+    ? h("input", {
+        id: "passphrase",
+        type: "password",
+        autocomplete: "off",
+        spellcheck: "false",
+        testid: "passphrase",
+        required: true,
+        autofocus: true,
+      })
+    : null;
+  const tooBig = meta.size > MEMORY_LIMIT && !("showDirectoryPicker" in window);
+  const reveal = h("button", { type: "submit", testid: "reveal", class: "primary", disabled: tooBig }, "Reveal");
+  const form = h(
+    "form",
+    { class: "card", "aria-labelledby": "title" },
+    h("h1", { id: "title" }, "Someone sent you something private"),
+    h("p", {}, "You are about to view private content. It can be opened once: after you reveal it, this link stops working for everyone."),
+    h(
+      "dl",
+      { class: "facts" },
+      h("dt", {}, "Size"),
+      h("dd", {}, `about ${bytes(meta.size)}`),
+      h("dt", {}, "Expires"),
+      h("dd", {}, when(meta.expiresAt)),
+    ),
+    pass && h("label", { for: "passphrase" }, "Passphrase (the sender gave it to you separately)"),
+    pass,
+    tooBig &&
+      h(
+        "p",
+        { testid: "error", role: "alert" },
+        `This link holds ${bytes(meta.size)}, more than this browser can hold in memory (${bytes(MEMORY_LIMIT)}). Open it with the Burnlink app, or in a browser that can save to a folder (Chrome, Edge). Nothing was opened.`,
+      ),
+    reveal,
+    status,
+  );
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    reveal.disabled = true;
+    status.removeAttribute("data-testid");
+    try {
+      await open(root, id, secret, meta, pass?.value ?? null, status);
+    } catch (e) {
+      reveal.disabled = false;
+      if (e instanceof ApiError && e.code === "gone") return gone(root);
+      const msg =
+        e instanceof ApiError && e.code === "wrong_key"
+          ? e.attemptsLeft === 0
+            ? "Wrong passphrase. That was the last attempt: the link has been destroyed."
+            : `Wrong passphrase. Nothing was opened or burned; ${e.attemptsLeft} attempt${e.attemptsLeft === 1 ? "" : "s"} left.`
+          : (e as Error).message;
+      status.textContent = msg;
+      status.setAttribute("data-testid", "error");
+      pass?.focus();
+      pass?.select();
+    }
+  });
+  show(root, form);
+}
+
+async function open(root: HTMLElement, id: string, secret: Uint8Array, meta: LinkMeta, passphrase: string | null, status: HTMLElement) {
+  // Ask for a folder first, while the click still counts as a user gesture.
+  let folder: FileSystemDirectoryHandle | null = null;
+  if (meta.size > MEMORY_LIMIT) {
+    folder = await (window as unknown as { showDirectoryPicker(o: object): Promise<FileSystemDirectoryHandle> }).showDirectoryPicker({
+      mode: "readwrite",
+    });
+  }
+  if (meta.kdf && !passphrase) throw new KeyError("passphrase_required", "Enter the passphrase first.");
+  status.textContent = meta.kdf ? "Deriving the key from the passphrase…" : "Opening…";
+  const keys = await unlock(secret, meta, passphrase);
+  const bar = progressBar("Downloading and decrypting");
+  const claimed = await claim(id, keys.claimKey, bar.set);
+  // From here on the link is burned for everyone else: show progress, decrypt, verify, then offer the result.
+  show(root, h("section", { class: "card" }, h("h1", {}, "Opening…"), bar.el));
+  const sink = folder ? new FolderSink(folder) : new MemorySink();
+  let summary;
+  try {
+    summary = await openPayload(claimed.body, keys.identity, sink);
+  } catch (e) {
+    if (sink instanceof FolderSink) await sink.abort();
+    const msg =
+      e instanceof DamagedError || e instanceof ContainerError
+        ? `${(e as Error).message}. Nothing was saved.`
+        : `${(e as Error).message}. Reload this page to resume the download while the link's lease lasts.`;
+    error(root, "The content could not be opened", msg);
+    return;
+  }
+  if (sink instanceof FolderSink) await sink.commit();
+  await ack(id, claimed.lease);
+  if (sink.secretText !== null) return revealText(root, sink.secretText);
+  revealFiles(root, sink, summary.bytes, !!folder);
+}
+
+function revealText(root: HTMLElement, text: string) {
+  const secret = h("pre", { testid: "secret", class: "secret", tabindex: 0, "aria-label": "The secret" }, text);
+  const note = h("p", { class: "muted", role: "status" });
+  const copy = h("button", { type: "button", class: "primary" }, "Copy");
+  const hide = h("button", { type: "button" }, "Hide");
+  copy.addEventListener("click", () => copyWithClear(text, 30, note));
+  hide.addEventListener("click", () => {
+    const hidden = secret.classList.toggle("hidden");
+    hide.textContent = hidden ? "Show" : "Hide";
+    secret.setAttribute("aria-hidden", String(hidden));
+  });
+  show(
+    root,
+    h(
+      "section",
+      { class: "card" },
+      h("h1", {}, "The secret"),
+      secret,
+      h("div", { class: "row" }, copy, hide),
+      note,
+      h("p", { class: "muted" }, "This link no longer works. If you need the text later, keep it somewhere safe now; it is gone when you leave this page."),
+    ),
+  );
+}
+
+function revealFiles(root: HTMLElement, sink: MemorySink | FolderSink, total: number, toFolder: boolean) {
+  const list = h("ul", { class: "files" });
+  for (const f of sink.files) {
+    if (f.blob) {
+      const name = f.path.split("/").join("_");
+      const a = h("a", { href: URL.createObjectURL(f.blob), download: name, testid: "download", class: "button" }, `Save ${f.path}`);
+      list.append(h("li", {}, a, h("span", { class: "muted" }, ` ${bytes(f.blob.size)}`)));
+    } else {
+      list.append(h("li", {}, f.path));
+    }
+  }
+  show(
+    root,
+    h(
+      "section",
+      { class: "card" },
+      h("h1", {}, toFolder ? "Saved" : "Files received"),
+      h("p", {}, `${sink.files.length} file${sink.files.length === 1 ? "" : "s"}, ${bytes(total)}, verified.${toFolder ? " They are in the folder you chose." : " Save each one now: they are gone when you leave this page."}`),
+      list,
+      h("p", { class: "muted" }, "This link no longer works."),
+    ),
+  );
+}

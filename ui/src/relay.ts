@@ -1,0 +1,162 @@
+/**
+ * The relay's HTTPS API (same origin as the page): peek, claim, resume, ack, create, status. Only `claim` can burn a
+ * link, and only with the claim key derived from the fragment.
+ */
+import { b64url, type KdfParams } from "./keys";
+
+export interface LinkMeta {
+  size: number;
+  expiresAt: number;
+  check: Uint8Array;
+  kdf: KdfParams | null;
+}
+
+/** A failed API call with the relay's stable code (`gone`, `wrong_key`, `rate_limited`, `too_large`, ...). */
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly attemptsLeft?: number,
+  ) {
+    super(message);
+  }
+}
+
+const api = (id: string, what = "") => `/api/v1/links/${encodeURIComponent(id)}${what}`;
+
+async function fail(r: Response): Promise<never> {
+  let body: { error?: string; message?: string; attempts_left?: number } = {};
+  try {
+    body = await r.json();
+  } catch {
+    /* not JSON */
+  }
+  throw new ApiError(body.error ?? `http_${r.status}`, body.message ?? `the relay answered ${r.status}`, body.attempts_left);
+}
+
+async function post(url: string, body: unknown): Promise<Response> {
+  try {
+    return await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+      cache: "no-store",
+    });
+  } catch {
+    throw new ApiError("unreachable", "The relay could not be reached. Check your connection and try again.");
+  }
+}
+
+export async function peek(id: string): Promise<LinkMeta> {
+  let r: Response;
+  try {
+    r = await fetch(api(id), { cache: "no-store" });
+  } catch {
+    throw new ApiError("unreachable", "The relay could not be reached. Check your connection and try again.");
+  }
+  if (!r.ok) return fail(r);
+  const j = await r.json();
+  const kdf = j.meta.kdf;
+  return {
+    size: j.size,
+    expiresAt: j.expires_at,
+    check: b64url.decode(j.meta.check),
+    kdf: kdf ? { salt: b64url.decode(kdf.salt), m_kib: kdf.m_kib, t: kdf.t, p: kdf.p } : null,
+  };
+}
+
+export interface Claimed {
+  lease: string;
+  size: number;
+  body: ReadableStream<Uint8Array>;
+}
+
+/** The burn: proves the claim key; on success the ciphertext streams, resuming under the lease if the connection drops. */
+export async function claim(id: string, claimKey: Uint8Array, onProgress: (done: number, total: number) => void): Promise<Claimed> {
+  const r = await post(api(id, "/claim"), { claim_key: b64url.encode(claimKey) });
+  if (!r.ok || !r.body) return fail(r);
+  const lease = r.headers.get("burnlink-lease") ?? "";
+  const size = Number(r.headers.get("burnlink-size") ?? r.headers.get("content-length"));
+  return { lease, size, body: resumable(id, lease, size, r.body, onProgress) };
+}
+
+const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+
+function resumable(
+  id: string,
+  lease: string,
+  size: number,
+  first: ReadableStream<Uint8Array>,
+  onProgress: (done: number, total: number) => void,
+): ReadableStream<Uint8Array> {
+  let reader = first.getReader();
+  let offset = 0;
+  let tries = 0;
+  onProgress(0, size);
+  return new ReadableStream<Uint8Array>({
+    async pull(ctrl) {
+      for (;;) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            if (offset >= size) {
+              ctrl.close();
+              return;
+            }
+            throw new Error("the download was cut short");
+          }
+          offset += value.length;
+          onProgress(offset, size);
+          ctrl.enqueue(value);
+          return;
+        } catch (e) {
+          if (++tries > 5) throw e;
+          await sleep(250 * 2 ** tries);
+          const r = await post(api(id, "/resume"), { lease, offset });
+          if (!r.ok || !r.body) return fail(r);
+          reader = r.body.getReader();
+        }
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+}
+
+/** Tells the relay the last chunk verified, so it deletes the ciphertext now rather than when the lease ends. */
+export async function ack(id: string, lease: string): Promise<void> {
+  try {
+    await post(api(id, "/ack"), { lease });
+  } catch {
+    /* the relay deletes it when the lease ends anyway */
+  }
+}
+
+export interface Created {
+  id: string;
+  expiresAt: number;
+}
+
+export async function create(
+  ciphertext: Blob,
+  h: { ttlSecs: number; claimHash: Uint8Array; manageHash: Uint8Array; check: Uint8Array; kdf: KdfParams | null },
+): Promise<Created> {
+  const headers: Record<string, string> = {
+    "content-type": "application/octet-stream",
+    "burnlink-ttl": String(h.ttlSecs),
+    "burnlink-claim-hash": b64url.encode(h.claimHash),
+    "burnlink-manage-hash": b64url.encode(h.manageHash),
+    "burnlink-check": b64url.encode(h.check),
+  };
+  if (h.kdf) headers["burnlink-kdf"] = `${b64url.encode(h.kdf.salt)}.${h.kdf.m_kib}.${h.kdf.t}.${h.kdf.p}`;
+  let r: Response;
+  try {
+    r = await fetch("/api/v1/links", { method: "POST", headers, body: ciphertext, cache: "no-store" });
+  } catch {
+    throw new ApiError("unreachable", "The relay could not be reached. Check your connection and try again.");
+  }
+  if (!r.ok) return fail(r);
+  const j = await r.json();
+  return { id: j.id, expiresAt: j.expires_at };
+}

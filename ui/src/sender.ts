@@ -1,0 +1,137 @@
+/**
+ * The web sender (`/`): type a secret or pick files, choose expiry and an optional passphrase, get a one-time link.
+ * Everything is sealed here, in the browser; the relay receives ciphertext and hashes only. The desktop app is the main
+ * sender; this page makes a relay useful on its own.
+ */
+import { ContainerWriter } from "./container";
+import { bytes, copyWithClear, h, progressBar, show, when } from "./dom";
+import { deriveKeys, KDF_DEFAULT, secretCheck, sha256Of, type KdfParams } from "./keys";
+import { makeLink } from "./link";
+import { sealPayload } from "./payload";
+import { ApiError, create } from "./relay";
+
+/** The web sender holds the payload in memory; larger sends belong to the app or the CLI, which stream. */
+export const SEND_LIMIT = 256 * 1024 * 1024;
+
+const TTLS: [string, number][] = [
+  ["5 minutes", 300],
+  ["1 hour", 3600],
+  ["24 hours", 86400],
+  ["7 days", 7 * 86400],
+  ["30 days", 30 * 86400],
+];
+
+function random(n: number): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(n));
+}
+
+/** A passphrase of 5 random words' worth of entropy, easy to read out: 5 groups of 5 base32 letters (125 bits). */
+export function generatePassphrase(): string {
+  const alphabet = "abcdefghjkmnpqrstuvwxyz23456789";
+  const out: string[] = [];
+  const r = random(25);
+  for (let g = 0; g < 5; g++) out.push(Array.from(r.subarray(g * 5, g * 5 + 5), (b) => alphabet[b % alphabet.length]).join(""));
+  return out.join("-");
+}
+
+export function sender(root: HTMLElement) {
+  const text = h("textarea", { id: "secret", rows: 6, testid: "secret-input", placeholder: "Type or paste the secret", autofocus: true });
+  const files = h("input", { id: "files", type: "file", multiple: true, testid: "file-input" });
+  const ttl = h("select", { id: "ttl", testid: "ttl" });
+  for (const [label, secs] of TTLS) ttl.append(h("option", { value: secs, selected: secs === 86400 }, label));
+  const pass = h("input", { id: "pass", type: "text", autocomplete: "off", spellcheck: "false", testid: "passphrase" });
+  const gen = h("button", { type: "button" }, "Generate");
+  gen.addEventListener("click", () => {
+    pass.value = generatePassphrase();
+  });
+  const status = h("p", { class: "status", role: "status" });
+  const go = h("button", { type: "submit", class: "primary", testid: "create" }, "Create one-time link");
+  const form = h(
+    "form",
+    { class: "card", "aria-labelledby": "title" },
+    h("h1", { id: "title" }, "Send a one-time link"),
+    h("label", { for: "secret" }, "Secret"),
+    text,
+    h("label", { for: "files" }, `…or files (up to ${bytes(SEND_LIMIT)} here; use the app for more)`),
+    files,
+    h("label", { for: "ttl" }, "Expires unopened after"),
+    ttl,
+    h("label", { for: "pass" }, "Passphrase (optional)"),
+    h("div", { class: "row" }, pass, gen),
+    h("p", { class: "muted" }, "Send the passphrase through another channel than the link (say it, or use another app)."),
+    go,
+    status,
+  );
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    status.removeAttribute("data-testid");
+    go.disabled = true;
+    try {
+      await send(root, text.value, Array.from(files.files ?? []), Number(ttl.value), pass.value, status);
+    } catch (e) {
+      go.disabled = false;
+      status.textContent = e instanceof ApiError || e instanceof Error ? e.message : String(e);
+      status.setAttribute("data-testid", "error");
+    }
+  });
+  show(root, form);
+}
+
+async function send(root: HTMLElement, text: string, files: File[], ttlSecs: number, passphrase: string, status: HTMLElement) {
+  const c = new ContainerWriter();
+  if (files.length) {
+    const total = files.reduce((a, f) => a + f.size, 0);
+    if (total > SEND_LIMIT) throw new Error(`That is ${bytes(total)}; this page sends up to ${bytes(SEND_LIMIT)}. Use the Burnlink app.`);
+    const names = new Set<string>();
+    for (const f of files) {
+      if (names.has(f.name)) throw new Error(`Two files are named ${f.name}; rename one.`);
+      names.add(f.name);
+      c.addFile(f.name, f);
+    }
+  } else if (text.length) {
+    c.addText(text);
+  } else {
+    throw new Error("Type a secret or pick a file first.");
+  }
+  const secret = random(32);
+  let kdf: KdfParams | null = null;
+  if (passphrase) {
+    kdf = { salt: random(16), ...KDF_DEFAULT };
+    status.textContent = "Deriving a key from the passphrase…";
+  }
+  const keys = await deriveKeys(secret, kdf ? { passphrase, kdf } : undefined);
+  status.textContent = "Encrypting…";
+  const sealed = await sealPayload(c.finish(), keys.identity);
+  const manage = random(32);
+  const bar = progressBar("Uploading");
+  status.replaceChildren(bar.el);
+  bar.set(0, sealed.size);
+  const made = await create(sealed, {
+    ttlSecs,
+    claimHash: sha256Of(keys.claimKey),
+    manageHash: sha256Of(manage),
+    check: secretCheck(secret),
+    kdf,
+  });
+  bar.set(sealed.size, sealed.size);
+  const link = makeLink(location.origin, made.id, secret);
+  const out = h("input", { id: "link", readonly: true, value: link, testid: "link", "aria-label": "The one-time link" });
+  const note = h("p", { class: "muted", role: "status" });
+  const copy = h("button", { type: "button", class: "primary", testid: "copy" }, "Copy link");
+  copy.addEventListener("click", () => copyWithClear(link, 60, note));
+  show(
+    root,
+    h(
+      "section",
+      { class: "card" },
+      h("h1", {}, "Your one-time link"),
+      out,
+      h("div", { class: "row" }, copy),
+      note,
+      h("p", {}, `It opens once and expires ${when(made.expiresAt)} if nobody opens it.`),
+      passphrase ? h("p", {}, "Send the passphrase separately, not with the link.") : null,
+      h("p", { class: "muted" }, "Paste this with it: “This link opens once. Don't click it before you are ready to read it.”"),
+    ),
+  );
+  out.select();
+}
