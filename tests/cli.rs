@@ -308,10 +308,12 @@ fn killed_receiver_resumes_and_completes() {
     let start = Instant::now();
     let pid = child.id().to_string();
     let part = loop {
-        let part = std::fs::read_dir(&state)
-            .ok()
-            .and_then(|mut d| d.find(|e| e.as_ref().unwrap().path().extension() == Some("part".as_ref())))
-            .map(|e| e.unwrap().path());
+        // The file being written inside the staging folder (`out/.burnlink-<id>-<rand>.partial/resume.bin`).
+        let part = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(".burnlink-"))
+            .map(|d| d.join("resume.bin"));
         if let Some(p) = part {
             if std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0) > 8 << 20 {
                 // Freeze it first so "mid-transfer" is certain, then kill it.
@@ -327,6 +329,7 @@ fn killed_receiver_resumes_and_completes() {
     assert!(got < 192 << 20, "stopped mid-transfer ({got} bytes)");
     child.kill().unwrap();
     child.wait().unwrap();
+    assert!(std::fs::read_dir(&state).unwrap().count() == 1, "the lease is kept in the private state dir");
     assert_eq!(tree(&out).iter().filter(|(p, _)| !p.starts_with(".burnlink-")).count(), 0, "nothing written yet");
     assert_eq!(status(&r, h.path(), &sent)["state"], "claimed");
 

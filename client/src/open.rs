@@ -1,5 +1,4 @@
-//! Opening: peek, derive the keys, claim with the proof, then stream the ciphertext into the decryptor while keeping
-//! a private copy for resuming; files are staged and moved into place only after the last chunk verified; then ack.
+//! Opening: peek, derive the keys, claim with the proof, then stream the ciphertext into the decryptor; files are staged and moved into place only after the last chunk verified; then ack.
 //!
 //! A dropped connection is retried in place while the lease lasts; a receiver killed mid-transfer resumes on the next
 //! `open` of the same link (see [`crate::resume`]).
@@ -133,7 +132,6 @@ pub async fn open(connector: &Connector, link: &Link, opts: OpenOptions, progres
                 Claim::Won { lease, body, .. } => {
                     let state = ResumeState { lease, size: body.size, meta: info.meta };
                     files.save(&state)?;
-                    let _ = tokio::fs::remove_file(&files.spool).await;
                     (state, keys, Some(body))
                 }
                 Claim::WrongProof { attempts_left } => return Err(Error::WrongPassphrase { attempts_left }),
@@ -142,13 +140,10 @@ pub async fn open(connector: &Connector, link: &Link, opts: OpenOptions, progres
         }
     };
 
-    // The spool keeps the ciphertext for a resume after a crash; the decryptor reads what is already spooled, then
-    // the rest as it arrives.
-    let mut spool = tokio::fs::OpenOptions::new().create(true).append(true).open(&files.spool).await?;
-    let mut received = spool.metadata().await?.len().min(state.size);
-    spool.set_len(received).await?;
+    // After a crash the download restarts from byte 0 under the saved lease (the relay serves the lease holder any
+    // offset), so no ciphertext copy is kept on disk; a dropped connection within this run resumes where it stopped.
+    let mut received = 0u64;
     let (tx, rx) = mpsc::channel::<Bytes>(32);
-    let prefix = std::fs::File::open(&files.spool)?.take(received);
     let (out_dir, stdout) = match &opts.out {
         Output::Dir(d) => (d.clone(), false),
         Output::Stdout => (opts.state_dir.clone(), true),
@@ -156,7 +151,7 @@ pub async fn open(connector: &Connector, link: &Link, opts: OpenOptions, progres
     let tag = link.id.short();
     let decrypt = tokio::task::spawn_blocking(move || -> Result<(Summary, StagingSink), Error> {
         let mut sink = StagingSink::new(&out_dir, &tag)?;
-        let input = prefix.chain(ChannelReader { rx, cur: Bytes::new() });
+        let input = ChannelReader { rx, cur: Bytes::new() };
         let summary = envelope::open(input, &keys, &mut sink).map_err(|e| match e {
             OpenError::Sink(e) => Error::Io(e),
             OpenError::Source(e) => Error::Io(e),
@@ -195,7 +190,6 @@ pub async fn open(connector: &Connector, link: &Link, opts: OpenOptions, progres
                     Ok(0) => break,
                     Ok(n) => {
                         let n = n.min((state.size - received) as usize);
-                        spool.write_all(&buf[..n]).await?;
                         if tx.send(Bytes::copy_from_slice(&buf[..n])).await.is_err() {
                             // The decryptor stopped early: it has an error to report.
                             return Ok(());
@@ -207,7 +201,6 @@ pub async fn open(connector: &Connector, link: &Link, opts: OpenOptions, progres
                 }
             }
         }
-        spool.flush().await?;
         Ok::<(), Error>(())
     };
     let downloaded = download.await;
@@ -257,5 +250,6 @@ pub async fn open(connector: &Connector, link: &Link, opts: OpenOptions, progres
         tracing::warn!("could not confirm receipt to the relay: {e}");
     }
     files.remove();
+    client.close().await;
     Ok(opened)
 }

@@ -1,6 +1,6 @@
 //! The private record of a download in progress, so that a receiver killed mid-transfer can resume with the same
-//! link while the lease lasts: `<state dir>/<id>.lease` (lease token and the link's public metadata; never a key)
-//! and `<id>.part` (the ciphertext received so far). Both are removed after the ack.
+//! link while the lease lasts: `<state dir>/<id>.lease` holds the lease token and the link's public metadata (never a
+//! key). The next `open` downloads again from the start under that lease. Removed after the ack.
 
 use std::fs;
 use std::io::{self, Write};
@@ -42,19 +42,17 @@ fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
     Some(out)
 }
 
-/// Paths of one link's state files.
+/// Path of one link's state file.
 pub struct StateFiles {
     /// `<id>.lease`.
     pub lease: PathBuf,
-    /// `<id>.part`.
-    pub spool: PathBuf,
 }
 
 impl StateFiles {
     /// The files for `id` under `dir`.
     pub fn new(dir: &Path, id: &LinkId) -> Self {
         let name = hex(&id.0);
-        Self { lease: dir.join(format!("{name}.lease")), spool: dir.join(format!("{name}.part")) }
+        Self { lease: dir.join(format!("{name}.lease")) }
     }
 
     /// Reads a saved state, if any.
@@ -123,9 +121,8 @@ impl StateFiles {
         fs::rename(&tmp, &self.lease)
     }
 
-    /// Removes both files.
+    /// Removes the state.
     pub fn remove(&self) {
         let _ = fs::remove_file(&self.lease);
-        let _ = fs::remove_file(&self.spool);
     }
 }
