@@ -1,5 +1,6 @@
-// Builds the browser page (ui/) into ui/dist, which the relay embeds. Stable file names (no hashes) so the relay's
+// Builds the browser page and the desktop app's window (ui/) into ui/dist, which the relay and the app embed. Stable file names (no hashes) so the relay's
 // build notices changes, and no inline script anywhere: the page runs under `script-src 'self'`.
+import { resolve } from "node:path";
 import { defineConfig } from "vite";
 
 export default defineConfig({
@@ -11,6 +12,8 @@ export default defineConfig({
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },
     rollupOptions: {
+      // index.html: the browser page the relay serves; app.html: the desktop app's window.
+      input: { index: resolve(__dirname, "ui/index.html"), app: resolve(__dirname, "ui/app.html") },
       output: {
         entryFileNames: "assets/[name].js",
         chunkFileNames: "assets/[name].js",

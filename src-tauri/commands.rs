@@ -1,0 +1,446 @@
+//! The Tauri commands: each a few lines that call `burnlink-client` (or the history and settings) and map errors to
+//! `{code, message}`. Long work reports `progress` events (`{op, done, total}`) to the window.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use burnlink_client::open::{OpenOptions, Opened, Output};
+use burnlink_client::send::{Payload, SendOptions};
+use burnlink_client::Connector;
+use burnlink_core::link::Link;
+use burnlink_core::secrecy::SecretString;
+use burnlink_core::zeroize::Zeroizing;
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
+
+use crate::error::{CmdError, CmdResult};
+use crate::history::Entry;
+use crate::settings::Settings;
+use crate::{watch, AppState};
+
+/// The `progress` event.
+#[derive(Clone, Serialize)]
+struct ProgressEvent {
+    op: &'static str,
+    done: u64,
+    total: u64,
+}
+
+/// A progress callback that emits at most ~20 events a second, and always the last one.
+fn progress<R: Runtime>(app: &AppHandle<R>, op: &'static str) -> burnlink_client::Progress {
+    let app = app.clone();
+    let last = std::sync::Mutex::new(Instant::now() - Duration::from_secs(1));
+    Arc::new(move |done, total| {
+        let mut l = last.lock().expect("progress lock");
+        if done >= total || l.elapsed() >= Duration::from_millis(50) {
+            *l = Instant::now();
+            let _ = app.emit("progress", ProgressEvent { op, done, total });
+        }
+    })
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+fn secret(s: Option<String>) -> Option<SecretString> {
+    s.filter(|p| !p.is_empty()).map(SecretString::from)
+}
+
+/// The current settings.
+#[tauri::command]
+pub fn get_settings(state: State<'_, AppState>) -> Settings {
+    state.settings.lock().expect("settings lock").clone()
+}
+
+/// Checks and stores new settings.
+#[tauri::command]
+pub fn set_settings(state: State<'_, AppState>, settings: Settings) -> CmdResult<Settings> {
+    settings.save(&state.config_dir)?;
+    *state.settings.lock().expect("settings lock") = settings.clone();
+    Ok(settings)
+}
+
+/// What to send.
+#[derive(Deserialize)]
+pub struct SendRequest {
+    /// A text secret (or none when sending files).
+    pub text: Option<String>,
+    /// Files and folders.
+    #[serde(default)]
+    pub paths: Vec<PathBuf>,
+    /// Time to live, 5 min ..= 30 days.
+    pub ttl_secs: u64,
+    /// Optional passphrase.
+    pub passphrase: Option<String>,
+    /// The sender's name for it in the history.
+    pub label: Option<String>,
+}
+
+/// A created link.
+#[derive(Serialize)]
+pub struct SentView {
+    link: String,
+    id: String,
+    expires_at: u64,
+    label: String,
+    /// The link as a QR code (SVG).
+    qr_svg: String,
+    /// Whether the link is on the clipboard.
+    copied: bool,
+}
+
+fn qr_svg(text: &str) -> String {
+    match qrcode::QrCode::new(text.as_bytes()) {
+        Ok(code) => code.render::<qrcode::render::svg::Color>().min_dimensions(220, 220).quiet_zone(true).build(),
+        Err(_) => String::new(),
+    }
+}
+
+fn default_label(req: &SendRequest) -> String {
+    match (req.label.as_deref().map(str::trim).filter(|l| !l.is_empty()), req.paths.as_slice()) {
+        (Some(l), _) => l.to_owned(),
+        (None, []) => "Secret text".to_owned(),
+        (None, [one]) => one.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "File".into()),
+        (None, many) => format!("{} items", many.len()),
+    }
+}
+
+/// Encrypts and uploads, records the link in the keychain history, copies it, and starts watching it.
+#[tauri::command]
+pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req: SendRequest) -> CmdResult<SentView> {
+    let settings = state.settings.lock().expect("settings lock").clone();
+    let connector = settings.connector()?;
+    let label = default_label(&req);
+    let payload = match (req.text, req.paths.is_empty()) {
+        (Some(t), true) => Payload::Text(Zeroizing::new(t)),
+        (None, false) => Payload::Paths(req.paths),
+        (Some(_), false) => return Err(CmdError::input("send either a text or files, not both")),
+        (None, true) => return Err(CmdError::input("type a secret or add files first")),
+    };
+    let opts = SendOptions { ttl: Duration::from_secs(req.ttl_secs), passphrase: secret(req.passphrase) };
+    let client = connector.connect().await?;
+    let sent = burnlink_client::send::send(&client, &connector.origin, payload, opts, progress(&app, "send")).await;
+    client.close().await;
+    let sent = sent?;
+    let link = sent.link.to_string();
+    state.history.add(Entry {
+        id: sent.id.to_string(),
+        manage: sent.manage.to_text().to_string(),
+        label: label.clone(),
+        relay: settings.relay_url.clone(),
+        ca: settings.ca_path.clone(),
+        created_at: now_ms(),
+        expires_at: sent.expires_at.0,
+        link: Some(link.clone()),
+        state: "fresh".into(),
+        claimed_at: None,
+        ended_at: None,
+        notified: false,
+    })?;
+    watch::spawn(app.clone(), sent.id.to_string());
+    let copied = write_clipboard(&app, &link).is_ok();
+    Ok(SentView { qr_svg: qr_svg(&link), link, id: sent.id.to_string(), expires_at: sent.expires_at.0, label, copied })
+}
+
+fn write_clipboard<R: Runtime>(app: &AppHandle<R>, text: &str) -> CmdResult<()> {
+    use tauri_plugin_clipboard_manager::ClipboardExt;
+    if app.try_state::<tauri_plugin_clipboard_manager::Clipboard<R>>().is_none() {
+        return Err(CmdError::new("io", "no clipboard"));
+    }
+    app.clipboard().write_text(text).map_err(|e| CmdError::new("io", format!("clipboard: {e}")))
+}
+
+/// Copies `text`; with `clear_after_secs`, clears the clipboard then if it still holds `text`.
+#[tauri::command]
+pub async fn copy_text<R: Runtime>(app: AppHandle<R>, text: String, clear_after_secs: Option<u64>) -> CmdResult<()> {
+    write_clipboard(&app, &text)?;
+    if let Some(secs) = clear_after_secs {
+        let text = Zeroizing::new(text);
+        tauri::async_runtime::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            use tauri_plugin_clipboard_manager::ClipboardExt;
+            if app.clipboard().read_text().is_ok_and(|now| now == *text) {
+                let _ = app.clipboard().write_text("");
+                let _ = app.emit("clipboard-cleared", ());
+            }
+        });
+    }
+    Ok(())
+}
+
+/// A link and how to reach its relay: https links name their relay; `burnlink://` links use the configured one.
+fn resolve(state: &AppState, text: &str) -> CmdResult<(Link, Connector)> {
+    let link = Link::parse(text.trim()).map_err(|e| CmdError::input(format!("not a valid Burnlink link: {e}")))?;
+    let settings = state.settings.lock().expect("settings lock").clone();
+    let configured = settings.connector()?;
+    let connector = match &link.relay {
+        Some(o) if *o != configured.origin => Connector { origin: o.clone(), trust: burnlink_client::Trust::WebPki },
+        _ => configured,
+    };
+    Ok((link, connector))
+}
+
+/// What peek says about a link.
+#[derive(Serialize)]
+pub struct PeekView {
+    size: u64,
+    expires_at: u64,
+    passphrase: bool,
+    key_matches: bool,
+}
+
+/// What is known about a link without opening it. Never burns.
+#[tauri::command]
+pub async fn peek(state: State<'_, AppState>, link: String) -> CmdResult<PeekView> {
+    let (link, connector) = resolve(&state, &link)?;
+    let info = burnlink_client::open::peek(&connector, &link).await?;
+    Ok(PeekView {
+        size: info.size,
+        expires_at: info.expires_at.0,
+        passphrase: info.meta.kdf.is_some(),
+        key_matches: info.meta.check.matches(&link.secret),
+    })
+}
+
+/// What a link held.
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum OpenedView {
+    /// A text secret.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// Files saved into the chosen folder.
+    Files {
+        /// Where the top-level entries landed.
+        saved: Vec<String>,
+        /// How many files.
+        files: u64,
+        /// Their total size.
+        bytes: u64,
+    },
+}
+
+/// Opens a link (the burn): text comes back, files are saved into `out_dir` once the last chunk verified.
+#[tauri::command]
+pub async fn open<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    link: String,
+    passphrase: Option<String>,
+    out_dir: Option<String>,
+) -> CmdResult<OpenedView> {
+    let (link, connector) = resolve(&state, &link)?;
+    let out = out_dir.map(PathBuf::from).unwrap_or_else(|| default_dir(&app));
+    if !out.is_dir() {
+        return Err(CmdError::input(format!("{} is not a folder", out.display())));
+    }
+    let opts =
+        OpenOptions { out: Output::Dir(out), passphrase: secret(passphrase), state_dir: state.state_dir.clone() };
+    match burnlink_client::open::open(&connector, &link, opts, progress(&app, "open")).await? {
+        Opened::Text(t) => Ok(OpenedView::Text { text: t.to_string() }),
+        Opened::Files { saved, summary } => Ok(OpenedView::Files {
+            saved: saved.iter().map(|p| p.display().to_string()).collect(),
+            files: summary.files,
+            bytes: summary.bytes,
+        }),
+        Opened::Stdout { .. } => Err(CmdError::input("unexpected output mode")),
+    }
+}
+
+fn default_dir<R: Runtime>(app: &AppHandle<R>) -> PathBuf {
+    app.path().download_dir().ok().filter(|d| d.is_dir()).or_else(|| app.path().home_dir().ok()).unwrap_or_default()
+}
+
+/// Where received files go unless the person picks another folder.
+#[tauri::command]
+pub fn default_folder<R: Runtime>(app: AppHandle<R>) -> String {
+    default_dir(&app).display().to_string()
+}
+
+/// One history row for the window (never the manage token).
+#[derive(Serialize)]
+pub struct EntryView {
+    id: String,
+    label: String,
+    created_at: u64,
+    expires_at: u64,
+    /// The link while it can still be opened.
+    link: Option<String>,
+    state: String,
+    claimed_at: Option<u64>,
+    ended_at: Option<u64>,
+}
+
+impl From<Entry> for EntryView {
+    fn from(e: Entry) -> Self {
+        let expired = e.state == "fresh" && e.expires_at <= now_ms();
+        Self {
+            link: if expired { None } else { e.link },
+            state: if expired { "expired".into() } else { e.state },
+            id: e.id,
+            label: e.label,
+            created_at: e.created_at,
+            expires_at: e.expires_at,
+            claimed_at: e.claimed_at,
+            ended_at: e.ended_at,
+        }
+    }
+}
+
+/// The history as last recorded.
+#[tauri::command]
+pub fn history(state: State<'_, AppState>) -> Vec<EntryView> {
+    state.history.list().into_iter().map(EntryView::from).collect()
+}
+
+/// Asks the relays for the state of every pending link, then returns the history.
+#[tauri::command]
+pub async fn refresh_history<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> CmdResult<Vec<EntryView>> {
+    for e in state.history.list().into_iter().filter(Entry::pending) {
+        let Some((connector, id, manage)) = watch::target(&e) else { continue };
+        let Ok(Ok(client)) = tokio::time::timeout(Duration::from_secs(5), connector.connect()).await else { continue };
+        if let Ok(Some(r)) = client.status(id, manage).await {
+            watch::apply(&app, &e.id, &r);
+        }
+        client.close().await;
+        watch::spawn(app.clone(), e.id.clone());
+    }
+    Ok(history(state))
+}
+
+/// Revokes a link so it can no longer be opened.
+#[tauri::command]
+pub async fn revoke<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, id: String) -> CmdResult<EntryView> {
+    let e = state.history.get(&id).ok_or_else(|| CmdError::new("not_found", "no such link in the history"))?;
+    let (connector, link_id, manage) =
+        watch::target(&e).ok_or_else(|| CmdError::new("not_found", "this history entry is damaged"))?;
+    let client = connector.connect().await?;
+    let report = client.revoke(link_id, manage).await;
+    client.close().await;
+    match report? {
+        Some(r) => Ok(watch::apply(&app, &id, &r).map(EntryView::from).unwrap_or_else(|| e.into())),
+        None => Err(CmdError::new("gone", "the relay no longer knows this link")),
+    }
+}
+
+/// Removes a link from the history (the link itself keeps working until opened or expired).
+#[tauri::command]
+pub fn forget(state: State<'_, AppState>, id: String) -> CmdResult<bool> {
+    state.history.forget(&id)
+}
+
+/// A passphrase to send through another channel: 5 groups of 5 letters and digits (about 120 bits).
+#[tauri::command]
+pub fn generate_passphrase() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..5)
+        .map(|_| (0..5).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// A link the app was started with (a `burnlink://` deep link), if any.
+#[tauri::command]
+pub fn initial_link() -> Option<String> {
+    crate::link_in_args(&std::env::args().collect::<Vec<_>>())
+}
+
+/// Testing only (`BURNLINK_TEST_HOOKS=1`): delivers a file drop to the window as the OS would.
+#[tauri::command]
+pub fn test_drop<R: Runtime>(app: AppHandle<R>, paths: Vec<String>) -> CmdResult<()> {
+    if std::env::var_os("BURNLINK_TEST_HOOKS").is_none() {
+        return Err(CmdError::new("not_found", "no such command"));
+    }
+    let payload = serde_json::json!({ "paths": paths, "position": { "x": 100, "y": 100 } });
+    app.emit("tauri://drag-drop", payload).map_err(|e| CmdError::new("io", e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::MemoryVault;
+    use tauri::test::{mock_builder, mock_context, noop_assets, INVOKE_KEY};
+
+    type Window = tauri::WebviewWindow<tauri::test::MockRuntime>;
+
+    /// The app on the mock runtime with an in-memory keychain, and its window.
+    fn app(dir: &std::path::Path) -> (tauri::App<tauri::test::MockRuntime>, Window) {
+        let state = AppState::new(Box::<MemoryVault>::default(), dir.join("config"), dir.join("state")).unwrap();
+        let app = crate::run_app(mock_builder()).build(mock_context(noop_assets())).unwrap();
+        app.manage(state);
+        let w = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+        (app, w)
+    }
+
+    /// Invokes `cmd` as the window's JavaScript would.
+    fn call(w: &Window, cmd: &str, body: serde_json::Value) -> Result<serde_json::Value, serde_json::Value> {
+        let res = tauri::test::get_ipc_response(
+            w,
+            tauri::webview::InvokeRequest {
+                cmd: cmd.into(),
+                callback: tauri::ipc::CallbackFn(0),
+                error: tauri::ipc::CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: tauri::ipc::InvokeBody::Json(body),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            },
+        );
+        res.map(|b| b.deserialize::<serde_json::Value>().unwrap())
+    }
+
+    #[test]
+    fn settings_are_checked_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_app, app) = app(dir.path());
+        let bad =
+            call(&app, "set_settings", serde_json::json!({ "settings": { "relay_url": "nope", "ca_path": null } }));
+        assert_eq!(bad.unwrap_err()["code"], "input");
+        let good = serde_json::json!({ "relay_url": "https://relay.example", "ca_path": null });
+        call(&app, "set_settings", serde_json::json!({ "settings": good })).unwrap();
+        assert_eq!(call(&app, "get_settings", serde_json::json!({})).unwrap(), good);
+        assert_eq!(Settings::load(&dir.path().join("config")).relay_url, "https://relay.example");
+    }
+
+    #[test]
+    fn malformed_links_are_input_errors_with_no_secret_echoed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_app, app) = app(dir.path());
+        let secret = "AAcOFRwjKjE4P0ZNVFtiaXB3foWMk5qhqK-2vcTL0tk";
+        for bad in ["hello", &format!("https://x/o/short#{secret}"), "https://x/o/AAAAAAAAAAAAAAAAAAAAAA"] {
+            for cmd in ["peek", "open"] {
+                let e = call(&app, cmd, serde_json::json!({ "link": bad })).unwrap_err();
+                assert_eq!(e["code"], "input", "{cmd} {bad}");
+                assert!(!e["message"].as_str().unwrap().contains(secret));
+            }
+        }
+    }
+
+    #[test]
+    fn history_forget_revoke_and_send_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_app, app) = app(dir.path());
+        assert_eq!(call(&app, "history", serde_json::json!({})).unwrap(), serde_json::json!([]));
+        let e = call(&app, "revoke", serde_json::json!({ "id": "nope" })).unwrap_err();
+        assert_eq!(e["code"], "not_found");
+        assert_eq!(call(&app, "forget", serde_json::json!({ "id": "nope" })).unwrap(), false);
+        let req = serde_json::json!({ "req": { "text": null, "paths": [], "ttl_secs": 3600, "passphrase": null, "label": null } });
+        assert_eq!(call(&app, "send", req).unwrap_err()["code"], "input");
+        // The test hook is off unless asked for.
+        let drop = call(&app, "test_drop", serde_json::json!({ "paths": ["/x"] })).unwrap_err();
+        assert_eq!(drop["code"], "not_found");
+    }
+
+    #[test]
+    fn generated_passphrases_are_long_and_differ() {
+        let a = generate_passphrase();
+        assert_eq!(a.len(), 29);
+        assert_ne!(a, generate_passphrase());
+    }
+}

@@ -1,0 +1,226 @@
+//! The sender's history, kept in the OS keychain (Secret Service on Linux, via `keyring`): per link its id, manage
+//! token, label, times and last known state; the link itself only until it is opened, expires or is revoked. Never
+//! the content. One keychain item holds the whole list as JSON, so the list is written atomically.
+
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CmdError, CmdResult};
+
+/// Where the history's JSON is kept.
+pub trait Vault: Send + Sync {
+    /// The stored text, if any.
+    fn load(&self) -> CmdResult<Option<String>>;
+    /// Replaces the stored text.
+    fn save(&self, text: &str) -> CmdResult<()>;
+}
+
+/// The OS keychain.
+pub struct Keychain {
+    entry: keyring::Entry,
+}
+
+impl Keychain {
+    /// The item `service`/`user`.
+    pub fn new(service: &str, user: &str) -> CmdResult<Self> {
+        Ok(Self { entry: keyring::Entry::new(service, user)? })
+    }
+}
+
+impl Vault for Keychain {
+    fn load(&self) -> CmdResult<Option<String>> {
+        match self.entry.get_password() {
+            Ok(s) => Ok(Some(s)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+    fn save(&self, text: &str) -> CmdResult<()> {
+        Ok(self.entry.set_password(text)?)
+    }
+}
+
+/// In memory (unit tests).
+#[derive(Default)]
+pub struct MemoryVault(pub Mutex<Option<String>>);
+
+impl Vault for MemoryVault {
+    fn load(&self) -> CmdResult<Option<String>> {
+        Ok(self.0.lock().expect("vault lock").clone())
+    }
+    fn save(&self, text: &str) -> CmdResult<()> {
+        *self.0.lock().expect("vault lock") = Some(text.to_owned());
+        Ok(())
+    }
+}
+
+/// One link the user sent.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Entry {
+    /// Link id.
+    pub id: String,
+    /// The manage token (base64url): status, revoke, watch.
+    pub manage: String,
+    /// What the sender called it.
+    pub label: String,
+    /// The relay it lives on.
+    pub relay: String,
+    /// The CA trusted for that relay, if any.
+    pub ca: Option<String>,
+    /// Milliseconds since the epoch.
+    pub created_at: u64,
+    /// When it expires unopened.
+    pub expires_at: u64,
+    /// The link, until it is opened, expires or is revoked.
+    pub link: Option<String>,
+    /// Last known state: fresh, claimed, consumed, expired, revoked, burned.
+    pub state: String,
+    /// When the recipient opened it.
+    pub claimed_at: Option<u64>,
+    /// When it reached its end state.
+    pub ended_at: Option<u64>,
+    /// Whether the sender was already told it was opened.
+    #[serde(default)]
+    pub notified: bool,
+}
+
+impl Entry {
+    /// Whether the state can still change.
+    pub fn pending(&self) -> bool {
+        matches!(self.state.as_str(), "fresh" | "claimed")
+    }
+}
+
+/// The history: a cache of the vault's list.
+pub struct History {
+    vault: Box<dyn Vault>,
+    entries: Mutex<Vec<Entry>>,
+}
+
+impl History {
+    /// Loads the list from `vault`.
+    pub fn open(vault: Box<dyn Vault>) -> CmdResult<Self> {
+        let entries = match vault.load()? {
+            Some(t) => serde_json::from_str(&t)
+                .map_err(|e| CmdError::new("keychain", format!("the history in the keychain is unreadable: {e}")))?,
+            None => Vec::new(),
+        };
+        Ok(Self { vault, entries: Mutex::new(entries) })
+    }
+
+    /// All entries, newest first.
+    pub fn list(&self) -> Vec<Entry> {
+        let mut v = self.entries.lock().expect("history lock").clone();
+        v.sort_by_key(|e| std::cmp::Reverse(e.created_at));
+        v
+    }
+
+    /// One entry.
+    pub fn get(&self, id: &str) -> Option<Entry> {
+        self.entries.lock().expect("history lock").iter().find(|e| e.id == id).cloned()
+    }
+
+    fn persist(&self, entries: &[Entry]) -> CmdResult<()> {
+        self.vault.save(&serde_json::to_string(entries).expect("entries serialize"))
+    }
+
+    /// Adds a new link.
+    pub fn add(&self, e: Entry) -> CmdResult<()> {
+        let mut list = self.entries.lock().expect("history lock");
+        list.retain(|x| x.id != e.id);
+        list.push(e);
+        self.persist(&list)
+    }
+
+    /// Applies `f` to the entry `id` and stores the result if it changed; the link text is dropped once the link
+    /// cannot be opened. Returns the entry and whether it changed.
+    pub fn update(&self, id: &str, f: impl FnOnce(&mut Entry)) -> CmdResult<Option<(Entry, bool)>> {
+        let mut list = self.entries.lock().expect("history lock");
+        let Some(e) = list.iter_mut().find(|e| e.id == id) else { return Ok(None) };
+        let before = e.clone();
+        f(e);
+        if !e.pending() || e.state == "claimed" {
+            e.link = None;
+        }
+        let after = e.clone();
+        let changed = after != before;
+        if changed {
+            self.persist(&list)?;
+        }
+        Ok(Some((after, changed)))
+    }
+
+    /// Forgets a link (the relay still burns it on first read; only the local record goes).
+    pub fn forget(&self, id: &str) -> CmdResult<bool> {
+        let mut list = self.entries.lock().expect("history lock");
+        let n = list.len();
+        list.retain(|e| e.id != id);
+        if list.len() == n {
+            return Ok(false);
+        }
+        self.persist(&list)?;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    struct Shared(Arc<MemoryVault>);
+    impl Vault for Shared {
+        fn load(&self) -> CmdResult<Option<String>> {
+            self.0.load()
+        }
+        fn save(&self, t: &str) -> CmdResult<()> {
+            self.0.save(t)
+        }
+    }
+
+    fn entry(id: &str, created: u64) -> Entry {
+        Entry {
+            id: id.into(),
+            manage: "m".into(),
+            label: "Secret text".into(),
+            relay: "https://r".into(),
+            ca: None,
+            created_at: created,
+            expires_at: created + 1000,
+            link: Some(format!("https://r/o/{id}#k")),
+            state: "fresh".into(),
+            claimed_at: None,
+            ended_at: None,
+            notified: false,
+        }
+    }
+
+    #[test]
+    fn persists_updates_and_drops_links_that_cannot_open() {
+        let vault = Arc::new(MemoryVault::default());
+        let h = History::open(Box::new(Shared(vault.clone()))).unwrap();
+        h.add(entry("a", 1)).unwrap();
+        h.add(entry("b", 2)).unwrap();
+        assert_eq!(h.list().iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["b", "a"]);
+        let (e, changed) = h.update("a", |e| e.state = "consumed".into()).unwrap().unwrap();
+        assert!(changed);
+        assert_eq!(e.link, None, "an opened link is not kept");
+        assert!(!h.update("a", |e| e.state = "consumed".into()).unwrap().unwrap().1, "no change, no write");
+        assert!(!vault.load().unwrap().unwrap().contains("https://r/o/a#k"));
+        // A fresh process sees the same.
+        let again = History::open(Box::new(Shared(vault.clone()))).unwrap();
+        assert_eq!(again.get("a").unwrap().state, "consumed");
+        assert_eq!(again.get("b").unwrap().link.as_deref(), Some("https://r/o/b#k"));
+        assert!(again.forget("b").unwrap());
+        assert!(!again.forget("b").unwrap());
+        assert_eq!(History::open(Box::new(Shared(vault))).unwrap().list().len(), 1);
+    }
+
+    #[test]
+    fn unreadable_history_is_an_error_not_an_empty_list() {
+        let v = MemoryVault::default();
+        v.save("not json").unwrap();
+        assert_eq!(History::open(Box::new(v)).err().unwrap().code, "keychain");
+    }
+}

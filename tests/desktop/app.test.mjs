@@ -1,0 +1,155 @@
+// The desktop app in a real window (Xvfb + tauri-driver + WebKitWebDriver), against a real relay, with the real CLI
+// on the other end, the real Secret Service keychain (gnome-keyring in this dbus session) and the X clipboard.
+// Run through tests/desktop/run.sh, which sets all of that up. Screenshots go to tests/e2e/artifacts/.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { artifacts, bin, cli, sendJson, sha256, startRelay, status, tempDir } from "../browser/harness.mjs";
+import { Session } from "./webdriver.mjs";
+
+const DRIVER = process.env.TAURI_DRIVER_URL ?? "http://127.0.0.1:4444";
+const APP = bin("burnlink-app");
+let relay;
+let s;
+
+const shot = (name) => s.screenshot(join(artifacts, `desktop-${name}.png`));
+const clipboard = () => execFileSync("xclip", ["-selection", "clipboard", "-o"]).toString();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what, f, timeout = 30_000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+async function tab(name) {
+  await (await s.testid(`tab-${name}`)).click();
+}
+
+/** id -> state of every history row, read in one script (the list re-renders as states arrive). */
+function historyStates() {
+  return s.script(
+    "return Object.fromEntries([...document.querySelectorAll('[data-testid=history-row]')].map((r) => [r.dataset.id, r.dataset.state]))",
+  );
+}
+
+/** Clicks `css`, finding it again if the list re-rendered under us. */
+async function clickFresh(css) {
+  for (let i = 0; ; i++) {
+    try {
+      return await (await s.find(css)).click();
+    } catch (e) {
+      if (i > 10) throw e;
+      await sleep(200);
+    }
+  }
+}
+
+before(async () => {
+  relay = await startRelay();
+  // The app's settings, as a user would save them: this relay and its certificate.
+  const dir = join(homedir(), ".config", "dev.burnlink.app");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "settings.json"), JSON.stringify({ relay_url: relay.url, ca_path: relay.ca }));
+  s = await Session.start(DRIVER, APP);
+});
+after(async () => {
+  await s?.quit().catch(() => {});
+  relay?.stop();
+});
+
+describe("desktop app", () => {
+  let typedSent;
+
+  it("types a secret, creates a link that is on the clipboard, with a QR code; the CLI opens it", async () => {
+    await shot("send");
+    await (await s.testid("secret-input")).type("desktop secret 42");
+    const ttl = await s.testid("ttl");
+    assert.equal(await ttl.value(), "86400", "default expiry 24 h");
+    await (await s.testid("create")).click();
+    const link = await (await s.testid("link", { timeout: 30_000 })).value();
+    assert.match(link, new RegExp(`^${relay.url}/o/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{43}$`));
+    await s.testid("qr");
+    await shot("sent");
+    assert.equal(clipboard(), link, "the link is on the clipboard");
+    typedSent = link;
+    const r = cli(relay, ["open", "-"], { input: link });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "desktop secret 42");
+  });
+
+  it("opens a link made by the CLI, shows the secret, and a second open shows gone", async () => {
+    const sent = sendJson(relay, ["-"], "from the command line");
+    await tab("open");
+    const input = await s.testid("open-input");
+    await input.type(sent.link);
+    await sleep(600); // the peek (never burns) shows what is known
+    await shot("open-interstitial");
+    assert.equal(status(relay, sent).state, "fresh", "pasting a link burns nothing");
+    await (await s.testid("open")).click();
+    const secret = await s.testid("secret", { timeout: 30_000 });
+    assert.equal(await secret.text(), "from the command line");
+    await shot("open-secret");
+    await tab("open");
+    await (await s.testid("open-input")).type(sent.link);
+    await (await s.testid("open")).click();
+    await s.testid("gone", { timeout: 30_000 });
+    await shot("open-gone");
+  });
+
+  it("sends a dropped file that arrives intact through the CLI", async () => {
+    const dir = tempDir();
+    const data = randomBytes(5 << 20);
+    writeFileSync(join(dir, "dropped.bin"), data);
+    await tab("send");
+    await s.testid("drop-zone");
+    await s.execute("const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('test_drop', { paths: arguments[0] }).then(() => done(true), (e) => done(String(e)))", [[join(dir, "dropped.bin")]]);
+    await s.find('[data-testid="picked-file"]');
+    await shot("dropped");
+    await (await s.testid("create")).click();
+    const link = await (await s.testid("link", { timeout: 60_000 })).value();
+    const out = join(dir, "out");
+    mkdirSync(out);
+    const r = cli(relay, ["open", "-", "--out", out], { input: link });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(sha256(readFileSync(join(out, "dropped.bin"))), sha256(data));
+  });
+
+  it("keeps history across a restart (keychain) and shows opened links; revoking makes the CLI exit 3", async () => {
+    const id = (l) => new URL(l).pathname.slice(3);
+    await tab("send");
+    await (await s.testid("secret-input")).type("to be revoked");
+    await (await s.testid("create")).click();
+    const revokeMe = await (await s.testid("link", { timeout: 30_000 })).value();
+
+    await s.quit();
+    s = await Session.start(DRIVER, APP);
+    await tab("history");
+    await s.testid("history");
+    const states = await until("history after restart", async () => {
+      const st = await historyStates();
+      return st[id(typedSent)] === "consumed" && st[id(revokeMe)] === "fresh" ? st : null;
+    });
+    assert.equal(Object.keys(states).length, 3);
+    const openedText = await s.script(
+      "return document.querySelector(`[data-id='${arguments[0]}'] [data-testid=history-state]`).textContent",
+      [id(typedSent)],
+    );
+    assert.match(openedText, /^Opened at /);
+    await shot("history");
+
+    await clickFresh(`[data-id="${id(revokeMe)}"] [data-testid="revoke"]`);
+    await until("revoked", async () => (await historyStates())[id(revokeMe)] === "revoked");
+    const r = cli(relay, ["open", "-"], { input: revokeMe });
+    assert.equal(r.code, 3, r.stderr);
+    await shot("history-revoked");
+  });
+});

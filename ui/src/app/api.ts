@@ -1,0 +1,93 @@
+/** The one place the app's UI talks to Rust: `invoke()` of the commands in src-tauri/commands.rs, and their events.
+ * Errors arrive as `{code, message}`; the UI branches on `code`. */
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import { getCurrentWebview } from "@tauri-apps/api/webview";
+import { open as openDialog } from "@tauri-apps/plugin-dialog";
+
+export interface CmdError {
+  code: string;
+  message: string;
+}
+
+export function isCmdError(e: unknown): e is CmdError {
+  return typeof e === "object" && e !== null && "code" in e && "message" in e;
+}
+
+export function errorText(e: unknown): string {
+  return isCmdError(e) ? e.message : e instanceof Error ? e.message : String(e);
+}
+
+export interface Settings {
+  relay_url: string;
+  ca_path: string | null;
+}
+export interface Sent {
+  link: string;
+  id: string;
+  expires_at: number;
+  label: string;
+  qr_svg: string;
+  copied: boolean;
+}
+export interface PeekInfo {
+  size: number;
+  expires_at: number;
+  passphrase: boolean;
+  key_matches: boolean;
+}
+export type Opened = { kind: "text"; text: string } | { kind: "files"; saved: string[]; files: number; bytes: number };
+export interface HistoryEntry {
+  id: string;
+  label: string;
+  created_at: number;
+  expires_at: number;
+  link: string | null;
+  state: "fresh" | "claimed" | "consumed" | "expired" | "revoked" | "burned" | "unknown";
+  claimed_at: number | null;
+  ended_at: number | null;
+}
+export interface Progress {
+  op: "send" | "open";
+  done: number;
+  total: number;
+}
+
+export const api = {
+  getSettings: () => invoke<Settings>("get_settings"),
+  setSettings: (settings: Settings) => invoke<Settings>("set_settings", { settings }),
+  send: (req: { text: string | null; paths: string[]; ttl_secs: number; passphrase: string | null; label: string | null }) =>
+    invoke<Sent>("send", { req }),
+  peek: (link: string) => invoke<PeekInfo>("peek", { link }),
+  open: (link: string, passphrase: string | null, outDir: string | null) =>
+    invoke<Opened>("open", { link, passphrase, outDir }),
+  history: () => invoke<HistoryEntry[]>("history"),
+  refreshHistory: () => invoke<HistoryEntry[]>("refresh_history"),
+  revoke: (id: string) => invoke<HistoryEntry>("revoke", { id }),
+  forget: (id: string) => invoke<boolean>("forget", { id }),
+  copy: (text: string, clearAfterSecs: number | null = null) => invoke<void>("copy_text", { text, clearAfterSecs }),
+  generatePassphrase: () => invoke<string>("generate_passphrase"),
+  initialLink: () => invoke<string | null>("initial_link"),
+  defaultFolder: () => invoke<string>("default_folder"),
+
+  pickFiles: async (directory: boolean): Promise<string[]> => {
+    const r = await openDialog({ multiple: true, directory });
+    return r === null ? [] : Array.isArray(r) ? r : [r];
+  },
+  pickFolder: async (): Promise<string | null> => {
+    const r = await openDialog({ multiple: false, directory: true });
+    return typeof r === "string" ? r : null;
+  },
+
+  onProgress: (f: (p: Progress) => void): Promise<UnlistenFn> => listen<Progress>("progress", (e) => f(e.payload)),
+  onHistoryChanged: (f: () => void): Promise<UnlistenFn> => listen("history-changed", () => f()),
+  onOpenLink: (f: (link: string) => void): Promise<UnlistenFn> => listen<string>("open-link", (e) => f(e.payload)),
+  onClipboardCleared: (f: () => void): Promise<UnlistenFn> => listen("clipboard-cleared", () => f()),
+  onDrop: (f: (paths: string[], over: boolean) => void): Promise<UnlistenFn> =>
+    getCurrentWebview().onDragDropEvent((e) => {
+      const p = e.payload;
+      if (p.type === "drop") f(p.paths, false);
+      else if (p.type === "enter" || p.type === "over") f([], true);
+      else f([], false);
+    }),
+};
