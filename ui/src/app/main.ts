@@ -182,6 +182,7 @@ function openView() {
   const status = h("div", { class: "status", role: "status" });
   const reveal = h("button", { type: "submit", class: "primary", testid: "open" }, "Reveal (opens once)");
   let peeked: { link: string; info: PeekInfo } | null = null;
+  let isGone = false; // Reveal stays off for a gone link until the link changes
 
   const doPeek = async (): Promise<PeekInfo | null> => {
     const link = input.value.trim();
@@ -208,13 +209,18 @@ function openView() {
       return p;
     } catch (e) {
       peeked = null;
-      if (isCmdError(e) && e.code === "gone") gone(info);
-      else info.replaceChildren(h("p", { testid: "error", role: "alert" }, errorText(e)));
+      if (isCmdError(e) && e.code === "gone") {
+        gone(info);
+        isGone = true;
+        reveal.disabled = true;
+      } else info.replaceChildren(h("p", { testid: "error", role: "alert" }, errorText(e)));
       return null;
     }
   };
   let timer = 0;
   input.addEventListener("input", () => {
+    isGone = false;
+    reveal.disabled = false;
     clearTimeout(timer);
     timer = window.setTimeout(doPeek, 250);
   });
@@ -258,11 +264,12 @@ function openView() {
     } catch (e) {
       if (isCmdError(e) && e.code === "gone") {
         gone(status);
+        isGone = true;
         peeked = null;
       } else status.replaceChildren(h("p", { testid: "error", role: "alert" }, errorText(e)));
       if (isCmdError(e) && e.code === "wrong_passphrase") pass.select();
     } finally {
-      reveal.disabled = false;
+      reveal.disabled = isGone;
     }
   });
   show(root, form);
