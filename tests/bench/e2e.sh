@@ -14,7 +14,7 @@ rm -rf "$work/run"; mkdir -p "$work/run"
 run=$work/run
 
 { [ -x /usr/bin/time ] && command -v bc >/dev/null; } || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time bc >/dev/null; }
-cargo build --release --bins --locked --quiet
+cargo build --release --locked --quiet -p burnlink-relay -p burnlink-client
 bl=$root/target/release/burnlink
 relay_bin=$root/target/release/burnlink-relay
 
@@ -85,7 +85,7 @@ mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 tport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 (cd "$run" && "$venv/bin/twist" wormhole-mailbox --port "tcp:$mport:interface=127.0.0.1" >"$run/mailbox.log" 2>&1) &
 wh_pids=$!
-(cd "$run" && "$venv/bin/twist" transitrelay --port "tcp:$tport:interface=127.0.0.1" >"$run/transit.log" 2>&1) &
+(cd "$run" && "$venv/bin/twist" transitrelay --port "tcp:$tport:interface=127.0.0.1" --usage-db "$run/transit-usage.sqlite" >"$run/transit.log" 2>&1) &
 wh_pids="$wh_pids $!"
 for _ in $(seq 100); do
     (exec 3<>/dev/tcp/127.0.0.1/$mport) 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/$tport) 2>/dev/null && break
@@ -116,7 +116,12 @@ sp=$!
 wait $sp
 t1=$(now)
 cmp -s "$run/wh.bin" "$run/whout/wh.bin" || { echo "wormhole file mismatch"; exit 1; }
-grep -qi "transit\|connection" "$run/transit.log" || echo "warning: the transit relay log shows no connection"
+# Proof that the bytes went through the transit relay: its usage database records each relayed connection.
+python3 - "$run/transit-usage.sqlite" <<'PY'
+import sqlite3, sys
+n, total = sqlite3.connect(sys.argv[1]).execute("select count(*), coalesce(sum(total_bytes), 0) from usage").fetchone()
+print(f"transit relay usage: {n} relayed transfers, {total} bytes")
+PY
 wh_file=$(echo "$t1 - $t0" | bc -l)
 printf 'magic-wormhole 256MiB send+receive (via transit relay): %.2f s (%s MB/s)\n' "$wh_file" "$(mb "$size" "$wh_file")"
 printf 'ratio 256MiB throughput burnlink/magic-wormhole: %.2fx\n' "$(echo "$wh_file / $bl_256MiB_total" | bc -l)"
