@@ -69,3 +69,37 @@ export async function copyWithClear(text: string, secs: number, note: HTMLElemen
   note.replaceChildren(`Copied. Anyone with access to this device's clipboard can read it; it will be cleared in ${secs} s. `, clear);
   setTimeout(wipe, secs * 1000);
 }
+
+/** The revealed secret with Copy and Hide/Show, shared by the browser page and the app. `copy` copies and says in
+ * `note` how the clipboard gets cleared; `extra` buttons go beside them. */
+export function secretCard(text: string, copy: (note: HTMLElement) => void, footer: string, ...extra: HTMLElement[]): HTMLElement {
+  const secret = h("pre", { testid: "secret", class: "secret", tabindex: 0, "aria-label": "The secret" }, text);
+  const note = h("p", { class: "muted", role: "status" });
+  const copyBtn = h("button", { type: "button", class: "primary", testid: "copy-secret" }, "Copy");
+  copyBtn.addEventListener("click", () => copy(note));
+  const hide = h("button", { type: "button" }, "Hide");
+  hide.addEventListener("click", () => {
+    const hidden = secret.classList.toggle("hidden");
+    hide.textContent = hidden ? "Show" : "Hide";
+    secret.setAttribute("aria-hidden", String(hidden));
+  });
+  return h(
+    "section",
+    { class: "card" },
+    h("h1", {}, "The secret"),
+    secret,
+    h("div", { class: "row" }, copyBtn, hide, ...extra),
+    note,
+    h("p", { class: "muted" }, footer),
+  );
+}
+
+/** Expiry choices (DESIGN §2: 5 min to 30 days, default 24 h), for the web sender and the app. */
+export const TTLS: [string, number][] = [
+  ["5 minutes", 300],
+  ["1 hour", 3600],
+  ["24 hours", 86400],
+  ["7 days", 7 * 86400],
+  ["30 days", 30 * 86400],
+];
+export const DEFAULT_TTL = 86400;

@@ -3,7 +3,7 @@
  * shows an interstitial, and burns only when the person clicks Reveal. Decryption and checks run here, in the browser.
  */
 import { ContainerError, type Sink } from "./container";
-import { bytes, copyWithClear, h, progressBar, show, when } from "./dom";
+import { bytes, copyWithClear, h, progressBar, secretCard, show, when } from "./dom";
 import { KeyError, unlock } from "./keys";
 import { idFromPath, LinkError, secretFromFragment } from "./link";
 import { DamagedError, openPayload } from "./payload";
@@ -229,26 +229,12 @@ async function open(root: HTMLElement, id: string, secret: Uint8Array, meta: Lin
 }
 
 function revealText(root: HTMLElement, text: string) {
-  const secret = h("pre", { testid: "secret", class: "secret", tabindex: 0, "aria-label": "The secret" }, text);
-  const note = h("p", { class: "muted", role: "status" });
-  const copy = h("button", { type: "button", class: "primary" }, "Copy");
-  const hide = h("button", { type: "button" }, "Hide");
-  copy.addEventListener("click", () => copyWithClear(text, 30, note));
-  hide.addEventListener("click", () => {
-    const hidden = secret.classList.toggle("hidden");
-    hide.textContent = hidden ? "Show" : "Hide";
-    secret.setAttribute("aria-hidden", String(hidden));
-  });
   show(
     root,
-    h(
-      "section",
-      { class: "card" },
-      h("h1", {}, "The secret"),
-      secret,
-      h("div", { class: "row" }, copy, hide),
-      note,
-      h("p", { class: "muted" }, "This link no longer works. If you need the text later, keep it somewhere safe now; it is gone when you leave this page."),
+    secretCard(
+      text,
+      (note) => void copyWithClear(text, 30, note),
+      "This link no longer works. If you need the text later, keep it somewhere safe now; it is gone when you leave this page.",
     ),
   );
 }

@@ -4,7 +4,7 @@
  * sender; this page makes a relay useful on its own.
  */
 import { ContainerWriter } from "./container";
-import { bytes, copyWithClear, h, progressBar, show, when } from "./dom";
+import { bytes, copyWithClear, DEFAULT_TTL, h, progressBar, show, TTLS, when } from "./dom";
 import { deriveKeys, KDF_DEFAULT, secretCheck, sha256Of, type KdfParams } from "./keys";
 import { makeLink } from "./link";
 import { sealPayload } from "./payload";
@@ -13,13 +13,6 @@ import { ApiError, create } from "./relay";
 /** The web sender holds the payload in memory; larger sends belong to the app or the CLI, which stream. */
 export const SEND_LIMIT = 256 * 1024 * 1024;
 
-const TTLS: [string, number][] = [
-  ["5 minutes", 300],
-  ["1 hour", 3600],
-  ["24 hours", 86400],
-  ["7 days", 7 * 86400],
-  ["30 days", 30 * 86400],
-];
 
 function random(n: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(n));
@@ -38,7 +31,7 @@ export function sender(root: HTMLElement) {
   const text = h("textarea", { id: "secret", rows: 6, testid: "secret-input", placeholder: "Type or paste the secret", autofocus: true });
   const files = h("input", { id: "files", type: "file", multiple: true, testid: "file-input" });
   const ttl = h("select", { id: "ttl", testid: "ttl" });
-  for (const [label, secs] of TTLS) ttl.append(h("option", { value: secs, selected: secs === 86400 }, label));
+  for (const [label, secs] of TTLS) ttl.append(h("option", { value: secs, selected: secs === DEFAULT_TTL }, label));
   const pass = h("input", { id: "pass", type: "text", autocomplete: "off", spellcheck: "false", testid: "passphrase" });
   const gen = h("button", { type: "button" }, "Generate");
   gen.addEventListener("click", () => {

@@ -5,7 +5,7 @@
  */
 import "../style.css";
 import "./app.css";
-import { bytes, h, progressBar, show, when } from "../dom";
+import { bytes, DEFAULT_TTL, h, progressBar, secretCard, show, TTLS, when } from "../dom";
 import { api, errorText, isCmdError, type HistoryEntry, type PeekInfo } from "./api";
 
 type View = "send" | "open" | "history" | "settings";
@@ -13,13 +13,6 @@ const root = document.getElementById("app")!;
 const tabs = document.getElementById("tabs")!;
 let current: View = "send";
 
-const TTLS: [string, number][] = [
-  ["5 minutes", 300],
-  ["1 hour", 3600],
-  ["24 hours", 86400],
-  ["7 days", 7 * 86400],
-  ["30 days", 30 * 86400],
-];
 
 function nav(view: View) {
   current = view;
@@ -72,7 +65,7 @@ function sendView() {
   const text = h("textarea", { id: "secret", rows: 5, testid: "secret-input", placeholder: "Type or paste the secret", autofocus: true });
   const label = h("input", { id: "label", type: "text", placeholder: "e.g. Wi-Fi password for Sam", testid: "label" });
   const ttl = h("select", { id: "ttl", testid: "ttl" });
-  for (const [l, s] of TTLS) ttl.append(h("option", { value: s, selected: s === 86400 }, l));
+  for (const [l, s] of TTLS) ttl.append(h("option", { value: s, selected: s === DEFAULT_TTL }, l));
   const pass = h("input", { id: "pass", type: "text", autocomplete: "off", spellcheck: "false", testid: "passphrase" });
   const gen = h("button", { type: "button" }, "Generate");
   gen.addEventListener("click", async () => {
@@ -282,34 +275,25 @@ function gone(where: HTMLElement) {
   );
 }
 
+/** Where "Clipboard cleared." is said when Rust clears a copied secret. */
+let clipboardNote: HTMLElement | null = null;
+
 function textView(text: string) {
-  const secret = h("pre", { testid: "secret", class: "secret", tabindex: 0, "aria-label": "The secret" }, text);
-  const note = h("p", { class: "muted", role: "status" }, "");
-  const copy = h("button", { type: "button", class: "primary", testid: "copy-secret" }, "Copy");
-  copy.addEventListener("click", async () => {
-    await api.copy(text, 30);
-    note.textContent = "Copied. The clipboard will be cleared in 30 seconds.";
-  });
-  void api.onClipboardCleared(() => (note.textContent = "Clipboard cleared."));
-  const hide = h("button", { type: "button" }, "Hide");
-  hide.addEventListener("click", () => {
-    const hidden = secret.classList.toggle("hidden");
-    hide.textContent = hidden ? "Show" : "Hide";
-  });
   const done = h("button", { type: "button" }, "Done");
   done.addEventListener("click", () => nav("open"));
-  show(
-    root,
-    h(
-      "section",
-      { class: "card" },
-      h("h1", {}, "The secret"),
-      secret,
-      h("div", { class: "row" }, copy, hide, done),
-      note,
-      h("p", { class: "muted" }, "The link no longer works. Keep the text somewhere safe if you need it later."),
-    ),
+  const card = secretCard(
+    text,
+    (note) => {
+      clipboardNote = note;
+      void api.copy(text, 30).then(
+        () => (note.textContent = "Copied. The clipboard will be cleared in 30 seconds."),
+        (e) => (note.textContent = errorText(e)),
+      );
+    },
+    "The link no longer works. Keep the text somewhere safe if you need it later.",
+    done,
   );
+  show(root, card);
 }
 
 function filesView(saved: string[], files: number, total: number) {
@@ -443,6 +427,9 @@ void api.onDrop((paths, over) => {
   }
   dropTarget.zone.classList.toggle("over", over);
   if (paths.length) dropTarget.add(paths);
+});
+void api.onClipboardCleared(() => {
+  if (clipboardNote?.isConnected) clipboardNote.textContent = "Clipboard cleared.";
 });
 void api.onHistoryChanged(() => {
   if (current === "history") redrawHistory?.();
