@@ -111,6 +111,8 @@ export async function browser() {
     async page() {
       const ctx = await b.newContext({ ignoreHTTPSErrors: true, acceptDownloads: true });
       const page = await ctx.newPage();
+      // A cold Chromium on a busy 2-core CI machine can take a while for its first page.
+      page.setDefaultTimeout(60_000);
       page.cspViolations = [];
       page.on("console", (m) => {
         if (/Content Security Policy/i.test(m.text())) page.cspViolations.push(m.text());
