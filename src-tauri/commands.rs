@@ -89,6 +89,8 @@ pub struct SentView {
     qr_svg: String,
     /// Whether the link is on the clipboard.
     copied: bool,
+    /// Why the link could not be recorded in the history (the link itself is fine).
+    history_error: Option<String>,
 }
 
 fn qr_svg(text: &str) -> String {
@@ -125,7 +127,8 @@ pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req
     client.close().await;
     let sent = sent?;
     let link = sent.link.to_string();
-    state.history.add(Entry {
+    // The link exists on the relay now: a keychain failure must not lose it, so it is reported, not returned.
+    let recorded = state.history.add(Entry {
         id: sent.id.to_string(),
         manage: sent.manage.to_text().to_string(),
         label: label.clone(),
@@ -138,10 +141,20 @@ pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req
         claimed_at: None,
         ended_at: None,
         notified: false,
-    })?;
-    watch::spawn(app.clone(), sent.id.to_string());
+    });
+    if recorded.is_ok() {
+        watch::spawn(app.clone(), sent.id.to_string());
+    }
     let copied = write_clipboard(&app, &link).is_ok();
-    Ok(SentView { qr_svg: qr_svg(&link), link, id: sent.id.to_string(), expires_at: sent.expires_at.0, label, copied })
+    Ok(SentView {
+        qr_svg: qr_svg(&link),
+        link,
+        id: sent.id.to_string(),
+        expires_at: sent.expires_at.0,
+        label,
+        copied,
+        history_error: recorded.err().map(|e| e.message),
+    })
 }
 
 fn write_clipboard<R: Runtime>(app: &AppHandle<R>, text: &str) -> CmdResult<()> {
@@ -291,10 +304,13 @@ impl From<Entry> for EntryView {
     }
 }
 
-/// The history as last recorded.
+/// The history as last recorded; an error when the keychain could not be read.
 #[tauri::command]
-pub fn history(state: State<'_, AppState>) -> Vec<EntryView> {
-    state.history.list().into_iter().map(EntryView::from).collect()
+pub fn history(state: State<'_, AppState>) -> CmdResult<Vec<EntryView>> {
+    if let Some(why) = state.history.problem() {
+        return Err(why.clone());
+    }
+    Ok(state.history.list().into_iter().map(EntryView::from).collect())
 }
 
 /// Asks the relays for the state of every pending link, then returns the history.
@@ -309,7 +325,7 @@ pub async fn refresh_history<R: Runtime>(app: AppHandle<R>, state: State<'_, App
         client.close().await;
         watch::spawn(app.clone(), e.id.clone());
     }
-    Ok(history(state))
+    history(state)
 }
 
 /// Revokes a link so it can no longer be opened.
@@ -371,7 +387,8 @@ mod tests {
 
     /// The app on the mock runtime with an in-memory keychain, and its window.
     fn app(dir: &std::path::Path) -> (tauri::App<tauri::test::MockRuntime>, Window) {
-        let state = AppState::new(Box::<MemoryVault>::default(), dir.join("config"), dir.join("state")).unwrap();
+        let vault: Box<dyn crate::history::Vault> = Box::<MemoryVault>::default();
+        let state = AppState::new(Ok(vault), dir.join("config"), dir.join("state"));
         let app = crate::run_app(mock_builder()).build(mock_context(noop_assets())).unwrap();
         app.manage(state);
         let w = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();

@@ -94,7 +94,9 @@ impl Entry {
 
 /// The history: a cache of the vault's list.
 pub struct History {
-    vault: Box<dyn Vault>,
+    /// `Err` when the keychain could not be read: then nothing is written either, so an unreadable history is never
+    /// overwritten by a new, shorter one.
+    vault: Result<Box<dyn Vault>, CmdError>,
     entries: Mutex<Vec<Entry>>,
 }
 
@@ -106,7 +108,17 @@ impl History {
                 .map_err(|e| CmdError::new("keychain", format!("the history in the keychain is unreadable: {e}")))?,
             None => Vec::new(),
         };
-        Ok(Self { vault, entries: Mutex::new(entries) })
+        Ok(Self { vault: Ok(vault), entries: Mutex::new(entries) })
+    }
+
+    /// A history that could not be opened: reads are empty and every write fails with `why`.
+    pub fn unavailable(why: CmdError) -> Self {
+        Self { vault: Err(why), entries: Mutex::new(Vec::new()) }
+    }
+
+    /// Why the history is unavailable, if it is.
+    pub fn problem(&self) -> Option<&CmdError> {
+        self.vault.as_ref().err()
     }
 
     /// All entries, newest first.
@@ -122,11 +134,17 @@ impl History {
     }
 
     fn persist(&self, entries: &[Entry]) -> CmdResult<()> {
-        self.vault.save(&serde_json::to_string(entries).expect("entries serialize"))
+        match &self.vault {
+            Ok(v) => v.save(&serde_json::to_string(entries).expect("entries serialize")),
+            Err(why) => Err(why.clone()),
+        }
     }
 
     /// Adds a new link.
     pub fn add(&self, e: Entry) -> CmdResult<()> {
+        if let Some(why) = self.problem() {
+            return Err(why.clone());
+        }
         let mut list = self.entries.lock().expect("history lock");
         list.retain(|x| x.id != e.id);
         list.push(e);
@@ -221,6 +239,12 @@ mod tests {
     fn unreadable_history_is_an_error_not_an_empty_list() {
         let v = MemoryVault::default();
         v.save("not json").unwrap();
-        assert_eq!(History::open(Box::new(v)).err().unwrap().code, "keychain");
+        let why = History::open(Box::new(v)).err().unwrap();
+        assert_eq!(why.code, "keychain");
+        // The app then runs with an unavailable history that refuses writes instead of replacing what is there.
+        let h = History::unavailable(why);
+        assert_eq!(h.problem().unwrap().code, "keychain");
+        assert_eq!(h.add(entry("a", 1)).unwrap_err().code, "keychain");
+        assert!(h.list().is_empty());
     }
 }

@@ -37,15 +37,20 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over `vault`, with settings from `config_dir`.
-    pub fn new(vault: Box<dyn Vault>, config_dir: PathBuf, state_dir: PathBuf) -> error::CmdResult<Self> {
-        Ok(Self {
-            history: History::open(vault)?,
+    /// State over `vault` (or the reason there is none: the app still sends and opens, and says the history is
+    /// unavailable), with settings from `config_dir`.
+    pub fn new(vault: error::CmdResult<Box<dyn Vault>>, config_dir: PathBuf, state_dir: PathBuf) -> Self {
+        let history = vault.and_then(History::open).unwrap_or_else(|e| {
+            tracing::warn!("history unavailable: {e}");
+            History::unavailable(e)
+        });
+        Self {
+            history,
             settings: Mutex::new(Settings::load(&config_dir)),
             config_dir,
             state_dir,
             watching: Mutex::new(HashSet::new()),
-        })
+        }
     }
 }
 
@@ -103,7 +108,8 @@ pub fn run() {
         .setup(|app| {
             let config_dir = app.path().app_config_dir()?;
             let state_dir = app.path().app_local_data_dir()?.join("downloads-in-progress");
-            let state = AppState::new(Box::new(keychain()?), config_dir, state_dir)?;
+            let vault = keychain().map(|k| Box::new(k) as Box<dyn Vault>);
+            let state = AppState::new(vault, config_dir, state_dir);
             let pending: Vec<String> = state.history.list().into_iter().filter(|e| e.pending()).map(|e| e.id).collect();
             app.manage(state);
             for id in pending {

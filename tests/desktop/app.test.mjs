@@ -152,4 +152,11 @@ describe("desktop app", () => {
     assert.equal(r.code, 3, r.stderr);
     await shot("history-revoked");
   });
+
+  it("shows the relay and certificate it uses in Settings", async () => {
+    await tab("settings");
+    assert.equal(await (await s.testid("relay-url")).value(), relay.url);
+    assert.equal(await (await s.testid("relay-ca")).value(), relay.ca);
+    await shot("settings");
+  });
 });

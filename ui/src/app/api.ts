@@ -29,6 +29,7 @@ export interface Sent {
   label: string;
   qr_svg: string;
   copied: boolean;
+  history_error: string | null;
 }
 export interface PeekInfo {
   size: number;

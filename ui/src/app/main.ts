@@ -124,7 +124,10 @@ let dropTarget: { add: (p: string[]) => void; zone: HTMLElement } | null = null;
 const INSTRUCTIONS =
   "This link opens once. Open it only when you are ready to read it: after that it is gone, for you and for everyone else.";
 
-function sentView(sent: { link: string; qr_svg: string; expires_at: number; copied: boolean; label: string }, withPass: boolean) {
+function sentView(
+  sent: { link: string; qr_svg: string; expires_at: number; copied: boolean; label: string; history_error: string | null },
+  withPass: boolean,
+) {
   const link = h("input", { readonly: true, value: sent.link, testid: "link", "aria-label": "The one-time link", class: "mono" });
   const note = h("p", { class: "ok", role: "status" }, sent.copied ? "Copied to the clipboard." : "");
   const copy = h("button", { type: "button", class: "primary", testid: "copy" }, "Copy link");
@@ -149,6 +152,9 @@ function sentView(sent: { link: string; qr_svg: string; expires_at: number; copi
       h("div", { class: "sent" }, h("div", { class: "sent-main" }, link, h("div", { class: "row" }, copy, copyInstr), note), qr),
       h("p", {}, `“${sent.label}” opens once and expires ${when(sent.expires_at)} if nobody opens it. You will be told when it is opened.`),
       withPass ? h("p", { class: "warn" }, "Send the passphrase separately, not in the same message as the link.") : null,
+      sent.history_error
+        ? h("p", { class: "warn", role: "alert" }, `This link was not saved to your history (${sent.history_error}). Copy it now.`)
+        : null,
       h("blockquote", { class: "muted" }, INSTRUCTIONS),
       again,
     ),
@@ -378,8 +384,10 @@ function historyView() {
     );
   };
   show(root, h("section", { class: "card" }, h("h1", {}, "Sent links"), list, status));
-  redrawHistory = () => void api.history().then(render);
-  void api.history().then(render);
+  const unavailable = (e: unknown) =>
+    list.replaceChildren(h("li", { testid: "error", role: "alert" }, `Your history is unavailable: ${errorText(e)}`));
+  redrawHistory = () => void api.history().then(render, unavailable);
+  void api.history().then(render, unavailable);
   void api.refreshHistory().then(render, () => {});
 }
 
