@@ -271,6 +271,19 @@ fn malformed_links_exit_2_without_echoing_the_secret() {
     assert_eq!(run(r.cli(h.path()).args(["open", &good]), b"").expect_code(0).stdout_str(), "still here");
 }
 
+/// Regression: base64url ids and tokens can begin with `-`, which clap took for a flag (exit 2 instead of an answer).
+#[test]
+fn ids_and_tokens_starting_with_a_dash_are_values() {
+    let r = Relay::start(&[]);
+    let h = home();
+    let id = format!("-{}", "A".repeat(21));
+    let token = format!("-{}A", "B".repeat(41));
+    for cmd in ["status", "revoke"] {
+        let out = run(r.cli(h.path()).args([cmd, &id, "--manage", &token]), b"").expect_code(3);
+        assert!(out.stderr.contains("gone"), "{}", out.stderr);
+    }
+}
+
 #[test]
 fn no_secret_on_the_command_line() {
     // There is no flag that takes a secret or a passphrase as an argument.

@@ -124,10 +124,11 @@ struct PeekArgs {
 
 #[derive(Args, Debug)]
 struct ManageArgs {
-    /// The link id (the part after /o/).
+    /// The link id (the part after /o/). Ids and tokens are base64url and may begin with `-`.
+    #[arg(allow_hyphen_values = true)]
     id: String,
     /// The manage token printed by `send --json`.
-    #[arg(long, value_name = "TOKEN")]
+    #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
     manage: String,
     /// Relay the link lives on.
     #[arg(long, env = "BURNLINK_RELAY", default_value = DEFAULT_RELAY, value_name = "URL")]

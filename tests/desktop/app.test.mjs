@@ -105,6 +105,24 @@ describe("desktop app", () => {
     await shot("open-gone");
   });
 
+  it("opens a passphrase link: wrong passphrase burns nothing, the right one shows the secret", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "pass"), "correct horse battery staple");
+    const sent = sendJson(relay, ["--passphrase-file", join(dir, "pass"), "-"], "behind a passphrase");
+    await tab("open");
+    await (await s.testid("open-input")).type(sent.link);
+    const pass = await s.testid("passphrase"); // appears once the peek says a passphrase is needed
+    await pass.type("Tr0ub4dor&3");
+    await (await s.testid("open")).click();
+    const err = await s.testid("error", { timeout: 60_000 });
+    assert.match(await err.text(), /wrong passphrase.*nothing was burned.*9 attempts left/i);
+    assert.equal(status(relay, sent).state, "fresh");
+    await pass.clear();
+    await pass.type("correct horse battery staple");
+    await (await s.testid("open")).click();
+    assert.equal(await (await s.testid("secret", { timeout: 60_000 })).text(), "behind a passphrase");
+  });
+
   it("sends a dropped file that arrives intact through the CLI", async () => {
     const dir = tempDir();
     const data = randomBytes(5 << 20);
@@ -138,7 +156,7 @@ describe("desktop app", () => {
       const st = await historyStates();
       return st[id(typedSent)] === "consumed" && st[id(revokeMe)] === "fresh" ? st : null;
     });
-    assert.equal(Object.keys(states).length, 3);
+    assert.equal(Object.keys(states).length, 3, "the three links this app sent");
     const openedText = await s.script(
       "return document.querySelector(`[data-id='${arguments[0]}'] [data-testid=history-state]`).textContent",
       [id(typedSent)],

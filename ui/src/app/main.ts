@@ -169,7 +169,7 @@ let pendingLink = "";
 function openView() {
   const input = h("input", { id: "open-link", type: "text", placeholder: "https://…/o/…#… or burnlink://o/…#…", testid: "open-input", class: "mono", autofocus: true, value: pendingLink });
   const info = h("div", { class: "info", "aria-live": "polite" });
-  const pass = h("input", { id: "open-pass", type: "password", autocomplete: "off", testid: "open-passphrase" });
+  const pass = h("input", { id: "open-pass", type: "password", autocomplete: "off", testid: "passphrase" });
   const passRow = h("div", { hidden: true }, h("label", { for: "open-pass" }, "Passphrase (the sender gave it to you separately)"), pass);
   const folder = h("input", { id: "folder", type: "text", readonly: true, class: "mono", "aria-label": "Save files to" });
   const change = h("button", { type: "button" }, "Change…");
