@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
-use burnlink_client::{Connector, Trust};
+use burnlink_client::Connector;
 use burnlink_core::keys::ManageToken;
-use burnlink_core::link::{LinkId, RelayOrigin};
+use burnlink_core::link::LinkId;
 use burnlink_core::proto::StatusReport;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 use crate::history::Entry;
+use crate::settings::Settings;
 use crate::AppState;
 
 /// Records `report` for `id`; returns the entry. Tells the window only when something changed, and the sender once,
@@ -49,12 +50,9 @@ fn notify<R: Runtime>(app: &AppHandle<R>, body: &str) {
 
 /// The connector and keys of a history entry.
 pub fn target(e: &Entry) -> Option<(Connector, LinkId, ManageToken)> {
-    let origin = RelayOrigin::parse(&e.relay).ok()?;
-    let trust = match &e.ca {
-        Some(p) => Trust::from_pem_file(std::path::Path::new(p)).ok()?,
-        None => Trust::WebPki,
-    };
-    Some((Connector { origin, trust }, e.id.parse().ok()?, ManageToken::from_text(&e.manage)?))
+    // The entry keeps the relay and CA it was sent with; they turn into a connector the way settings do.
+    let connector = Settings { relay_url: e.relay.clone(), ca_path: e.ca.clone() }.connector().ok()?;
+    Some((connector, e.id.parse().ok()?, ManageToken::from_text(&e.manage)?))
 }
 
 /// Starts following `id` unless a watcher already runs for it.

@@ -34,26 +34,21 @@ async function fail(r: Response): Promise<never> {
   throw new ApiError(body.error ?? `http_${r.status}`, body.message ?? `the relay answered ${r.status}`, body.attempts_left);
 }
 
-async function post(url: string, body: unknown): Promise<Response> {
+/** `fetch` that never caches and turns a network failure into the `unreachable` code. */
+async function request(url: string, init: RequestInit = {}): Promise<Response> {
   try {
-    return await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-      cache: "no-store",
-    });
+    return await fetch(url, { ...init, cache: "no-store" });
   } catch {
     throw new ApiError("unreachable", "The relay could not be reached. Check your connection and try again.");
   }
 }
 
+function post(url: string, body: unknown): Promise<Response> {
+  return request(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+}
+
 export async function peek(id: string): Promise<LinkMeta> {
-  let r: Response;
-  try {
-    r = await fetch(api(id), { cache: "no-store" });
-  } catch {
-    throw new ApiError("unreachable", "The relay could not be reached. Check your connection and try again.");
-  }
+  const r = await request(api(id));
   if (!r.ok) return fail(r);
   const j = await r.json();
   const kdf = j.meta.kdf;
@@ -150,12 +145,7 @@ export async function create(
     "burnlink-check": b64url.encode(h.check),
   };
   if (h.kdf) headers["burnlink-kdf"] = `${b64url.encode(h.kdf.salt)}.${h.kdf.m_kib}.${h.kdf.t}.${h.kdf.p}`;
-  let r: Response;
-  try {
-    r = await fetch("/api/v1/links", { method: "POST", headers, body: ciphertext, cache: "no-store" });
-  } catch {
-    throw new ApiError("unreachable", "The relay could not be reached. Check your connection and try again.");
-  }
+  const r = await request("/api/v1/links", { method: "POST", headers, body: ciphertext });
   if (!r.ok) return fail(r);
   const j = await r.json();
   return { id: j.id, expiresAt: j.expires_at };
