@@ -128,7 +128,7 @@ pub async fn open(connector: &Connector, link: &Link, opts: OpenOptions, progres
                 Peek::Gone => return Err(Error::Gone),
             };
             let keys = unlock(link, info.meta, opts.passphrase.clone()).await?;
-            match client.claim(link.id, keys.claim_key().clone()).await? {
+            match client.claim(link.id, keys.holder().clone(), keys.claim_key().clone()).await? {
                 Claim::Won { lease, body, .. } => {
                     let state = ResumeState { lease, size: body.size, meta: info.meta };
                     files.save(&state)?;

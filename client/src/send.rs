@@ -178,6 +178,7 @@ pub async fn send(
     let req = CreateRequest {
         ttl_secs: opts.ttl.as_secs() as u32,
         claim_hash: new.keys.claim_key().digest(),
+        holder_hash: new.keys.holder().digest(),
         manage_hash: manage.digest(),
         meta: new.meta,
     };

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use burnlink_core::keys::{ClaimKey, LeaseToken, ManageToken};
+use burnlink_core::keys::{ClaimKey, HolderProof, LeaseToken, ManageToken};
 use burnlink_core::link::{LinkId, RelayOrigin};
 use burnlink_core::proto::{CreateRequest, DecodeError, ErrorCode, LinkInfo, Request, Response, StatusReport};
 use burnlink_core::state::Timestamp;
@@ -347,9 +347,9 @@ impl RelayClient {
         }
     }
 
-    /// Proves the claim key and takes the lease; on success the ciphertext follows.
-    pub async fn claim(&self, id: LinkId, key: ClaimKey) -> Result<Claim, TransportError> {
-        let (resp, rest, recv) = self.exchange(&Request::Claim { id, key }).await?;
+    /// Proves holding the link and the claim key, and takes the lease; on success the ciphertext follows.
+    pub async fn claim(&self, id: LinkId, holder: HolderProof, key: ClaimKey) -> Result<Claim, TransportError> {
+        let (resp, rest, recv) = self.exchange(&Request::Claim { id, holder, key }).await?;
         match resp {
             Response::Claimed { lease, lease_expires_at, size } => Ok(Claim::Won {
                 lease,

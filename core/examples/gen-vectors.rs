@@ -47,6 +47,8 @@ fn main() {
         obj.insert("recipient".into(), keys.recipient().to_string().into());
         obj.insert("claim_key".into(), hex::encode(keys.claim_key().expose()).into());
         obj.insert("claim_hash".into(), hex::encode(keys.claim_key().digest().0).into());
+        obj.insert("holder".into(), hex::encode(keys.holder().expose()).into());
+        obj.insert("holder_hash".into(), hex::encode(keys.holder().digest().0).into());
         obj.insert("check".into(), hex::encode(SecretCheck::of(&secret).0).into());
         keys_out.push(k);
 
@@ -98,9 +100,11 @@ fn main() {
         "description": "Burnlink v1 known answers. secret: link fragment (base64url, no padding). Keys: HKDF-SHA256 \
             (no salt) of the secret, or with a passphrase of HKDF(secret || Argon2id(NFC(passphrase), salt, m_kib, t, p), \
             'burnlink/v1/pass'), with info labels burnlink/v1/x25519, burnlink/v1/claim, burnlink/v1/check (check: first \
-            16 bytes, from the secret alone). claim_hash = SHA-256(claim_key). ciphertext: standard base64 of an age v1 \
+            16 bytes, from the secret alone). holder: HKDF-SHA256(secret, 'burnlink/v1/holder'), from the secret alone \
+            even with a passphrase. claim_hash = SHA-256(claim_key), holder_hash = SHA-256(holder). ciphertext: standard \
+            base64 of an age v1 \
             file whose plaintext is a tar stream padded with zeros to the Padmé length.",
-        "labels": {"x25519": "burnlink/v1/x25519", "claim": "burnlink/v1/claim", "pass": "burnlink/v1/pass", "check": "burnlink/v1/check"},
+        "labels": {"x25519": "burnlink/v1/x25519", "claim": "burnlink/v1/claim", "pass": "burnlink/v1/pass", "check": "burnlink/v1/check", "holder": "burnlink/v1/holder"},
         "keys": keys_out,
         "payloads": payloads,
     });

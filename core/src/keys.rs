@@ -8,8 +8,13 @@ K            = S                                                 without a passp
 K            = HKDF-SHA256(ikm = S || P, info "burnlink/v1/pass") with a passphrase
 x25519       = HKDF-SHA256(ikm = K, info "burnlink/v1/x25519")   -> age identity AGE-SECRET-KEY-1...
 claim key C  = HKDF-SHA256(ikm = K, info "burnlink/v1/claim")    relay stores SHA-256(C)
+holder H     = HKDF-SHA256(ikm = S, info "burnlink/v1/holder")   relay stores SHA-256(H); from S alone, never P
 check        = HKDF-SHA256(ikm = S, info "burnlink/v1/check")[..16]   public; tells a damaged link from a wrong passphrase
 ```
+
+Every claim carries `H` and `C`. A claim without a valid `H` is refused and counts nothing, so someone who holds only
+a link's id (an unfurler, a proxy log, a HAR file) can neither burn it nor use up its attempts; a valid `H` with a
+wrong `C` is a wrong passphrase, and counts toward the relay's limit.
 
 HKDF is used without salt (RFC 5869 §3.1: fine when the input keying material is uniformly random, as `S` is).
 The module owns the labels, the typed keys and tokens, and the Argon2 parameter caps. It holds no state and does no IO;
@@ -34,6 +39,8 @@ pub const LABEL_X25519: &[u8] = b"burnlink/v1/x25519";
 pub const LABEL_CLAIM: &[u8] = b"burnlink/v1/claim";
 /// HKDF info label that mixes the Argon2id output into the link secret.
 pub const LABEL_PASS: &[u8] = b"burnlink/v1/pass";
+/// HKDF info label for the holder proof (from the link secret alone).
+pub const LABEL_HOLDER: &[u8] = b"burnlink/v1/holder";
 /// HKDF info label for the public secret check.
 pub const LABEL_CHECK: &[u8] = b"burnlink/v1/check";
 
@@ -120,6 +127,11 @@ secret_token!(
     ClaimKey
 );
 secret_token!(
+    /// The holder proof `H`: shows the relay that a claimer holds the link's fragment, whatever the passphrase. Derived
+    /// from `S` alone, so a wrong passphrase still proves holding and is counted; a guess without `S` is not.
+    HolderProof
+);
+secret_token!(
     /// The sender's manage token: status, revoke and watch. Made by the sender; the relay stores its digest.
     ManageToken
 );
@@ -127,6 +139,13 @@ secret_token!(
     /// The lease token the relay hands the claimer: only its holder may resume or ack the download.
     LeaseToken
 );
+
+impl HolderProof {
+    /// `HKDF(S, "burnlink/v1/holder")`.
+    pub fn of(secret: &LinkSecret) -> Self {
+        Self(*hkdf32(secret.expose(), LABEL_HOLDER))
+    }
+}
 
 /// A public 16-byte check value derived from `S` alone. It lets a client tell a damaged link (wrong `S`) from a
 /// wrong passphrase without spending one of the relay's limited claim attempts. It reveals nothing about the
@@ -230,6 +249,7 @@ pub enum KeyError {
 pub struct LinkKeys {
     x25519: Zeroizing<[u8; 32]>,
     claim: ClaimKey,
+    holder: HolderProof,
     with_passphrase: bool,
 }
 
@@ -249,6 +269,7 @@ impl LinkKeys {
         Ok(Self {
             x25519: hkdf32(base.as_ref(), LABEL_X25519),
             claim: ClaimKey(*hkdf32(base.as_ref(), LABEL_CLAIM)),
+            holder: HolderProof::of(secret),
             with_passphrase: pass.is_some(),
         })
     }
@@ -287,6 +308,11 @@ impl LinkKeys {
     /// The claim key `C`.
     pub fn claim_key(&self) -> &ClaimKey {
         &self.claim
+    }
+
+    /// The holder proof `H` (from the link secret alone).
+    pub fn holder(&self) -> &HolderProof {
+        &self.holder
     }
 
     /// Whether a passphrase went into these keys; decides whether a failed decryption means "wrong passphrase".
@@ -348,6 +374,9 @@ mod tests {
         let k = LinkKeys::derive(&s, None).unwrap();
         assert_ne!(*k.x25519, *k.claim.expose());
         assert_ne!(&SecretCheck::of(&s).0[..], &k.claim.expose()[..16]);
+        assert_ne!(k.holder.expose(), k.claim.expose());
+        assert_ne!(k.holder.expose(), &*k.x25519);
+        assert_ne!(&SecretCheck::of(&s).0[..], &k.holder.expose()[..16]);
         assert!(k.identity_string().expose_secret().starts_with("AGE-SECRET-KEY-1"));
         assert!(k.recipient().to_string().starts_with("age1"));
     }
@@ -363,6 +392,10 @@ mod tests {
         assert_ne!(b.claim.expose(), c.claim.expose());
         assert_ne!(a.recipient().to_string(), b.recipient().to_string());
         assert!(b.with_passphrase() && !a.with_passphrase());
+        // The holder proof is the same with or without a (right or wrong) passphrase: it proves holding the link.
+        assert_eq!(a.holder().expose(), b.holder().expose());
+        assert_eq!(b.holder().expose(), c.holder().expose());
+        assert_ne!(a.holder().expose(), a.claim.expose());
     }
 
     #[test]

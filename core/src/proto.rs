@@ -16,7 +16,7 @@ Decoding distinguishes "need more bytes" ([`DecodeError::Incomplete`]) from "thi
 This module owns the byte layout only; what the messages mean is [`crate::state`]'s business.
 */
 
-use crate::keys::{ClaimKey, Digest32, KdfParams, LeaseToken, ManageToken, PublicMeta, SecretCheck};
+use crate::keys::{ClaimKey, Digest32, HolderProof, KdfParams, LeaseToken, ManageToken, PublicMeta, SecretCheck};
 use crate::link::LinkId;
 use crate::state::{StateKind, Timestamp};
 
@@ -203,6 +203,8 @@ pub struct CreateRequest {
     pub ttl_secs: u32,
     /// `SHA-256(C)`.
     pub claim_hash: Digest32,
+    /// `SHA-256(H)`: claims without the holder proof are refused without counting.
+    pub holder_hash: Digest32,
     /// `SHA-256(manage token)`.
     pub manage_hash: Digest32,
     /// Public metadata handed to recipients on peek.
@@ -220,10 +222,12 @@ pub enum Request {
         /// Link.
         id: LinkId,
     },
-    /// Prove the claim key and take the lease; the ciphertext follows the answer.
+    /// Prove holding the link and the claim key, and take the lease; the ciphertext follows the answer.
     Claim {
         /// Link.
         id: LinkId,
+        /// The holder proof `H`.
+        holder: HolderProof,
         /// The claim key `C`.
         key: ClaimKey,
     },
@@ -293,15 +297,15 @@ impl Request {
         let mut w = Writer::default();
         let t = match self {
             Request::Create(c) => {
-                w.u32(c.ttl_secs).bytes(&c.claim_hash.0).bytes(&c.manage_hash.0).meta(&c.meta);
+                w.u32(c.ttl_secs).bytes(&c.claim_hash.0).bytes(&c.holder_hash.0).bytes(&c.manage_hash.0).meta(&c.meta);
                 tag::CREATE
             }
             Request::Peek { id } => {
                 w.bytes(&id.0);
                 tag::PEEK
             }
-            Request::Claim { id, key } => {
-                w.bytes(&id.0).bytes(key.expose());
+            Request::Claim { id, holder, key } => {
+                w.bytes(&id.0).bytes(holder.expose()).bytes(key.expose());
                 tag::CLAIM
             }
             Request::Resume { id, lease, offset } => {
@@ -333,11 +337,16 @@ impl Request {
             tag::CREATE => Request::Create(CreateRequest {
                 ttl_secs: r.u32()?,
                 claim_hash: r.digest()?,
+                holder_hash: r.digest()?,
                 manage_hash: r.digest()?,
                 meta: r.meta()?,
             }),
             tag::PEEK => Request::Peek { id: r.id()? },
-            tag::CLAIM => Request::Claim { id: r.id()?, key: ClaimKey::from_bytes(r.array()?) },
+            tag::CLAIM => Request::Claim {
+                id: r.id()?,
+                holder: HolderProof::from_bytes(r.array()?),
+                key: ClaimKey::from_bytes(r.array()?),
+            },
             tag::RESUME => Request::Resume { id: r.id()?, lease: LeaseToken::from_bytes(r.array()?), offset: r.u64()? },
             tag::ACK => Request::Ack { id: r.id()?, lease: LeaseToken::from_bytes(r.array()?) },
             tag::STATUS => Request::Status { id: r.id()?, manage: ManageToken::from_bytes(r.array()?) },
@@ -570,17 +579,19 @@ mod tests {
             Request::Create(CreateRequest {
                 ttl_secs: 600,
                 claim_hash: Digest32([2; 32]),
+                holder_hash: Digest32([4; 32]),
                 manage_hash: Digest32([3; 32]),
                 meta: meta(true),
             }),
             Request::Create(CreateRequest {
                 ttl_secs: 1,
                 claim_hash: Digest32([2; 32]),
+                holder_hash: Digest32([4; 32]),
                 manage_hash: Digest32([3; 32]),
                 meta: meta(false),
             }),
             Request::Peek { id },
-            Request::Claim { id, key: ClaimKey::from_bytes([4; 32]) },
+            Request::Claim { id, holder: HolderProof::from_bytes([7; 32]), key: ClaimKey::from_bytes([4; 32]) },
             Request::Resume { id, lease: LeaseToken::from_bytes([5; 32]), offset: u64::MAX },
             Request::Ack { id, lease: LeaseToken::from_bytes([5; 32]) },
             Request::Status { id, manage: ManageToken::from_bytes([6; 32]) },

@@ -5,8 +5,12 @@ The relay's per-link state machine, as pure functions of `(record, now, event)`.
 FRESH ──claim(C ok)──▶ CLAIMED(lease) ──ack / lease ends──▶ CONSUMED
   │ ├─ expiry ──▶ EXPIRED
   │ ├─ revoke ──▶ REVOKED          (also from CLAIMED: the sender's word is final)
-  │ └─ 10th wrong C ──▶ BURNED_BY_ATTEMPTS
+  │ └─ 10th wrong C (with a valid H) ──▶ BURNED_BY_ATTEMPTS
 ```
+
+A claim must carry the holder proof `H` (see [`crate::keys`]). Without a valid `H` it is answered [`Response::Gone`]
+and changes nothing: no attempt counted, nothing written. Only someone who holds the link's fragment can spend one of
+its attempts, so an id alone can neither burn a link nor use it up.
 
 [`step`] returns an [`Outcome`]: the record to write (the relay writes it with a compare-and-set against the record
 it read, and flushes before answering), the reply, whether to stream ciphertext and from where, and whether the
@@ -16,7 +20,7 @@ The relay owns storage, IO and the clock; this module owns the rules and the rec
 
 use std::time::Duration;
 
-use crate::keys::{ClaimKey, Digest32, LeaseToken, ManageToken, PublicMeta};
+use crate::keys::{ClaimKey, Digest32, HolderProof, LeaseToken, ManageToken, PublicMeta};
 use crate::proto::{CreateRequest, DecodeError, LinkInfo, Reader, Response, StatusReport, Writer};
 
 /// Milliseconds since the Unix epoch. The relay reads its clock; this crate never does.
@@ -29,6 +33,9 @@ impl Timestamp {
         Self(self.0.saturating_add(d.as_millis().min(u64::MAX as u128) as u64))
     }
 }
+
+/// Storage encoding version of [`Record`].
+const RECORD_VERSION: u8 = 2;
 
 /// Wrong claim proofs after which a link burns.
 pub const MAX_FAILED_PROOFS: u8 = 10;
@@ -146,6 +153,8 @@ pub struct Record {
     pub failed_attempts: u8,
     /// `SHA-256(C)`.
     pub claim_hash: Digest32,
+    /// `SHA-256(H)`.
+    pub holder_hash: Digest32,
     /// `SHA-256(manage token)`.
     pub manage_hash: Digest32,
     /// Public metadata for peek.
@@ -178,6 +187,7 @@ impl Record {
             ended_at: None,
             failed_attempts: 0,
             claim_hash: req.claim_hash,
+            holder_hash: req.holder_hash,
             manage_hash: req.manage_hash,
             meta: req.meta,
             size,
@@ -231,10 +241,10 @@ impl Record {
         }
     }
 
-    /// Storage encoding (versioned).
+    /// Storage encoding (versioned; version 2 added the holder hash).
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::default();
-        w.u8(1).u8(self.state.kind() as u8);
+        w.u8(RECORD_VERSION).u8(self.state.kind() as u8);
         if let State::Claimed { lease, until } = self.state {
             w.bytes(&lease.0).time(until);
         }
@@ -244,6 +254,7 @@ impl Record {
             .opt_time(self.ended_at)
             .u8(self.failed_attempts)
             .bytes(&self.claim_hash.0)
+            .bytes(&self.holder_hash.0)
             .bytes(&self.manage_hash.0)
             .meta(&self.meta)
             .u64(self.size);
@@ -253,7 +264,8 @@ impl Record {
     /// Decodes [`Record::encode`].
     pub fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(buf);
-        if r.u8()? != 1 {
+        if r.u8()? != RECORD_VERSION {
+            // Version 1 records have no holder hash; honouring them would reopen the attack the holder proof closes.
             return Err(DecodeError::Invalid("unknown record version"));
         }
         let state = match StateKind::from_u8(r.u8()?).ok_or(DecodeError::Invalid("unknown state"))? {
@@ -272,6 +284,7 @@ impl Record {
             ended_at: r.opt_time()?,
             failed_attempts: r.u8()?,
             claim_hash: r.digest()?,
+            holder_hash: r.digest()?,
             manage_hash: r.digest()?,
             meta: r.meta()?,
             size: r.u64()?,
@@ -286,8 +299,10 @@ impl Record {
 pub enum Event<'a> {
     /// A recipient asks what is known.
     Peek,
-    /// A recipient proves `key`; on success it gets `lease` for `lease_ttl`.
+    /// A recipient proves `holder` and `key`; on success it gets `lease` for `lease_ttl`.
     Claim {
+        /// The holder proof sent.
+        holder: &'a HolderProof,
         /// The claim key sent.
         key: &'a ClaimKey,
         /// A fresh lease token the relay made for this claim.
@@ -357,7 +372,11 @@ pub fn step(current: Option<&Record>, now: Timestamp, event: Event<'_>) -> Outco
         (Event::Peek, State::Fresh) => {
             Response::Info(LinkInfo { size: rec.size, expires_at: rec.expires_at, meta: rec.meta })
         }
-        (Event::Claim { key, lease, lease_ttl }, State::Fresh) => {
+        (Event::Claim { holder, .. }, State::Fresh) if holder.digest() != rec.holder_hash => {
+            // Not the link's holder: the neutral answer, and nothing counted or written.
+            Response::Gone
+        }
+        (Event::Claim { key, lease, lease_ttl, .. }, State::Fresh) => {
             if key.digest() == rec.claim_hash {
                 let until = now.plus(lease_ttl);
                 rec.state = State::Claimed { lease: lease.digest(), until };
@@ -412,12 +431,17 @@ mod tests {
 
     const T0: Timestamp = Timestamp(1_000_000);
 
+    fn holder() -> HolderProof {
+        HolderProof::from_bytes([5; 32])
+    }
+
     fn fresh() -> (Record, ClaimKey, ManageToken) {
         let c = ClaimKey::from_bytes([1; 32]);
         let m = ManageToken::from_bytes([2; 32]);
         let req = CreateRequest {
             ttl_secs: 3600,
             claim_hash: c.digest(),
+            holder_hash: holder().digest(),
             manage_hash: m.digest(),
             meta: PublicMeta {
                 check: SecretCheck([0; 16]),
@@ -430,8 +454,13 @@ mod tests {
     #[test]
     fn ttl_bounds() {
         let (r, ..) = fresh();
-        let mut req =
-            CreateRequest { ttl_secs: 299, claim_hash: r.claim_hash, manage_hash: r.manage_hash, meta: r.meta };
+        let mut req = CreateRequest {
+            ttl_secs: 299,
+            claim_hash: r.claim_hash,
+            holder_hash: r.holder_hash,
+            manage_hash: r.manage_hash,
+            meta: r.meta,
+        };
         assert_eq!(Record::new(&req, 0, T0).unwrap_err(), CreateError::Ttl);
         req.ttl_secs = 300;
         Record::new(&req, 0, T0).unwrap();
@@ -443,7 +472,8 @@ mod tests {
     fn happy_path_claim_resume_ack() {
         let (r, c, m) = fresh();
         let lease = LeaseToken::from_bytes([3; 32]);
-        let o = step(Some(&r), T0, Event::Claim { key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE });
+        let o =
+            step(Some(&r), T0, Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE });
         assert!(matches!(o.reply, Response::Claimed { size: 1000, .. }));
         assert_eq!(o.serve_from, Some(0));
         assert!(!o.drop_content);
@@ -452,7 +482,8 @@ mod tests {
 
         // A second claimer, even with the right key, is gone.
         let other = LeaseToken::from_bytes([4; 32]);
-        let o = step(Some(&r), T0, Event::Claim { key: &c, lease: &other, lease_ttl: DEFAULT_LEASE });
+        let o =
+            step(Some(&r), T0, Event::Claim { holder: &holder(), key: &c, lease: &other, lease_ttl: DEFAULT_LEASE });
         assert!(matches!(o.reply, Response::Gone) && o.next.is_none());
         // Only the lease holder resumes.
         let o = step(Some(&r), T0, Event::Resume { lease: &other, offset: 0 });
@@ -483,25 +514,62 @@ mod tests {
         let wrong = ClaimKey::from_bytes([9; 32]);
         let lease = LeaseToken::from_bytes([3; 32]);
         for i in 1..=9u8 {
-            let o = step(Some(&r), T0, Event::Claim { key: &wrong, lease: &lease, lease_ttl: DEFAULT_LEASE });
+            let o = step(
+                Some(&r),
+                T0,
+                Event::Claim { holder: &holder(), key: &wrong, lease: &lease, lease_ttl: DEFAULT_LEASE },
+            );
             assert!(matches!(o.reply, Response::WrongProof { attempts_left } if attempts_left == 10 - i));
             assert!(!o.drop_content && o.serve_from.is_none());
             r = o.next.unwrap();
             assert_eq!(r.state, State::Fresh);
         }
         let saved = r.clone();
-        let o = step(Some(&saved), T0, Event::Claim { key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE });
+        let o = step(
+            Some(&saved),
+            T0,
+            Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE },
+        );
         assert!(matches!(o.reply, Response::Claimed { .. }), "right key after 9 wrong ones still works");
 
-        let o = step(Some(&r), T0, Event::Claim { key: &wrong, lease: &lease, lease_ttl: DEFAULT_LEASE });
+        let o = step(
+            Some(&r),
+            T0,
+            Event::Claim { holder: &holder(), key: &wrong, lease: &lease, lease_ttl: DEFAULT_LEASE },
+        );
         assert!(matches!(o.reply, Response::WrongProof { attempts_left: 0 }));
         assert!(o.drop_content);
         let r = o.next.unwrap();
         assert_eq!(r.state, State::BurnedByAttempts);
-        let o = step(Some(&r), T0, Event::Claim { key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE });
+        let o =
+            step(Some(&r), T0, Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE });
         assert!(matches!(o.reply, Response::Gone));
         let Response::Status(s) = step(Some(&r), T0, Event::Status { manage: &m }).reply else { panic!() };
         assert_eq!((s.state, s.failed_attempts), (StateKind::BurnedByAttempts, 10));
+    }
+
+    #[test]
+    fn claims_without_the_holder_proof_count_nothing() {
+        let (r, c, m) = fresh();
+        let lease = LeaseToken::from_bytes([3; 32]);
+        let stranger = HolderProof::from_bytes([6; 32]);
+        let wrong = ClaimKey::from_bytes([9; 32]);
+        for key in [&wrong, &c] {
+            for _ in 0..1000 {
+                let o = step(
+                    Some(&r),
+                    T0,
+                    Event::Claim { holder: &stranger, key, lease: &lease, lease_ttl: DEFAULT_LEASE },
+                );
+                assert!(matches!(o.reply, Response::Gone), "a stranger learns nothing");
+                assert!(o.next.is_none() && !o.drop_content && o.serve_from.is_none(), "and changes nothing");
+            }
+        }
+        let Response::Status(s) = step(Some(&r), T0, Event::Status { manage: &m }).reply else { panic!() };
+        assert_eq!((s.state, s.failed_attempts), (StateKind::Fresh, 0));
+        let o =
+            step(Some(&r), T0, Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE });
+        assert!(matches!(o.reply, Response::Claimed { .. }), "the holder still opens it");
     }
 
     #[test]
@@ -519,7 +587,9 @@ mod tests {
 
         let lease = LeaseToken::from_bytes([3; 32]);
         let claimed =
-            step(Some(&r), T0, Event::Claim { key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE }).next.unwrap();
+            step(Some(&r), T0, Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE })
+                .next
+                .unwrap();
         let end = T0.plus(DEFAULT_LEASE);
         let o = step(Some(&claimed), end, Event::Resume { lease: &lease, offset: 0 });
         assert!(matches!(o.reply, Response::Gone));
@@ -542,7 +612,7 @@ mod tests {
         let lease = LeaseToken::from_bytes([3; 32]);
         for ev in [
             Event::Peek,
-            Event::Claim { key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE },
+            Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE },
             Event::Status { manage: &wrong },
         ] {
             assert!(matches!(step(Some(&r), T0, ev).reply, Response::Gone));
@@ -556,7 +626,9 @@ mod tests {
         assert_eq!(Record::decode(&r.encode()).unwrap(), r);
         let lease = LeaseToken::from_bytes([3; 32]);
         let claimed =
-            step(Some(&r), T0, Event::Claim { key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE }).next.unwrap();
+            step(Some(&r), T0, Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE })
+                .next
+                .unwrap();
         assert_eq!(Record::decode(&claimed.encode()).unwrap(), claimed);
         let mut bad = claimed.encode();
         bad.push(0);

@@ -1,10 +1,10 @@
 //! Random event sequences on a virtual clock against the relay state machine, checking the invariants the relay's
 //! promises rest on: at most one claim ever wins, only its lease holder is served, end states are final, content is
-//! dropped exactly once, and wrong proofs burn only at the tenth.
+//! dropped exactly once, wrong proofs burn only at the tenth, and a claim without the holder proof changes nothing.
 
 use std::time::Duration;
 
-use burnlink_core::keys::{ClaimKey, Digest32, LeaseToken, ManageToken, PublicMeta, SecretCheck};
+use burnlink_core::keys::{ClaimKey, Digest32, HolderProof, LeaseToken, ManageToken, PublicMeta, SecretCheck};
 use burnlink_core::proto::{CreateRequest, Response};
 use burnlink_core::state::{step, Event, Record, StateKind, Timestamp, DEFAULT_LEASE, MAX_FAILED_PROOFS};
 use proptest::prelude::*;
@@ -12,7 +12,8 @@ use proptest::prelude::*;
 #[derive(Clone, Debug)]
 enum Op {
     Peek,
-    Claim(bool),
+    /// (holds the link, right claim key)
+    Claim(bool, bool),
     Resume(bool, u64),
     Ack(bool),
     Status(bool),
@@ -23,7 +24,7 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         Just(Op::Peek),
-        any::<bool>().prop_map(Op::Claim),
+        (prop::bool::weighted(0.8), any::<bool>()).prop_map(|(h, k)| Op::Claim(h, k)),
         (any::<bool>(), 0u64..1200).prop_map(|(a, b)| Op::Resume(a, b)),
         any::<bool>().prop_map(Op::Ack),
         any::<bool>().prop_map(Op::Status),
@@ -41,9 +42,12 @@ proptest! {
         let manage = ManageToken::from_bytes([3; 32]);
         let wrong_manage = ManageToken::from_bytes([4; 32]);
         let wrong_lease = LeaseToken::from_bytes([5; 32]);
+        let holder = HolderProof::from_bytes([6; 32]);
+        let stranger = HolderProof::from_bytes([7; 32]);
         let req = CreateRequest {
             ttl_secs: ttl,
             claim_hash: claim.digest(),
+            holder_hash: holder.digest(),
             manage_hash: manage.digest(),
             meta: PublicMeta { check: SecretCheck([0; 16]), kdf: None },
         };
@@ -62,7 +66,8 @@ proptest! {
             let held = lease.clone().unwrap_or_else(|| wrong_lease.clone());
             let ev = match &op {
                 Op::Peek => Event::Peek,
-                Op::Claim(right) => Event::Claim {
+                Op::Claim(holds, right) => Event::Claim {
+                    holder: if *holds { &holder } else { &stranger },
                     key: if *right { &claim } else { &wrong_claim },
                     lease: &fresh_lease,
                     lease_ttl: DEFAULT_LEASE,
@@ -77,14 +82,14 @@ proptest! {
             let out = step(rec.as_ref(), now, ev);
             if let Response::Claimed { lease: l, .. } = &out.reply {
                 wins += 1;
-                let right = matches!(op, Op::Claim(true));
-                prop_assert!(right, "claim won without the key");
+                let right = matches!(op, Op::Claim(true, true));
+                prop_assert!(right, "claim won without the holder proof and the key");
                 lease = Some(l.clone());
             }
             if out.serve_from.is_some() {
                 let serving = matches!(out.reply, Response::Claimed { .. } | Response::Resumed { .. });
                 prop_assert!(serving, "served bytes with {:?}", out.reply);
-                let holder = matches!(op, Op::Claim(true) | Op::Resume(true, _));
+                let holder = matches!(op, Op::Claim(true, true) | Op::Resume(true, _));
                 prop_assert!(holder, "served a non-holder: {:?}", op);
             }
             if !matches!(op, Op::Status(true) | Op::Revoke(true)) {
@@ -96,6 +101,12 @@ proptest! {
                 drops += 1;
                 let emptied = out.next.as_ref().map(|r| !r.state.kind().holds_content()).unwrap_or(false);
                 prop_assert!(emptied, "dropped content but kept a content state");
+            }
+            if let (Op::Claim(false, _), Some(b), Some(next)) = (&op, &before, &out.next) {
+                // Only time may have changed the record (expiry, lease end): never the stranger's claim.
+                prop_assert_eq!(next.failed_attempts, b.failed_attempts, "a stranger's claim was counted");
+                prop_assert!(!matches!(next.state.kind(), StateKind::Claimed | StateKind::BurnedByAttempts)
+                    || next.state.kind() == b.state.kind(), "a stranger's claim changed the state");
             }
             if let Some(next) = out.next {
                 if let Some(k) = ended {
@@ -128,9 +139,11 @@ proptest! {
 fn lease_outlives_expiry_of_the_link() {
     // A claim just before expiry keeps its full lease: the rightful recipient is not cut off by the link's TTL.
     let claim = ClaimKey::from_bytes([1; 32]);
+    let holder = HolderProof::from_bytes([2; 32]);
     let req = CreateRequest {
         ttl_secs: 300,
         claim_hash: claim.digest(),
+        holder_hash: holder.digest(),
         manage_hash: Digest32([0; 32]),
         meta: PublicMeta { check: SecretCheck([0; 16]), kdf: None },
     };
@@ -138,9 +151,13 @@ fn lease_outlives_expiry_of_the_link() {
     let rec = Record::new(&req, 10, t0).unwrap();
     let lease = LeaseToken::from_bytes([9; 32]);
     let just_before = Timestamp(rec.expires_at.0 - 1);
-    let claimed = step(Some(&rec), just_before, Event::Claim { key: &claim, lease: &lease, lease_ttl: DEFAULT_LEASE })
-        .next
-        .unwrap();
+    let claimed = step(
+        Some(&rec),
+        just_before,
+        Event::Claim { holder: &holder, key: &claim, lease: &lease, lease_ttl: DEFAULT_LEASE },
+    )
+    .next
+    .unwrap();
     let later = just_before.plus(Duration::from_secs(60));
     let out = step(Some(&claimed), later, Event::Resume { lease: &lease, offset: 5 });
     assert!(matches!(out.reply, Response::Resumed { offset: 5, size: 10 }), "{:?}", out.reply);

@@ -5,7 +5,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use burnlink_core::container::MemorySink;
 use burnlink_core::envelope::open;
-use burnlink_core::keys::{KdfParams, LinkKeys, PublicMeta, SecretCheck};
+use burnlink_core::keys::{HolderProof, KdfParams, LinkKeys, PublicMeta, SecretCheck};
 use burnlink_core::link::LinkSecret;
 use burnlink_core::secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -46,6 +46,8 @@ fn derived_keys_match() {
         assert_eq!(hex::encode(keys.claim_key().expose()), v["claim_key"].as_str().unwrap());
         assert_eq!(hex::encode(keys.claim_key().digest().0), v["claim_hash"].as_str().unwrap());
         assert_eq!(hex::encode(SecretCheck::of(&secret).0), v["check"].as_str().unwrap());
+        assert_eq!(hex::encode(keys.holder().expose()), v["holder"].as_str().unwrap());
+        assert_eq!(hex::encode(HolderProof::of(&secret).digest().0), v["holder_hash"].as_str().unwrap());
     }
 }
 

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use burnlink_client::transport::Claim;
 use burnlink_client::{RelayClient, Trust};
-use burnlink_core::keys::{ClaimKey, ManageToken, PublicMeta, SecretCheck};
+use burnlink_core::keys::{ClaimKey, HolderProof, ManageToken, PublicMeta, SecretCheck};
 use burnlink_core::proto::CreateRequest;
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 
@@ -44,17 +44,20 @@ fn pattern(len: u64) -> Pattern {
     Pattern { left: len, buf: Arc::new((0..1 << 20).map(|i: u32| (i * 7) as u8).collect()), pos: 0 }
 }
 
-fn request(seed: u64) -> (CreateRequest, ClaimKey) {
+fn request(seed: u64) -> (CreateRequest, HolderProof, ClaimKey) {
     let mut c = [0u8; 32];
     c[..8].copy_from_slice(&seed.to_le_bytes());
     let claim = ClaimKey::from_bytes(c);
+    c[31] = 0x11;
+    let holder = HolderProof::from_bytes(c);
     let req = CreateRequest {
         ttl_secs: 3600,
         claim_hash: claim.digest(),
+        holder_hash: holder.digest(),
         manage_hash: ManageToken::from_bytes([1; 32]).digest(),
         meta: PublicMeta { check: SecretCheck([0; 16]), kdf: None },
     };
-    (req, claim)
+    (req, holder, claim)
 }
 
 fn vm_hwm_kib(pid: u32) -> u64 {
@@ -162,12 +165,12 @@ async fn main() {
 
     // 1. One hop, on a fresh relay: upload then download the big blob.
     let c = RelayClient::connect_addr(quic, "localhost", &trust).await.unwrap();
-    let (req, claim) = request(u64::MAX);
+    let (req, holder, claim) = request(u64::MAX);
     let t = Instant::now();
     let (id, _) = c.create(req, pattern(big), &|_| {}).await.unwrap();
     let up = t.elapsed();
     let t = Instant::now();
-    let Claim::Won { lease, body, .. } = c.claim(id, claim).await.unwrap() else { panic!() };
+    let Claim::Won { lease, body, .. } = c.claim(id, holder, claim).await.unwrap() else { panic!() };
     assert_eq!(drain(body.into_reader()).await, big);
     let down = t.elapsed();
     c.ack(id, lease).await.unwrap();
@@ -185,10 +188,10 @@ async fn main() {
         tasks.push(tokio::spawn(async move {
             let mut i = 0u64;
             while Instant::now() < deadline {
-                let (req, claim) = request(w << 32 | i);
+                let (req, holder, claim) = request(w << 32 | i);
                 i += 1;
                 let (id, _) = c.create(req, &payload[..], &|_| {}).await.unwrap();
-                match c.claim(id, claim).await.unwrap() {
+                match c.claim(id, holder, claim).await.unwrap() {
                     Claim::Won { body, .. } => assert_eq!(drain(body.into_reader()).await, 1024),
                     _ => panic!("claim lost"),
                 }

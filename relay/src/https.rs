@@ -28,7 +28,9 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
-use burnlink_core::keys::{ClaimKey, Digest32, KdfParams, LeaseToken, ManageToken, PublicMeta, SecretCheck};
+use burnlink_core::keys::{
+    ClaimKey, Digest32, HolderProof, KdfParams, LeaseToken, ManageToken, PublicMeta, SecretCheck,
+};
 use burnlink_core::link::LinkId;
 use burnlink_core::proto::{CreateRequest, ErrorCode, Response as Reply, StatusReport};
 use hyper_util::rt::TokioIo;
@@ -261,6 +263,7 @@ async fn peek(State(s): State<HttpState>, peer: Option<Extension<Peer>>, Path(id
 
 #[derive(serde::Deserialize)]
 struct ClaimBody {
+    holder: String,
     claim_key: String,
 }
 
@@ -291,7 +294,7 @@ fn download(body: Body, len: u64, headers: &[(&'static str, String)]) -> Respons
     resp
 }
 
-/// `POST /api/v1/links/<id>/claim {"claim_key"}`: the burn. Atomic, durable before the first byte is sent.
+/// `POST /api/v1/links/<id>/claim {"holder","claim_key"}`: the burn. Atomic, durable before the first byte is sent.
 async fn claim(
     State(s): State<HttpState>,
     peer: Option<Extension<Peer>>,
@@ -300,8 +303,9 @@ async fn claim(
 ) -> ApiResult {
     check_rate(&s.relay, peer)?;
     let id = link_id(&id)?;
+    let holder = HolderProof::from_bytes(b64_32(&b.holder, "holder")?);
     let key = ClaimKey::from_bytes(b64_32(&b.claim_key, "claim_key")?);
-    let out = apply(&s.relay, id, Action::Claim(key)).await?;
+    let out = apply(&s.relay, id, Action::Claim(holder, key)).await?;
     match out.reply {
         Reply::Claimed { lease, lease_expires_at, size } => {
             let body = body_from(&s.relay, id, 0, size).await?;
@@ -403,11 +407,12 @@ fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Result<&'a str, ApiError> {
     h.get(name).and_then(|v| v.to_str().ok()).ok_or_else(|| bad(format!("missing header {name}")))
 }
 
-/// The create request from `burnlink-*` headers: ttl (seconds), claim-hash, manage-hash (SHA-256, base64url),
+/// The create request from `burnlink-*` headers: ttl (seconds), claim-hash, holder-hash, manage-hash (SHA-256, base64url),
 /// check (16 bytes, base64url) and optionally kdf (`salt.m_kib.t.p`).
 fn create_request(h: &HeaderMap) -> Result<CreateRequest, ApiError> {
     let ttl_secs = header_str(h, "burnlink-ttl")?.parse().map_err(|_| bad("burnlink-ttl: seconds"))?;
     let claim_hash = Digest32(b64_32(header_str(h, "burnlink-claim-hash")?, "burnlink-claim-hash")?);
+    let holder_hash = Digest32(b64_32(header_str(h, "burnlink-holder-hash")?, "burnlink-holder-hash")?);
     let manage_hash = Digest32(b64_32(header_str(h, "burnlink-manage-hash")?, "burnlink-manage-hash")?);
     let mut check = [0u8; 16];
     let c = header_str(h, "burnlink-check")?;
@@ -429,7 +434,8 @@ fn create_request(h: &HeaderMap) -> Result<CreateRequest, ApiError> {
             Some(parsed)
         }
     };
-    Ok(CreateRequest { ttl_secs, claim_hash, manage_hash, meta: PublicMeta { check: SecretCheck(check), kdf } })
+    let meta = PublicMeta { check: SecretCheck(check), kdf };
+    Ok(CreateRequest { ttl_secs, claim_hash, holder_hash, manage_hash, meta })
 }
 
 /// `POST /api/v1/links`: the web sender's upload. Visible only once the whole body is stored and flushed.

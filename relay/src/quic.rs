@@ -167,7 +167,7 @@ async fn serve_stream(
         Request::Create(c) => return create(send, recv, relay, c, early).await,
         Request::Watch { id, manage } => return watch(send, relay, id, manage).await,
         Request::Peek { id } => (id, Action::Peek),
-        Request::Claim { id, key } => (id, Action::Claim(key)),
+        Request::Claim { id, holder, key } => (id, Action::Claim(holder, key)),
         Request::Resume { id, lease, offset } => (id, Action::Resume(lease, offset)),
         Request::Ack { id, lease } => (id, Action::Ack(lease)),
         Request::Status { id, manage } => (id, Action::Status(manage)),
@@ -203,7 +203,7 @@ async fn serve_stream(
 fn action_name(a: &Action) -> &'static str {
     match a {
         Action::Peek => "peek",
-        Action::Claim(_) => "claim",
+        Action::Claim(..) => "claim",
         Action::Resume(..) => "resume",
         Action::Ack(_) => "ack",
         Action::Status(_) => "status",

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use burnlink_core::keys::{ClaimKey, LeaseToken, ManageToken};
+use burnlink_core::keys::{ClaimKey, HolderProof, LeaseToken, ManageToken};
 use burnlink_core::link::LinkId;
 use burnlink_core::proto::{CreateRequest, Response, StatusReport};
 use burnlink_core::state::{step, Event, Outcome, Record, Timestamp};
@@ -50,7 +50,7 @@ pub enum Action {
     /// See [`Event::Peek`].
     Peek,
     /// See [`Event::Claim`].
-    Claim(ClaimKey),
+    Claim(HolderProof, ClaimKey),
     /// See [`Event::Resume`].
     Resume(LeaseToken, u64),
     /// See [`Event::Ack`].
@@ -190,7 +190,9 @@ impl Relay {
             let lease_for_claim = LeaseToken::generate(&mut rand::rngs::OsRng);
             let event = match &action {
                 Action::Peek => Event::Peek,
-                Action::Claim(key) => Event::Claim { key, lease: &lease_for_claim, lease_ttl: self.config.lease },
+                Action::Claim(holder, key) => {
+                    Event::Claim { holder, key, lease: &lease_for_claim, lease_ttl: self.config.lease }
+                }
                 Action::Resume(lease, offset) => Event::Resume { lease, offset: *offset },
                 Action::Ack(lease) => Event::Ack { lease },
                 Action::Status(manage) => Event::Status { manage },

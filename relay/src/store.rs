@@ -531,6 +531,7 @@ mod tests {
         let req = CreateRequest {
             ttl_secs: 600,
             claim_hash: Digest32([1; 32]),
+            holder_hash: Digest32([3; 32]),
             manage_hash: Digest32([2; 32]),
             meta: PublicMeta { check: SecretCheck([0; 16]), kdf: None },
         };

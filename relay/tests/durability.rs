@@ -69,13 +69,13 @@ async fn kill_after_claim_acknowledged_keeps_the_burn_and_the_other_links() {
     let a = create(&c, &ka, &payload(1 << 20, 1)).await;
     let b_data = payload(3000, 2);
     let b = create(&c, &kb, &b_data).await;
-    let Claim::Won { .. } = c.claim(a, ka.claim.clone()).await.unwrap() else { panic!() };
+    let Claim::Won { .. } = c.claim(a, ka.holder.clone(), ka.claim.clone()).await.unwrap() else { panic!() };
     relay.kill9();
 
     let relay = RelayProc::start(dir.path());
     let c = relay.client().await;
     assert!(matches!(c.peek(a).await.unwrap(), Peek::Gone), "a claimed link came back after a crash");
-    assert!(matches!(c.claim(a, ka.claim.clone()).await.unwrap(), Claim::Gone));
+    assert!(matches!(c.claim(a, ka.holder.clone(), ka.claim.clone()).await.unwrap(), Claim::Gone));
     assert_eq!(c.status(a, ka.manage.clone()).await.unwrap().unwrap().state, StateKind::Claimed);
     let (_, got) = claim_all(&c, b, &kb).await;
     assert_eq!(got, b_data, "a finalized link was lost");
@@ -90,7 +90,9 @@ async fn kill_mid_download_lets_the_lease_holder_resume_and_the_ack_sticks() {
     let k = link_keys(3);
     let data = payload(8 << 20, 3);
     let id = create(&c, &k, &data).await;
-    let Claim::Won { lease, body, .. } = c.claim(id, k.claim.clone()).await.unwrap() else { panic!() };
+    let Claim::Won { lease, body, .. } = c.claim(id, k.holder.clone(), k.claim.clone()).await.unwrap() else {
+        panic!()
+    };
     let mut got = vec![0u8; 4 << 20];
     body.into_reader().read_exact(&mut got).await.unwrap();
     relay.kill9();
@@ -106,7 +108,7 @@ async fn kill_mid_download_lets_the_lease_holder_resume_and_the_ack_sticks() {
     let relay = RelayProc::start(dir.path());
     let c = relay.client().await;
     assert_eq!(c.status(id, k.manage.clone()).await.unwrap().unwrap().state, StateKind::Consumed);
-    assert!(matches!(c.claim(id, k.claim.clone()).await.unwrap(), Claim::Gone));
+    assert!(matches!(c.claim(id, k.holder.clone(), k.claim.clone()).await.unwrap(), Claim::Gone));
     relay.kill9();
     assert_eq!(count_files(&dir.path().join("blobs")), 0, "consumed ciphertext still on disk");
 }

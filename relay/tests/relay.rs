@@ -36,7 +36,7 @@ async fn sixteen_claimers_on_each_of_1000_links_one_winner_each() {
                 let links = links.clone();
                 tasks.push(tokio::spawn(async move {
                     let (id, k, data) = &links[li];
-                    match c.claim(*id, k.claim.clone()).await.unwrap() {
+                    match c.claim(*id, k.holder.clone(), k.claim.clone()).await.unwrap() {
                         Claim::Won { body, .. } => {
                             let got = read_body(body).await;
                             assert!(&got == data, "winner of link {li} (claimer {ci}) got incomplete bytes");
@@ -77,13 +77,15 @@ async fn cut_download_resumes_with_the_lease_and_nobody_else_gets_in() {
 
     // Claim on a connection that dies at 50 %.
     let dying = relay.client().await;
-    let Claim::Won { lease, body, .. } = dying.claim(id, k.claim.clone()).await.unwrap() else { panic!() };
+    let Claim::Won { lease, body, .. } = dying.claim(id, k.holder.clone(), k.claim.clone()).await.unwrap() else {
+        panic!()
+    };
     let mut half = vec![0u8; data.len() / 2];
     body.into_reader().read_exact(&mut half).await.unwrap();
     dying.close().await;
 
     // Another claimer, even with the right key, is gone during the lease.
-    assert!(matches!(c.claim(id, k.claim.clone()).await.unwrap(), Claim::Gone));
+    assert!(matches!(c.claim(id, k.holder.clone(), k.claim.clone()).await.unwrap(), Claim::Gone));
     assert!(matches!(c.peek(id).await.unwrap(), Peek::Gone));
     // A wrong lease cannot resume.
     let wrong = burnlink_core::keys::LeaseToken::from_bytes([9; 32]);
@@ -109,7 +111,7 @@ async fn a_lease_that_runs_out_ends_consumed_and_deletes_the_ciphertext() {
     let c = relay.client().await;
     let k = link_keys(2);
     let id = create(&c, &k, &payload(1 << 20, 1)).await;
-    let Claim::Won { lease, .. } = c.claim(id, k.claim.clone()).await.unwrap() else { panic!() };
+    let Claim::Won { lease, .. } = c.claim(id, k.holder.clone(), k.claim.clone()).await.unwrap() else { panic!() };
     relay.relay.clock.advance(relay.relay.config.lease + Duration::from_secs(1));
     tokio::time::sleep(Duration::from_millis(400)).await; // sweeper runs every 100 ms
     assert_eq!(relay.blob_files(), 0);
@@ -140,7 +142,7 @@ async fn expiry_and_revoke_make_content_unreachable_and_delete_it() {
     assert_eq!(relay.blob_files(), 0, "expired ciphertext deleted by the sweeper");
     for (id, k) in [(expiring, &ke), (revoked, &kr), (small, &ks)] {
         assert!(matches!(c.peek(id).await.unwrap(), Peek::Gone));
-        assert!(matches!(c.claim(id, k.claim.clone()).await.unwrap(), Claim::Gone));
+        assert!(matches!(c.claim(id, k.holder.clone(), k.claim.clone()).await.unwrap(), Claim::Gone));
     }
     assert_eq!(c.status(expiring, ke.manage.clone()).await.unwrap().unwrap().state, StateKind::Expired);
 
@@ -161,8 +163,8 @@ async fn nine_wrong_proofs_keep_the_link_the_tenth_burns_it() {
     let burn = create(&c, &k2, &data).await;
     let wrong = ClaimKey::from_bytes([0xee; 32]);
     for i in 1..=9u8 {
-        for id in [keep, burn] {
-            match c.claim(id, wrong.clone()).await.unwrap() {
+        for (id, k) in [(keep, &k1), (burn, &k2)] {
+            match c.claim(id, k.holder.clone(), wrong.clone()).await.unwrap() {
                 Claim::WrongProof { attempts_left } => assert_eq!(attempts_left, 10 - i),
                 _ => panic!("wrong key accepted"),
             }
@@ -170,8 +172,8 @@ async fn nine_wrong_proofs_keep_the_link_the_tenth_burns_it() {
     }
     let (_, got) = claim_all(&c, keep, &k1).await;
     assert_eq!(got, data, "nine wrong proofs did not burn the link");
-    assert!(matches!(c.claim(burn, wrong).await.unwrap(), Claim::WrongProof { attempts_left: 0 }));
-    assert!(matches!(c.claim(burn, k2.claim.clone()).await.unwrap(), Claim::Gone));
+    assert!(matches!(c.claim(burn, k2.holder.clone(), wrong).await.unwrap(), Claim::WrongProof { attempts_left: 0 }));
+    assert!(matches!(c.claim(burn, k2.holder.clone(), k2.claim.clone()).await.unwrap(), Claim::Gone));
     let s = c.status(burn, k2.manage.clone()).await.unwrap().unwrap();
     assert_eq!((s.state, s.failed_attempts), (StateKind::BurnedByAttempts, 10));
     assert!(relay.relay.store().blob(&burn).unwrap().is_none());
@@ -225,7 +227,7 @@ async fn gone_is_one_answer_for_unknown_consumed_expired_and_revoked() {
     let unknown = LinkId([0x55; 16]);
     for id in [unknown, consumed, revoked, expired] {
         assert!(matches!(c.peek(id).await.unwrap(), Peek::Gone));
-        assert!(matches!(c.claim(id, a.claim.clone()).await.unwrap(), Claim::Gone));
+        assert!(matches!(c.claim(id, a.holder.clone(), a.claim.clone()).await.unwrap(), Claim::Gone));
         assert!(c.status(id, d.manage.clone()).await.unwrap().is_none() || id == expired);
     }
     relay.stop().await;

@@ -2,6 +2,7 @@
 // the common unfurlers, prefetch headers, and a real page load with JavaScript that never clicks Reveal. Then the link
 // must still be FRESH and open normally. Also: the security headers on pages, assets and the API.
 import assert from "node:assert/strict";
+import { hkdfSync, randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { browser, cli, request, sendJson, startRelay, status } from "./harness.mjs";
 
@@ -58,23 +59,37 @@ describe("unfurler gauntlet", () => {
     assert.equal(r.stdout, "survives the bots");
   });
 
-  it("cross-site POSTs are refused and claims need the key", async () => {
+  it("cross-site POSTs are refused, and only the link's holder can spend an attempt", async () => {
     const sent = sendJson(relay, ["-"], "not for forms");
-    const body = JSON.stringify({ claim_key: "A".repeat(43) });
-    const cross = await request(relay, "POST", `/api/v1/links/${sent.id}/claim`, {
-      headers: { "content-type": "application/json", "sec-fetch-site": "cross-site" },
-      body,
-    });
-    assert.equal(cross.status, 403);
-    const wrong = await request(relay, "POST", `/api/v1/links/${sent.id}/claim`, {
-      headers: { "content-type": "application/json" },
-      body,
-    });
+    const claimPost = (body, headers = {}) =>
+      request(relay, "POST", `/api/v1/links/${sent.id}/claim`, {
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify(body),
+      });
+    const b64 = (buf) => Buffer.from(buf).toString("base64url");
+    const stranger = { holder: b64(randomBytes(32)), claim_key: b64(randomBytes(32)) };
+    assert.equal((await claimPost(stranger, { "sec-fetch-site": "cross-site" })).status, 403);
+    // Someone who holds only the id (a proxy log, an unfurler): 30 guesses, each answered "gone", none counted.
+    for (let i = 0; i < 30; i++) {
+      const r = await claimPost({ holder: b64(randomBytes(32)), claim_key: b64(randomBytes(32)) });
+      assert.equal(r.status, 404);
+      assert.equal(JSON.parse(r.body).error, "gone");
+    }
+    let st = status(relay, sent);
+    assert.equal(st.state, "fresh");
+    assert.equal(st.failed_attempts, 0);
+    // The holder with a wrong claim key (a wrong passphrase) is counted.
+    const secret = Buffer.from(sent.link.split("#")[1], "base64url");
+    const holder = b64(hkdfSync("sha256", secret, Buffer.alloc(0), "burnlink/v1/holder", 32));
+    const wrong = await claimPost({ holder, claim_key: b64(randomBytes(32)) });
     assert.equal(wrong.status, 403);
     assert.equal(JSON.parse(wrong.body).attempts_left, 9);
-    const st = status(relay, sent);
+    st = status(relay, sent);
     assert.equal(st.state, "fresh");
     assert.equal(st.failed_attempts, 1);
+    const r = cli(relay, ["open", sent.link]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "not for forms");
   });
 
   it("unknown, opened and revoked links get the same neutral answer", async () => {

@@ -4,6 +4,8 @@
  *   K      = S, or HKDF-SHA256(S || Argon2id(NFC(passphrase), salt, m, t, p), "burnlink/v1/pass") with a passphrase
  *   x25519 = HKDF-SHA256(K, "burnlink/v1/x25519")  -> AGE-SECRET-KEY-1... (Bech32)
  *   claim  = HKDF-SHA256(K, "burnlink/v1/claim")   the relay stores SHA-256(claim)
+ *   holder = HKDF-SHA256(S, "burnlink/v1/holder")  from S alone; the relay stores SHA-256(holder), and a claim
+ *            without it is refused without counting, so an id alone can neither burn a link nor use it up
  *   check  = HKDF-SHA256(S, "burnlink/v1/check")[..16]  public: tells a damaged link from a wrong passphrase
  *
  * No IO here; only the crypto, with the well-kept @noble / @scure libraries.
@@ -18,6 +20,7 @@ export const LABEL_X25519 = "burnlink/v1/x25519";
 export const LABEL_CLAIM = "burnlink/v1/claim";
 export const LABEL_PASS = "burnlink/v1/pass";
 export const LABEL_CHECK = "burnlink/v1/check";
+export const LABEL_HOLDER = "burnlink/v1/holder";
 
 /** Argon2id parameters and salt of a passphrase link (public link metadata). */
 export interface KdfParams {
@@ -87,6 +90,8 @@ export interface LinkKeys {
   identity: string;
   /** The claim key C. */
   claimKey: Uint8Array;
+  /** The holder proof H (from the link secret alone, whatever the passphrase). */
+  holder: Uint8Array;
 }
 
 export async function deriveKeys(secret: Uint8Array, pass?: { passphrase: string; kdf: KdfParams }): Promise<LinkKeys> {
@@ -103,7 +108,7 @@ export async function deriveKeys(secret: Uint8Array, pass?: { passphrase: string
   const x = hkdf32(base, LABEL_X25519);
   const identity = bech32.encode("age-secret-key-", bech32.toWords(x), false).toUpperCase();
   x.fill(0);
-  return { identity, claimKey: hkdf32(base, LABEL_CLAIM) };
+  return { identity, claimKey: hkdf32(base, LABEL_CLAIM), holder: hkdf32(secret, LABEL_HOLDER) };
 }
 
 /** Recipient-side derivation: checks the secret against the link's public check first. */

@@ -206,7 +206,7 @@ async function open(root: HTMLElement, id: string, secret: Uint8Array, meta: Lin
   status.textContent = meta.kdf ? "Deriving the key from the passphrase…" : "Opening…";
   const keys = await unlock(secret, meta, passphrase);
   const bar = progressBar("Downloading and decrypting");
-  const claimed = await claim(id, keys.claimKey, bar.set);
+  const claimed = await claim(id, keys, bar.set);
   // From here on the link is burned for everyone else: show progress, decrypt, verify, then offer the result.
   show(root, h("section", { class: "card" }, h("h1", {}, "Opening…"), bar.el));
   const sink = folder ? new FolderSink(folder) : new MemorySink();

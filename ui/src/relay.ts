@@ -66,9 +66,16 @@ export interface Claimed {
   body: ReadableStream<Uint8Array>;
 }
 
-/** The burn: proves the claim key; on success the ciphertext streams, resuming under the lease if the connection drops. */
-export async function claim(id: string, claimKey: Uint8Array, onProgress: (done: number, total: number) => void): Promise<Claimed> {
-  const r = await post(api(id, "/claim"), { claim_key: b64url.encode(claimKey) });
+/**
+ * The burn: proves holding the link and the claim key; on success the ciphertext streams, resuming under the lease if
+ * the connection drops.
+ */
+export async function claim(
+  id: string,
+  keys: { holder: Uint8Array; claimKey: Uint8Array },
+  onProgress: (done: number, total: number) => void,
+): Promise<Claimed> {
+  const r = await post(api(id, "/claim"), { holder: b64url.encode(keys.holder), claim_key: b64url.encode(keys.claimKey) });
   if (!r.ok || !r.body) return fail(r);
   const lease = r.headers.get("burnlink-lease") ?? "";
   const size = Number(r.headers.get("burnlink-size") ?? r.headers.get("content-length"));
@@ -135,12 +142,20 @@ export interface Created {
 
 export async function create(
   ciphertext: Blob,
-  h: { ttlSecs: number; claimHash: Uint8Array; manageHash: Uint8Array; check: Uint8Array; kdf: KdfParams | null },
+  h: {
+    ttlSecs: number;
+    claimHash: Uint8Array;
+    holderHash: Uint8Array;
+    manageHash: Uint8Array;
+    check: Uint8Array;
+    kdf: KdfParams | null;
+  },
 ): Promise<Created> {
   const headers: Record<string, string> = {
     "content-type": "application/octet-stream",
     "burnlink-ttl": String(h.ttlSecs),
     "burnlink-claim-hash": b64url.encode(h.claimHash),
+    "burnlink-holder-hash": b64url.encode(h.holderHash),
     "burnlink-manage-hash": b64url.encode(h.manageHash),
     "burnlink-check": b64url.encode(h.check),
   };

@@ -102,6 +102,7 @@ async function send(root: HTMLElement, text: string, files: File[], ttlSecs: num
   const made = await create(sealed, {
     ttlSecs,
     claimHash: sha256Of(keys.claimKey),
+    holderHash: sha256Of(keys.holder),
     manageHash: sha256Of(manage),
     check: secretCheck(secret),
     kdf,

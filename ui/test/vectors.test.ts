@@ -59,6 +59,8 @@ describe("key schedule", () => {
       expect(bytesToHex(keys.claimKey)).toBe(v.claim_key);
       expect(bytesToHex(sha256(keys.claimKey))).toBe(v.claim_hash);
       expect(bytesToHex(secretCheck(secret))).toBe(v.check);
+      expect(bytesToHex(keys.holder)).toBe(v.holder);
+      expect(bytesToHex(sha256(keys.holder))).toBe(v.holder_hash);
       expect(await identityToRecipient(keys.identity)).toBe(v.recipient);
     });
   }
@@ -75,6 +77,8 @@ describe("key schedule", () => {
     const right = await unlock(secret, meta, v.passphrase);
     expect(bytesToHex(right.claimKey)).toBe(v.claim_key);
     expect(bytesToHex(wrong.claimKey)).not.toBe(v.claim_key);
+    // A wrong passphrase still proves holding the link, so the relay counts it as an attempt.
+    expect(bytesToHex(wrong.holder)).toBe(v.holder);
   });
 
   it("refuses Argon2 parameters outside the caps", async () => {

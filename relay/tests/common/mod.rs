@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use burnlink_client::transport::{Body, Claim};
 use burnlink_client::{RelayClient, Trust};
-use burnlink_core::keys::{ClaimKey, ManageToken, PublicMeta, SecretCheck};
+use burnlink_core::keys::{ClaimKey, HolderProof, ManageToken, PublicMeta, SecretCheck};
 use burnlink_core::link::LinkId;
 use burnlink_core::proto::CreateRequest;
 use burnlink_relay::{Config, Options, Relay, Server};
@@ -69,6 +69,7 @@ pub fn count_files(dir: &std::path::Path) -> usize {
 
 /// Keys of a test link.
 pub struct LinkKeys {
+    pub holder: HolderProof,
     pub claim: ClaimKey,
     pub manage: ManageToken,
 }
@@ -78,13 +79,16 @@ pub fn link_keys(seed: u64) -> LinkKeys {
     c[..8].copy_from_slice(&seed.to_le_bytes());
     let mut m = c;
     m[31] = 0xff;
-    LinkKeys { claim: ClaimKey::from_bytes(c), manage: ManageToken::from_bytes(m) }
+    let mut h = c;
+    h[31] = 0x77;
+    LinkKeys { holder: HolderProof::from_bytes(h), claim: ClaimKey::from_bytes(c), manage: ManageToken::from_bytes(m) }
 }
 
 pub fn create_request(k: &LinkKeys, ttl_secs: u32) -> CreateRequest {
     CreateRequest {
         ttl_secs,
         claim_hash: k.claim.digest(),
+        holder_hash: k.holder.digest(),
         manage_hash: k.manage.digest(),
         meta: PublicMeta { check: SecretCheck([7; 16]), kdf: None },
     }
@@ -106,7 +110,7 @@ pub async fn read_body(body: Body) -> Vec<u8> {
 
 /// Claims and reads everything; panics unless the claim won.
 pub async fn claim_all(c: &RelayClient, id: LinkId, k: &LinkKeys) -> (burnlink_core::keys::LeaseToken, Vec<u8>) {
-    match c.claim(id, k.claim.clone()).await.unwrap() {
+    match c.claim(id, k.holder.clone(), k.claim.clone()).await.unwrap() {
         Claim::Won { lease, body, .. } => (lease, read_body(body).await),
         Claim::Gone => panic!("claim: gone"),
         Claim::WrongProof { .. } => panic!("claim: wrong proof"),
