@@ -170,15 +170,29 @@ pub enum CreateError {
     /// TTL outside 5 min ..= 30 days.
     #[error("expiry must be between 5 minutes and 30 days")]
     Ttl,
+    /// Passphrase parameters outside the caps every client accepts: the link could never be opened.
+    #[error("the passphrase parameters are outside the accepted range")]
+    Kdf,
 }
 
 impl Record {
-    /// A new FRESH record for a completely stored upload of `size` bytes.
-    pub fn new(req: &CreateRequest, size: u64, now: Timestamp) -> Result<Self, CreateError> {
+    /// Checks everything about a create request that does not depend on its body, so a relay can refuse it before
+    /// storing a byte.
+    pub fn check_request(req: &CreateRequest) -> Result<(), CreateError> {
         let ttl = Duration::from_secs(req.ttl_secs.into());
         if !(MIN_TTL..=MAX_TTL).contains(&ttl) {
             return Err(CreateError::Ttl);
         }
+        if req.meta.kdf.is_some_and(|k| k.validate().is_err()) {
+            return Err(CreateError::Kdf);
+        }
+        Ok(())
+    }
+
+    /// A new FRESH record for a completely stored upload of `size` bytes.
+    pub fn new(req: &CreateRequest, size: u64, now: Timestamp) -> Result<Self, CreateError> {
+        Self::check_request(req)?;
+        let ttl = Duration::from_secs(req.ttl_secs.into());
         Ok(Self {
             state: State::Fresh,
             created_at: now,

@@ -34,13 +34,12 @@ use burnlink_core::keys::{
 use burnlink_core::link::LinkId;
 use burnlink_core::proto::{CreateRequest, ErrorCode, Response as Reply, StatusReport};
 use hyper_util::rt::TokioIo;
-use tokio::io::AsyncSeekExt;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 use tracing::{debug, warn};
 
 use crate::service::{Action, Relay};
-use crate::store::{Blob, Upload};
+use crate::store::BlobStream;
 
 /// Shared state of the HTTP handlers.
 #[derive(Clone)]
@@ -228,7 +227,7 @@ fn check_rate(relay: &Relay, peer: Option<Extension<Peer>>) -> Result<(), ApiErr
     }
 }
 
-async fn apply(relay: &Arc<Relay>, id: LinkId, action: Action) -> Result<burnlink_core::state::Outcome, ApiError> {
+async fn apply(relay: &Arc<Relay>, id: LinkId, action: Action) -> Result<crate::service::Applied, ApiError> {
     relay.apply(id, action).await.map_err(|e| {
         warn!(link = %id.short(), "request failed: {e}");
         internal()
@@ -248,7 +247,7 @@ fn relay_error(code: ErrorCode, message: String) -> ApiError {
 async fn peek(State(s): State<HttpState>, peer: Option<Extension<Peer>>, Path(id): Path<String>) -> ApiResult {
     check_rate(&s.relay, peer)?;
     let id = link_id(&id)?;
-    match apply(&s.relay, id, Action::Peek).await?.reply {
+    match apply(&s.relay, id, Action::Peek).await?.outcome.reply {
         Reply::Info(i) => Ok(Json(serde_json::json!({
             "size": i.size,
             "expires_at": ms(i.expires_at),
@@ -267,20 +266,9 @@ struct ClaimBody {
     claim_key: String,
 }
 
-/// Streams ciphertext from `offset` after a successful claim or resume.
-async fn body_from(relay: &Arc<Relay>, id: LinkId, offset: u64, size: u64) -> Result<Body, ApiError> {
-    match relay.blob(id).map_err(|_| internal())? {
-        None => {
-            warn!(link = %id.short(), "content missing for a live record");
-            Err(internal())
-        }
-        Some(Blob::Inline(b)) => Ok(Body::from(b.slice((offset as usize).min(b.len())..))),
-        Some(Blob::File(f)) => {
-            let mut f = tokio::fs::File::from_std(f);
-            f.seek(std::io::SeekFrom::Start(offset.min(size))).await.map_err(|_| internal())?;
-            Ok(Body::from_stream(tokio_util::io::ReaderStream::with_capacity(f, 256 * 1024)))
-        }
-    }
+/// The content opened for a successful claim or resume, as a response body.
+fn body_of(body: Option<BlobStream>) -> Result<Body, ApiError> {
+    body.map(Body::from_stream).ok_or_else(internal)
 }
 
 fn download(body: Body, len: u64, headers: &[(&'static str, String)]) -> Response<Body> {
@@ -305,10 +293,10 @@ async fn claim(
     let id = link_id(&id)?;
     let holder = HolderProof::from_bytes(b64_32(&b.holder, "holder")?);
     let key = ClaimKey::from_bytes(b64_32(&b.claim_key, "claim_key")?);
-    let out = apply(&s.relay, id, Action::Claim(holder, key)).await?;
-    match out.reply {
+    let applied = apply(&s.relay, id, Action::Claim(holder, key)).await?;
+    match applied.outcome.reply {
         Reply::Claimed { lease, lease_expires_at, size } => {
-            let body = body_from(&s.relay, id, 0, size).await?;
+            let body = body_of(applied.body)?;
             Ok(download(
                 body,
                 size,
@@ -350,9 +338,10 @@ async fn resume(
     check_rate(&s.relay, peer)?;
     let id = link_id(&id)?;
     let lease = LeaseToken::from_bytes(b64_32(&b.lease, "lease")?);
-    match apply(&s.relay, id, Action::Resume(lease, b.offset)).await?.reply {
+    let applied = apply(&s.relay, id, Action::Resume(lease, b.offset)).await?;
+    match applied.outcome.reply {
         Reply::Resumed { offset, size } => {
-            let body = body_from(&s.relay, id, offset, size).await?;
+            let body = body_of(applied.body)?;
             Ok(download(body, size - offset.min(size), &[("burnlink-size", size.to_string())]))
         }
         Reply::Gone => Err(gone()),
@@ -370,7 +359,7 @@ struct LeaseBody {
 async fn ack(State(s): State<HttpState>, Path(id): Path<String>, Json(b): Json<LeaseBody>) -> ApiResult {
     let id = link_id(&id)?;
     let lease = LeaseToken::from_bytes(b64_32(&b.lease, "lease")?);
-    match apply(&s.relay, id, Action::Ack(lease)).await?.reply {
+    match apply(&s.relay, id, Action::Ack(lease)).await?.outcome.reply {
         Reply::Acked => Ok(Json(serde_json::json!({ "ok": true })).into_response()),
         Reply::Gone => Err(gone()),
         _ => Err(internal()),
@@ -386,7 +375,7 @@ async fn manage(s: &HttpState, id: &str, token: &str, revoke: bool) -> ApiResult
     let id = link_id(id)?;
     let token = ManageToken::from_text(token).ok_or_else(gone)?;
     let action = if revoke { Action::Revoke(token) } else { Action::Status(token) };
-    match apply(&s.relay, id, action).await?.reply {
+    match apply(&s.relay, id, action).await?.outcome.reply {
         Reply::Status(r) => Ok(Json(status_json(&id, &r)).into_response()),
         Reply::Gone => Err(gone()),
         _ => Err(internal()),
@@ -441,6 +430,9 @@ fn create_request(h: &HeaderMap) -> Result<CreateRequest, ApiError> {
 /// `POST /api/v1/links`: the web sender's upload. Visible only once the whole body is stored and flushed.
 async fn create(State(s): State<HttpState>, headers: HeaderMap, body: Body) -> ApiResult {
     let req = create_request(&headers)?;
+    if let Err(Reply::Error { code, message }) = s.relay.check_create(&req) {
+        return Err(relay_error(code, message));
+    }
     let max = s.relay.config.max_upload;
     if headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()).is_some_and(|n| n > max) {
         return Err(relay_error(
@@ -449,7 +441,10 @@ async fn create(State(s): State<HttpState>, headers: HeaderMap, body: Body) -> A
         ));
     }
     let id = LinkId::generate(&mut rand::rngs::OsRng);
-    let mut upload = Upload::new(s.relay.store().as_ref(), &id);
+    let mut upload = s.relay.store().upload(&id).await.map_err(|e| {
+        warn!("create failed: {e}");
+        internal()
+    })?;
     let mut stream = body.into_data_stream();
     loop {
         let chunk =
@@ -470,8 +465,7 @@ async fn create(State(s): State<HttpState>, headers: HeaderMap, body: Body) -> A
         }
         upload.write(&chunk).await.map_err(|_| internal())?;
     }
-    let staged = upload.finish().await.map_err(|_| internal())?;
-    match s.relay.create(id, req, staged).await {
+    match s.relay.create(id, req, upload).await {
         Ok(Reply::Created { id, expires_at }) => {
             Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id.to_string(), "expires_at": ms(expires_at) })))
                 .into_response())

@@ -5,7 +5,7 @@
 on the same port; [`Server::run`] serves both and sweeps expired links until a shutdown future resolves. Tests run it
 in-process on port 0; the binary is a page of flag parsing around it.
 
-Modules: [`store`] (sled and blob files, the only sled user), [`service`] (transport-independent behaviour),
+Modules: [`store`] (the storage contract and its sled backend), [`service`] (transport-independent behaviour),
 [`quic`] and [`https`] (front ends), [`tls`] (certificates).
 */
 #![forbid(unsafe_code)]
@@ -49,6 +49,8 @@ pub struct Config {
     pub retry_threshold: usize,
     /// Largest ciphertext kept inline in the database; larger goes to files.
     pub inline_threshold: usize,
+    /// How long a request waits for storage to confirm a write before it fails with a clear error.
+    pub durable_deadline: Duration,
 }
 
 impl Default for Config {
@@ -64,6 +66,7 @@ impl Default for Config {
             sweep_interval: Duration::from_secs(30),
             retry_threshold: 64,
             inline_threshold: 256 * 1024,
+            durable_deadline: Duration::from_secs(10),
         }
     }
 }
@@ -146,8 +149,8 @@ fn bind_pair(listen: SocketAddr) -> anyhow::Result<(UdpSocket, std::net::TcpList
 impl Server {
     /// Opens the store and binds the sockets.
     pub async fn bind(opts: Options) -> anyhow::Result<Server> {
-        std::fs::create_dir_all(&opts.data)?;
-        let (store, swept) = store::SledStore::open(&opts.data, opts.config.inline_threshold)?;
+        let (store, swept) =
+            store::SledStore::open(&opts.data, opts.config.inline_threshold, opts.config.durable_deadline)?;
         if swept != store::SweepReport::default() {
             warn!(?swept, "removed what an earlier crash left behind");
         }

@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use burnlink_core::link::LinkId;
 use burnlink_core::proto::{DecodeError, ErrorCode, Request, Response, MAX_BODY};
+use futures_util::StreamExt;
 use quinn::{Connection, RecvStream, SendStream};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tracing::{debug, warn};
 
 use crate::service::{bad_request, Action, Relay};
-use crate::store::{Blob, Upload};
+use crate::store::BlobStream;
 
 /// Application error codes on QUIC streams and connections.
 pub mod codes {
@@ -179,8 +179,8 @@ async fn serve_stream(
         }
     };
     let kind = action_name(&action);
-    let out = match relay.apply(id, action).await {
-        Ok(o) => o,
+    let applied = match relay.apply(id, action).await {
+        Ok(a) => a,
         Err(e) => {
             warn!(link = %id.short(), "{kind} failed: {e}");
             reply(&mut send, &internal()).await?;
@@ -188,12 +188,13 @@ async fn serve_stream(
             return Ok(());
         }
     };
+    let out = &applied.outcome;
     if out.next.is_some() {
         debug!(link = %id.short(), state = out.next.as_ref().map(|r| r.state.kind().name()), "{kind}");
     }
     reply(&mut send, &out.reply).await?;
-    if let Some(offset) = out.serve_from {
-        serve_blob(&mut send, &relay, id, offset).await?;
+    if let Some(body) = applied.body {
+        serve_body(&mut send, id, body).await?;
     }
     send.finish()?;
     let _ = send.stopped().await;
@@ -212,27 +213,15 @@ fn action_name(a: &Action) -> &'static str {
     }
 }
 
-async fn serve_blob(send: &mut SendStream, relay: &Arc<Relay>, id: LinkId, offset: u64) -> anyhow::Result<()> {
-    match relay.blob(id)? {
-        None => {
-            // A record that holds content but has no blob: storage lost it. Cut the stream so the client errors.
-            warn!(link = %id.short(), "content missing for a live record");
-            send.reset(codes::SHUTDOWN.into())?;
-        }
-        Some(Blob::Inline(b)) => {
-            let start = (offset as usize).min(b.len());
-            send.write_chunk(b.slice(start..)).await?;
-        }
-        Some(Blob::File(f)) => {
-            let mut f = tokio::fs::File::from_std(f);
-            f.seek(std::io::SeekFrom::Start(offset)).await?;
-            let mut buf = vec![0u8; 256 * 1024];
-            loop {
-                let n = f.read(&mut buf).await?;
-                if n == 0 {
-                    break;
-                }
-                send.write_all(&buf[..n]).await?;
+async fn serve_body(send: &mut SendStream, id: LinkId, mut body: BlobStream) -> anyhow::Result<()> {
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            Ok(b) => send.write_chunk(b).await?,
+            Err(e) => {
+                // Storage failed mid-way: cut the stream, so the client sees an error and can resume under its lease.
+                warn!(link = %id.short(), "reading stored content failed: {e}");
+                send.reset(codes::SHUTDOWN.into())?;
+                return Ok(());
             }
         }
     }
@@ -246,8 +235,24 @@ async fn create(
     req: burnlink_core::proto::CreateRequest,
     early: Vec<u8>,
 ) -> anyhow::Result<()> {
+    // Every header is checked before a byte of the body is stored.
+    if let Err(resp) = relay.check_create(&req) {
+        let _ = recv.stop(codes::BAD_REQUEST.into());
+        reply(&mut send, &resp).await?;
+        send.finish()?;
+        let _ = send.stopped().await;
+        return Ok(());
+    }
     let id = LinkId::generate(&mut rand::rngs::OsRng);
-    let mut upload = Upload::new(relay.store().as_ref(), &id);
+    let mut upload = match relay.store().upload(&id).await {
+        Ok(u) => u,
+        Err(e) => {
+            warn!("create failed: {e}");
+            reply(&mut send, &internal()).await?;
+            send.finish()?;
+            return Ok(());
+        }
+    };
     let max = relay.config.max_upload;
     let mut too_large = early.len() as u64 > max;
     if !too_large {
@@ -282,8 +287,7 @@ async fn create(
         let _ = send.stopped().await;
         return Ok(());
     }
-    let staged = upload.finish().await?;
-    let resp = match relay.create(id, req, staged).await {
+    let resp = match relay.create(id, req, upload).await {
         Ok(r) => r,
         Err(e) => {
             warn!("create failed: {e}");

@@ -1,6 +1,7 @@
 /*!
-The relay's behaviour independent of transport: apply an event to a link (read, [`step`], compare-and-set, delete
-content), create links from finished uploads, sweep expired ones, notify watchers, and rate-limit per address.
+The relay's behaviour independent of transport: apply an event to a link (read, [`step`], open the content it will
+serve, compare-and-set, erase content), create links from finished uploads, sweep expired ones, notify watchers, and
+rate-limit per address.
 
 The QUIC and HTTPS front ends both call [`Relay`]; neither touches the store or the state machine directly.
 */
@@ -14,10 +15,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use burnlink_core::keys::{ClaimKey, HolderProof, LeaseToken, ManageToken};
 use burnlink_core::link::LinkId;
 use burnlink_core::proto::{CreateRequest, Response, StatusReport};
-use burnlink_core::state::{step, Event, Outcome, Record, Timestamp};
+use burnlink_core::state::{step, CreateError, Event, Outcome, Record, Timestamp};
 use tokio::sync::broadcast;
 
-use crate::store::{Blob, Staged, Store, StoreError};
+use crate::store::{BlobStream, Store, StoreError, Upload};
 use crate::Config;
 
 /// The relay's clock: system time plus an offset that tests can advance.
@@ -132,9 +133,16 @@ pub struct Relay {
 /// A failed relay operation; the front end answers `Error { Internal }` and nothing changed that was acknowledged.
 pub type RelayResult<T> = Result<T, StoreError>;
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> RelayResult<T> + Send + 'static) -> RelayResult<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::Db(format!("task failed: {e}")))?
+/// What [`Relay::apply`] did: the state machine's outcome and, when it says to serve content, the content.
+pub struct Applied {
+    /// The outcome (reply, new record, ...).
+    pub outcome: Outcome,
+    /// The content from the outcome's `serve_from`, opened before the state changed.
+    pub body: Option<BlobStream>,
 }
+
+/// Records the sweeper reads per step, so a sweep never holds every record in memory at once.
+const SWEEP_BATCH: usize = 1000;
 
 impl Relay {
     /// A relay over `store`.
@@ -154,7 +162,7 @@ impl Relay {
         })
     }
 
-    /// The store (for front ends that stream blobs).
+    /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
@@ -180,12 +188,12 @@ impl Relay {
         self.changes.subscribe()
     }
 
-    /// Applies `action` to `id`: read, decide, compare-and-set, wait until durable, then delete content if the new
-    /// state holds none. Retries when another request changed the record in between. Sled operations are in-memory
-    /// and run inline; only the durability wait is a real wait, and it holds no thread.
-    pub async fn apply(self: &Arc<Self>, id: LinkId, action: Action) -> RelayResult<Outcome> {
+    /// Applies `action` to `id`: read, decide, open the content to serve (before anything changes, so a claim that
+    /// cannot deliver never burns), compare-and-set durably, then erase the content if the new state holds none.
+    /// Retries when another request changed the record in between.
+    pub async fn apply(self: &Arc<Self>, id: LinkId, action: Action) -> RelayResult<Applied> {
         loop {
-            let current = self.store.get(&id)?;
+            let current = self.store.get(&id).await?;
             let now = self.clock.now();
             let lease_for_claim = LeaseToken::generate(&mut rand::rngs::OsRng);
             let event = match &action {
@@ -199,76 +207,82 @@ impl Relay {
                 Action::Revoke(manage) => Event::Revoke { manage },
                 Action::Tick => Event::Tick,
             };
-            let out = step(current.as_ref(), now, event);
-            let Some(old) = current else { return Ok(out) };
-            if !(out.purge || out.next.is_some()) {
-                return Ok(out);
-            }
-            let new = if out.purge { None } else { out.next.clone() };
-            let Some(ticket) = self.store.swap(&id, &old, new.as_ref())? else {
-                continue; // lost a race: read again
+            let outcome = step(current.as_ref(), now, event);
+            let body = match outcome.serve_from {
+                Some(offset) => Some(self.store.open(&id, offset).await?.ok_or(StoreError::Lost)?),
+                None => None,
             };
-            self.store.durable(ticket).await?;
-            if out.drop_content || out.purge {
-                let this = self.clone();
-                if let Err(e) = blocking(move || this.store.delete_blob(&id)).await {
-                    // The state already says "no content"; the start-up sweep removes what is left.
-                    tracing::warn!(link = %id.short(), "deleting content failed: {e}");
+            let Some(old) = current else { return Ok(Applied { outcome, body }) };
+            if !(outcome.purge || outcome.next.is_some()) {
+                return Ok(Applied { outcome, body });
+            }
+            let new = if outcome.purge { None } else { outcome.next.clone() };
+            if !self.store.swap(&id, &old, new.as_ref()).await? {
+                continue; // lost a race: read again
+            }
+            if outcome.drop_content || outcome.purge {
+                if let Err(e) = self.store.erase(&id).await {
+                    // The state already says "no content"; the start-up reconcile destroys what is left.
+                    tracing::warn!(link = %id.short(), "erasing content failed: {e}");
                 }
             }
             let _ = self.changes.send(id);
-            return Ok(out);
+            return Ok(Applied { outcome, body });
         }
     }
 
-    /// Stores a finished upload and makes its link visible, durably.
-    pub async fn create(self: &Arc<Self>, id: LinkId, req: CreateRequest, staged: Staged) -> RelayResult<Response> {
-        let size = match &staged {
-            Staged::Inline(b) => b.len() as u64,
-            Staged::File { file, .. } => file.metadata()?.len(),
-        };
-        let record = match Record::new(&req, size, self.clock.now()) {
-            Ok(r) => r,
-            Err(e) => return Ok(bad_request(e.to_string())),
-        };
-        let expires_at = record.expires_at;
-        let ticket = match staged {
-            Staged::Inline(_) => self.store.commit(&id, staged, &record)?,
-            Staged::File { .. } => {
-                // fsync and rename: real disk work, off the async threads.
-                let this = self.clone();
-                blocking(move || this.store.commit(&id, staged, &record)).await?
-            }
-        };
-        self.store.durable(ticket).await?;
-        Ok(Response::Created { id, expires_at })
+    /// Checks a create request before any of its body is read, so a refused upload costs no storage.
+    pub fn check_create(&self, req: &CreateRequest) -> Result<(), Response> {
+        Record::check_request(req).map_err(|e: CreateError| bad_request(e.to_string()))
     }
 
-    /// The ciphertext of a link. Inline: an in-memory read; file: an open. Both cheap enough to run in place.
-    pub fn blob(&self, id: LinkId) -> RelayResult<Option<Blob>> {
-        self.store.blob(&id)
+    /// Stores a finished upload and makes its link visible, durably.
+    pub async fn create(
+        self: &Arc<Self>,
+        id: LinkId,
+        req: CreateRequest,
+        upload: Box<dyn Upload>,
+    ) -> RelayResult<Response> {
+        let record = match Record::new(&req, upload.written(), self.clock.now()) {
+            Ok(r) => r,
+            Err(e) => return Ok(bad_request(e.to_string())), // `upload` drops and leaves nothing
+        };
+        let expires_at = record.expires_at;
+        upload.commit(&record).await?;
+        Ok(Response::Created { id, expires_at })
     }
 
     /// The sender's current view (for watch), or `None` if the token is wrong or the link unknown.
     pub async fn status(self: &Arc<Self>, id: LinkId, manage: &ManageToken) -> RelayResult<Option<StatusReport>> {
-        match self.apply(id, Action::Status(manage.clone())).await?.reply {
+        match self.apply(id, Action::Status(manage.clone())).await?.outcome.reply {
             Response::Status(s) => Ok(Some(s)),
             _ => Ok(None),
         }
     }
 
-    /// One sweep: applies expiry, lease ends and purges to every record. Returns how many records changed.
+    /// One sweep: applies expiry, lease ends and purges to every record due, in bounded batches. A record that does
+    /// not decode is skipped and reported, never the end of the sweep. Returns how many records changed.
     pub async fn sweep(self: &Arc<Self>) -> RelayResult<usize> {
-        let this = self.clone();
-        let records = blocking(move || this.store.records()).await?;
-        // (A deadline index would avoid the full scan; at a scan every 30 s it is cheap up to millions of links.)
-        let now = self.clock.now();
-        let mut changed = 0;
-        for (id, rec) in records {
-            if rec.next_deadline() <= now {
-                let out = self.apply(id, Action::Tick).await?;
-                changed += usize::from(out.next.is_some() || out.purge);
+        let (mut after, mut changed, mut bad) = (None, 0, 0);
+        loop {
+            let batch = self.store.scan(after, SWEEP_BATCH).await?;
+            let Some((last, _)) = batch.last() else { break };
+            after = Some(*last);
+            let now = self.clock.now();
+            for (id, rec) in batch {
+                match rec {
+                    Ok(rec) if rec.next_deadline() <= now => match self.apply(id, Action::Tick).await {
+                        Ok(a) => changed += usize::from(a.outcome.next.is_some() || a.outcome.purge),
+                        Err(e) => tracing::warn!(link = %id.short(), "sweeping failed: {e}"),
+                    },
+                    Ok(_) => {}
+                    Err(_) => bad += 1,
+                }
             }
+            tokio::task::yield_now().await;
+        }
+        if bad > 0 {
+            tracing::error!(records = bad, "the sweeper skipped records that do not decode");
         }
         Ok(changed)
     }

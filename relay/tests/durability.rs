@@ -51,12 +51,15 @@ impl RelayProc {
 }
 
 /// Counts records and content-holding records by opening the store directly (the relay must be stopped).
-fn inspect(data: &Path) -> (usize, usize, usize, usize) {
-    let (store, _) = burnlink_relay::store::SledStore::open(data, 64 * 1024).unwrap();
-    use burnlink_relay::store::Store;
-    let records = store.records().unwrap();
+async fn inspect(data: &Path) -> (usize, usize, usize, usize) {
+    let (store, _) =
+        burnlink_relay::store::SledStore::open(data, 64 * 1024, std::time::Duration::from_secs(10)).unwrap();
+    let records = all_records(&store).await;
     let live = records.iter().filter(|(_, r)| r.state.kind().holds_content()).count();
-    let live_with_blob = records.iter().filter(|(id, _)| store.blob(id).unwrap().is_some()).count();
+    let mut live_with_blob = 0;
+    for (id, _) in &records {
+        live_with_blob += usize::from(has_content(&store, id).await);
+    }
     (records.len(), live, live_with_blob, count_files(&data.join("blobs/tmp")))
 }
 
@@ -142,7 +145,7 @@ async fn kill_mid_upload_leaves_no_visible_link_and_no_orphan() {
     let c = relay.client().await;
     assert!(matches!(c.peek(done_id).await.unwrap(), Peek::Fresh(_)));
     relay.kill9();
-    let (records, live, live_with_blob, tmp) = inspect(dir.path());
+    let (records, live, live_with_blob, tmp) = inspect(dir.path()).await;
     assert_eq!((records, live, live_with_blob, tmp), (1, 1, 1, 0));
     assert_eq!(count_files(&dir.path().join("blobs")), 1, "orphan blob file remains");
 }

@@ -33,7 +33,11 @@ pub fn test_config() -> Config {
 
 impl TestRelay {
     pub async fn start(config: Config) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(tempfile::tempdir().unwrap(), config).await
+    }
+
+    /// Starts on an existing data dir.
+    pub async fn start_in(dir: tempfile::TempDir, config: Config) -> Self {
         let mut opts = Options::new(dir.path());
         opts.config = config;
         let server = Server::bind(opts).await.unwrap();
@@ -61,6 +65,22 @@ impl TestRelay {
     pub fn blob_files(&self) -> usize {
         count_files(&self.dir.path().join("blobs"))
     }
+}
+
+/// Every record of a store, through its batched scan.
+pub async fn all_records(store: &dyn burnlink_relay::store::Store) -> Vec<(LinkId, burnlink_core::state::Record)> {
+    let (mut out, mut after) = (Vec::new(), None);
+    loop {
+        let batch = store.scan(after, 100).await.unwrap();
+        let Some((last, _)) = batch.last() else { return out };
+        after = Some(*last);
+        out.extend(batch.into_iter().map(|(id, r)| (id, r.unwrap())));
+    }
+}
+
+/// Whether a store still holds content for `id`.
+pub async fn has_content(store: &dyn burnlink_relay::store::Store, id: &LinkId) -> bool {
+    store.open(id, 0).await.unwrap().is_some()
 }
 
 pub fn count_files(dir: &std::path::Path) -> usize {
