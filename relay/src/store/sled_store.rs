@@ -15,7 +15,8 @@ sled is the source of truth. Large content is written to a temp file, synced, re
 then is its record inserted, so a crash never leaves a visible half-upload; [`SledStore::open`] sweeps orphans.
 
 **Durability.** sled 0.34's `flush` ends in `sync_file_range`, which flushes neither the device's cache nor the file's
-metadata, and sled never syncs the blob files it writes for large nodes. So the flusher's sync is: `fdatasync` of the
+metadata, and sled never syncs the blob files it writes for large nodes (nor its `conf`, which
+[`SledStore::open`] syncs). So the flusher's sync is: `fdatasync` of the
 key file (a new key reaches the disk before the record that needs it), `db.flush()`, `fdatasync` of sled's log, and
 `fsync` of every sled blob file written since the last sync and of their folder. sled's own periodic flush is off:
 all of its writes go through this one path.
@@ -197,6 +198,9 @@ impl SledStore {
         let db =
             sled::Config::new().path(dir.join("db")).cache_capacity(8 * 1024 * 1024).flush_every_ms(None).open()?;
         let tree = db.open_tree("links")?;
+        // sled writes its `conf` when it creates a database and never syncs it, nor the folder's entries.
+        fs::File::open(dir.join("db").join("conf"))?.sync_all()?;
+        sync_dir(&dir.join("db"))?;
         let keys = Arc::new(KeySlots::open(&dir.join("keys"))?);
         let log = fs::File::open(dir.join("db").join("db"))?;
         let mut sled_blobs = SledBlobs { dir: dir.join("db").join("blobs"), synced: HashSet::new() };
