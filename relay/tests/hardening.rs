@@ -1,0 +1,118 @@
+//! Smaller holes from the relay review, each closed: a claim that cannot deliver never burns, the sweeper survives a
+//! record it cannot read, and the relay's secrets are private from the moment they exist.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use burnlink_client::transport::{Claim, Peek, TransportError};
+use burnlink_core::link::LinkId;
+use burnlink_core::proto::ErrorCode;
+use burnlink_core::state::StateKind;
+use common::*;
+use tower::ServiceExt;
+
+fn hex(id: &LinkId) -> String {
+    id.0.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_whose_content_cannot_be_read_burns_nothing() {
+    let relay = TestRelay::start(test_config()).await;
+    let c = relay.client().await;
+    let k = link_keys(21);
+    let id = create(&c, &k, &payload(1 << 20, 1)).await;
+    // Storage loses the content of a live link.
+    std::fs::remove_file(relay.dir.path().join("blobs").join(hex(&id))).unwrap();
+
+    // Over QUIC: an error that says nothing changed, and the link is still fresh.
+    match c.claim(id, k.holder.clone(), k.claim.clone()).await {
+        Err(TransportError::Relay { code: ErrorCode::Internal, .. }) => {}
+        Ok(Claim::Won { .. }) => panic!("won a claim with no content"),
+        other => panic!("{:?}", other.err()),
+    }
+    // Over HTTPS likewise.
+    let app = burnlink_relay::https::router(burnlink_relay::https::HttpState {
+        relay: relay.relay.clone(),
+        quic_port: relay.ready.quic.port(),
+    });
+    let body =
+        serde_json::json!({ "holder": B64.encode(k.holder.expose()), "claim_key": B64.encode(k.claim.expose()) });
+    let req = Request::post(format!("/api/v1/links/{id}/claim"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    assert_eq!(app.oneshot(req).await.unwrap().status(), StatusCode::INTERNAL_SERVER_ERROR);
+
+    let s = c.status(id, k.manage.clone()).await.unwrap().unwrap();
+    assert_eq!(s.state, StateKind::Fresh, "a claim that could not deliver burned the link");
+    assert!(matches!(c.peek(id).await.unwrap(), Peek::Fresh(_)));
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweeper_skips_a_record_it_cannot_read_and_sweeps_the_rest() {
+    let relay = TestRelay::start(test_config()).await;
+    let c = relay.client().await;
+    let mut expiring = Vec::new();
+    for i in 0..5u64 {
+        let k = link_keys(30 + i);
+        let (id, _) = c.create(create_request(&k, 300), &payload(2000, 1)[..], &|_| {}).await.unwrap();
+        expiring.push((id, k));
+    }
+    c.close().await;
+    let dir = relay.stop().await;
+    // A record that does not decode, sorted before every real one (the sweeper visits records in id order).
+    {
+        let db = sled::open(dir.path().join("db")).unwrap();
+        db.open_tree("links").unwrap().insert([&b"r"[..], &[0u8; 16]].concat(), &b"not a record"[..]).unwrap();
+        db.flush().unwrap();
+    }
+    let relay = TestRelay::start_in(dir, test_config()).await;
+    let c = relay.client().await;
+    relay.relay.clock.advance(Duration::from_secs(301));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut left = 0;
+        for (id, k) in &expiring {
+            left += usize::from(c.status(*id, k.manage.clone()).await.unwrap().unwrap().state != StateKind::Expired);
+        }
+        if left == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{left} links never expired: the sweep stopped at the bad record"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(relay.blob_files(), 0);
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_dir_and_every_secret_in_it_are_private() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("relay-data");
+    let mut opts = burnlink_relay::Options::new(&data);
+    opts.config = test_config();
+    let server = burnlink_relay::Server::bind(opts).await.unwrap();
+    let mode = |p: &str| std::fs::metadata(data.join(p)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(""), 0o700, "data dir");
+    assert_eq!(mode("blobs"), 0o700);
+    assert_eq!(mode("blobs/tmp"), 0o700);
+    assert_eq!(mode("keys"), 0o600, "storage keys");
+    assert_eq!(mode("relay-key.pem"), 0o600, "TLS key");
+    assert_eq!(mode("format"), 0o600);
+    // An upload in progress is private too.
+    let mut up = server.relay.store().upload(&LinkId([9; 16])).await.unwrap();
+    up.write(&vec![0u8; 1 << 20]).await.unwrap();
+    let tmp: Vec<_> = std::fs::read_dir(data.join("blobs/tmp")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(tmp.len(), 1);
+    assert_eq!(std::fs::metadata(&tmp[0]).unwrap().permissions().mode() & 0o777, 0o600);
+}
