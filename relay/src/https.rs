@@ -13,10 +13,11 @@ No `GET` or `HEAD` changes any state; a link-preview bot, a prefetch or a page l
 FRESH. Cross-site `POST`s are refused (`Sec-Fetch-Site`), and JSON and binary bodies need a CORS preflight that we never
 answer. Every response carries the security headers of DESIGN §3.
 
-This module owns the HTTP mapping only; the rules live in [`crate::service`] and `burnlink_core::state`.
+This module owns the HTTP mapping only: every API call becomes a wire [`WireRequest`] for [`Relay::handle`], the
+one request path, and its answer becomes JSON, headers and a status code.
 */
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,13 +33,14 @@ use burnlink_core::keys::{
     ClaimKey, Digest32, HolderProof, KdfParams, LeaseToken, ManageToken, PublicMeta, SecretCheck,
 };
 use burnlink_core::link::LinkId;
-use burnlink_core::proto::{CreateRequest, ErrorCode, Response as Reply, StatusReport};
+use burnlink_core::proto::{CreateRequest, ErrorCode, Request as WireRequest, Response as Reply, StatusReport};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
-use tracing::{debug, warn};
+use tracing::debug;
 
-use crate::service::{Action, Relay};
+use crate::request::Incoming;
+use crate::service::Relay;
 use crate::store::BlobStream;
 
 /// Shared state of the HTTP handlers.
@@ -218,20 +220,18 @@ fn status_json(id: &LinkId, s: &StatusReport) -> serde_json::Value {
     })
 }
 
-fn check_rate(relay: &Relay, peer: Option<Extension<Peer>>) -> Result<(), ApiError> {
-    match peer {
-        Some(Extension(Peer(addr))) if !relay.rate_ok(addr.ip()) => {
-            Err(ApiError(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; try again soon".into()))
-        }
-        _ => Ok(()),
-    }
+/// The client's address for per-address limits (requests made in-process, as in tests, have none).
+fn from(peer: Option<Extension<Peer>>) -> IpAddr {
+    peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |Extension(Peer(a))| a.ip())
 }
 
-async fn apply(relay: &Arc<Relay>, id: LinkId, action: Action) -> Result<crate::service::Applied, ApiError> {
-    relay.apply(id, action).await.map_err(|e| {
-        warn!(link = %id.short(), "request failed: {e}");
-        internal()
-    })
+/// Maps the relay's answers that are not a success of the request at hand.
+fn refusal(resp: Reply) -> ApiError {
+    match resp {
+        Reply::Gone => gone(),
+        Reply::Error { code, message } => relay_error(code, message),
+        _ => internal(),
+    }
 }
 
 fn relay_error(code: ErrorCode, message: String) -> ApiError {
@@ -239,24 +239,23 @@ fn relay_error(code: ErrorCode, message: String) -> ApiError {
         ErrorCode::RateLimited => ApiError(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message),
         ErrorCode::TooLarge => ApiError(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message),
         ErrorCode::BadRequest => ApiError(StatusCode::BAD_REQUEST, "bad_request", message),
+        ErrorCode::Timeout => ApiError(StatusCode::REQUEST_TIMEOUT, "timeout", message),
+        ErrorCode::Busy => ApiError(StatusCode::SERVICE_UNAVAILABLE, "busy", message),
         _ => internal(),
     }
 }
 
 /// `GET /api/v1/links/<id>`: what a recipient may know before opening. Never changes state.
 async fn peek(State(s): State<HttpState>, peer: Option<Extension<Peer>>, Path(id): Path<String>) -> ApiResult {
-    check_rate(&s.relay, peer)?;
     let id = link_id(&id)?;
-    match apply(&s.relay, id, Action::Peek).await?.outcome.reply {
+    match s.relay.handle(from(peer), WireRequest::Peek { id }, None).await.response {
         Reply::Info(i) => Ok(Json(serde_json::json!({
             "size": i.size,
             "expires_at": ms(i.expires_at),
             "meta": meta_json(&i.meta),
         }))
         .into_response()),
-        Reply::Gone => Err(gone()),
-        Reply::Error { code, message } => Err(relay_error(code, message)),
-        _ => Err(internal()),
+        other => Err(refusal(other)),
     }
 }
 
@@ -266,20 +265,15 @@ struct ClaimBody {
     claim_key: String,
 }
 
-/// The content opened for a successful claim or resume, as a response body.
-fn body_of(body: Option<BlobStream>) -> Result<Body, ApiError> {
-    body.map(Body::from_stream).ok_or_else(internal)
-}
-
-fn download(body: Body, len: u64, headers: &[(&'static str, String)]) -> Response<Body> {
-    let mut resp = Response::new(body);
+fn download(body: Option<BlobStream>, len: u64, headers: &[(&'static str, String)]) -> ApiResult {
+    let mut resp = Response::new(Body::from_stream(body.ok_or_else(internal)?));
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     for (k, v) in headers {
         h.insert(*k, HeaderValue::from_str(v).expect("ascii header value"));
     }
-    resp
+    Ok(resp)
 }
 
 /// `POST /api/v1/links/<id>/claim {"holder","claim_key"}`: the burn. Atomic, durable before the first byte is sent.
@@ -289,24 +283,20 @@ async fn claim(
     Path(id): Path<String>,
     Json(b): Json<ClaimBody>,
 ) -> ApiResult {
-    check_rate(&s.relay, peer)?;
     let id = link_id(&id)?;
     let holder = HolderProof::from_bytes(b64_32(&b.holder, "holder")?);
     let key = ClaimKey::from_bytes(b64_32(&b.claim_key, "claim_key")?);
-    let applied = apply(&s.relay, id, Action::Claim(holder, key)).await?;
-    match applied.outcome.reply {
-        Reply::Claimed { lease, lease_expires_at, size } => {
-            let body = body_of(applied.body)?;
-            Ok(download(
-                body,
-                size,
-                &[
-                    ("burnlink-lease", lease.to_text().to_string()),
-                    ("burnlink-lease-expires", lease_expires_at.0.to_string()),
-                    ("burnlink-size", size.to_string()),
-                ],
-            ))
-        }
+    let answer = s.relay.handle(from(peer), WireRequest::Claim { id, holder, key }, None).await;
+    match answer.response {
+        Reply::Claimed { lease, lease_expires_at, size } => download(
+            answer.body,
+            size,
+            &[
+                ("burnlink-lease", lease.to_text().to_string()),
+                ("burnlink-lease-expires", lease_expires_at.0.to_string()),
+                ("burnlink-size", size.to_string()),
+            ],
+        ),
         Reply::WrongProof { attempts_left } => Ok((
             StatusCode::FORBIDDEN,
             Json(serde_json::json!({
@@ -316,9 +306,7 @@ async fn claim(
             })),
         )
             .into_response()),
-        Reply::Gone => Err(gone()),
-        Reply::Error { code, message } => Err(relay_error(code, message)),
-        _ => Err(internal()),
+        other => Err(refusal(other)),
     }
 }
 
@@ -335,18 +323,14 @@ async fn resume(
     Path(id): Path<String>,
     Json(b): Json<ResumeBody>,
 ) -> ApiResult {
-    check_rate(&s.relay, peer)?;
     let id = link_id(&id)?;
     let lease = LeaseToken::from_bytes(b64_32(&b.lease, "lease")?);
-    let applied = apply(&s.relay, id, Action::Resume(lease, b.offset)).await?;
-    match applied.outcome.reply {
+    let answer = s.relay.handle(from(peer), WireRequest::Resume { id, lease, offset: b.offset }, None).await;
+    match answer.response {
         Reply::Resumed { offset, size } => {
-            let body = body_of(applied.body)?;
-            Ok(download(body, size - offset.min(size), &[("burnlink-size", size.to_string())]))
+            download(answer.body, size - offset.min(size), &[("burnlink-size", size.to_string())])
         }
-        Reply::Gone => Err(gone()),
-        Reply::Error { code, message } => Err(relay_error(code, message)),
-        _ => Err(internal()),
+        other => Err(refusal(other)),
     }
 }
 
@@ -356,13 +340,17 @@ struct LeaseBody {
 }
 
 /// `POST /api/v1/links/<id>/ack {"lease"}`: the last chunk verified; the ciphertext is deleted.
-async fn ack(State(s): State<HttpState>, Path(id): Path<String>, Json(b): Json<LeaseBody>) -> ApiResult {
+async fn ack(
+    State(s): State<HttpState>,
+    peer: Option<Extension<Peer>>,
+    Path(id): Path<String>,
+    Json(b): Json<LeaseBody>,
+) -> ApiResult {
     let id = link_id(&id)?;
     let lease = LeaseToken::from_bytes(b64_32(&b.lease, "lease")?);
-    match apply(&s.relay, id, Action::Ack(lease)).await?.outcome.reply {
+    match s.relay.handle(from(peer), WireRequest::Ack { id, lease }, None).await.response {
         Reply::Acked => Ok(Json(serde_json::json!({ "ok": true })).into_response()),
-        Reply::Gone => Err(gone()),
-        _ => Err(internal()),
+        other => Err(refusal(other)),
     }
 }
 
@@ -371,33 +359,43 @@ struct ManageBody {
     manage: String,
 }
 
-async fn manage(s: &HttpState, id: &str, token: &str, revoke: bool) -> ApiResult {
+async fn manage(s: &HttpState, peer: Option<Extension<Peer>>, id: &str, token: &str, revoke: bool) -> ApiResult {
     let id = link_id(id)?;
-    let token = ManageToken::from_text(token).ok_or_else(gone)?;
-    let action = if revoke { Action::Revoke(token) } else { Action::Status(token) };
-    match apply(&s.relay, id, action).await?.outcome.reply {
+    let manage = ManageToken::from_text(token).ok_or_else(gone)?;
+    let req = if revoke { WireRequest::Revoke { id, manage } } else { WireRequest::Status { id, manage } };
+    match s.relay.handle(from(peer), req, None).await.response {
         Reply::Status(r) => Ok(Json(status_json(&id, &r)).into_response()),
-        Reply::Gone => Err(gone()),
-        _ => Err(internal()),
+        other => Err(refusal(other)),
     }
 }
 
 /// `POST /api/v1/links/<id>/status {"manage"}`: the sender's exact view.
-async fn status(State(s): State<HttpState>, Path(id): Path<String>, Json(b): Json<ManageBody>) -> ApiResult {
-    manage(&s, &id, &b.manage, false).await
+async fn status(
+    State(s): State<HttpState>,
+    peer: Option<Extension<Peer>>,
+    Path(id): Path<String>,
+    Json(b): Json<ManageBody>,
+) -> ApiResult {
+    manage(&s, peer, &id, &b.manage, false).await
 }
 
 /// `POST /api/v1/links/<id>/revoke {"manage"}`.
-async fn revoke(State(s): State<HttpState>, Path(id): Path<String>, Json(b): Json<ManageBody>) -> ApiResult {
-    manage(&s, &id, &b.manage, true).await
+async fn revoke(
+    State(s): State<HttpState>,
+    peer: Option<Extension<Peer>>,
+    Path(id): Path<String>,
+    Json(b): Json<ManageBody>,
+) -> ApiResult {
+    manage(&s, peer, &id, &b.manage, true).await
 }
 
 fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Result<&'a str, ApiError> {
     h.get(name).and_then(|v| v.to_str().ok()).ok_or_else(|| bad(format!("missing header {name}")))
 }
 
-/// The create request from `burnlink-*` headers: ttl (seconds), claim-hash, holder-hash, manage-hash (SHA-256, base64url),
-/// check (16 bytes, base64url) and optionally kdf (`salt.m_kib.t.p`).
+/// The create request from `burnlink-*` headers: ttl (seconds), claim-hash, holder-hash, manage-hash (SHA-256,
+/// base64url), check (16 bytes, base64url) and optionally kdf (`salt.m_kib.t.p`). Only the syntax is checked here;
+/// what the values may be is the request path's business.
 fn create_request(h: &HeaderMap) -> Result<CreateRequest, ApiError> {
     let ttl_secs = header_str(h, "burnlink-ttl")?.parse().map_err(|_| bad("burnlink-ttl: seconds"))?;
     let claim_hash = Digest32(b64_32(header_str(h, "burnlink-claim-hash")?, "burnlink-claim-hash")?);
@@ -419,7 +417,6 @@ fn create_request(h: &HeaderMap) -> Result<CreateRequest, ApiError> {
                 })
                 .flatten()
                 .ok_or_else(|| bad("burnlink-kdf: salt.m_kib.t.p"))?;
-            parsed.validate().map_err(|e| bad(e.to_string()))?;
             Some(parsed)
         }
     };
@@ -427,55 +424,39 @@ fn create_request(h: &HeaderMap) -> Result<CreateRequest, ApiError> {
     Ok(CreateRequest { ttl_secs, claim_hash, holder_hash, manage_hash, meta })
 }
 
-/// `POST /api/v1/links`: the web sender's upload. Visible only once the whole body is stored and flushed.
-async fn create(State(s): State<HttpState>, headers: HeaderMap, body: Body) -> ApiResult {
-    let req = create_request(&headers)?;
-    if let Err(Reply::Error { code, message }) = s.relay.check_create(&req) {
-        return Err(relay_error(code, message));
+/// A create's body as it streams in.
+struct HttpBody(axum::body::BodyDataStream);
+
+#[async_trait::async_trait]
+impl Incoming for HttpBody {
+    async fn next(&mut self) -> std::io::Result<Option<bytes::Bytes>> {
+        futures_util::StreamExt::next(&mut self.0).await.transpose().map_err(std::io::Error::other)
     }
+}
+
+/// `POST /api/v1/links`: the web sender's upload. Visible only once the whole body is stored and flushed.
+async fn create(
+    State(s): State<HttpState>,
+    peer: Option<Extension<Peer>>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult {
+    let req = create_request(&headers)?;
     let max = s.relay.config.max_upload;
     if headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()).is_some_and(|n| n > max) {
+        // Known from the headers: refuse before reading any of it.
         return Err(relay_error(
             ErrorCode::TooLarge,
             format!("the upload is larger than this relay accepts ({max} bytes)"),
         ));
     }
-    let id = LinkId::generate(&mut rand::rngs::OsRng);
-    let mut upload = s.relay.store().upload(&id).await.map_err(|e| {
-        warn!("create failed: {e}");
-        internal()
-    })?;
-    let mut stream = body.into_data_stream();
-    loop {
-        let chunk =
-            match tokio::time::timeout(Duration::from_secs(30), futures_util::StreamExt::next(&mut stream)).await {
-                Ok(Some(Ok(c))) => c,
-                Ok(None) => break,
-                Ok(Some(Err(e))) => {
-                    debug!("upload aborted: {e}");
-                    return Err(bad("the upload was cut off")); // `upload` drops: nothing stays behind
-                }
-                Err(_) => return Err(ApiError(StatusCode::REQUEST_TIMEOUT, "timeout", "the upload stalled".into())),
-            };
-        if upload.written() + chunk.len() as u64 > max {
-            return Err(relay_error(
-                ErrorCode::TooLarge,
-                format!("the upload is larger than this relay accepts ({max} bytes)"),
-            ));
-        }
-        upload.write(&chunk).await.map_err(|_| internal())?;
-    }
-    match s.relay.create(id, req, upload).await {
-        Ok(Reply::Created { id, expires_at }) => {
+    let mut incoming = HttpBody(body.into_data_stream());
+    match s.relay.handle(from(peer), WireRequest::Create(req), Some(&mut incoming)).await.response {
+        Reply::Created { id, expires_at } => {
             Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id.to_string(), "expires_at": ms(expires_at) })))
                 .into_response())
         }
-        Ok(Reply::Error { code, message }) => Err(relay_error(code, message)),
-        Ok(_) => Err(internal()),
-        Err(e) => {
-            warn!("create failed: {e}");
-            Err(internal())
-        }
+        other => Err(refusal(other)),
     }
 }
 

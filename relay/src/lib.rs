@@ -5,7 +5,8 @@
 on the same port; [`Server::run`] serves both and sweeps expired links until a shutdown future resolves. Tests run it
 in-process on port 0; the binary is a page of flag parsing around it.
 
-Modules: [`store`] (the storage contract and its sled backend), [`service`] (transport-independent behaviour),
+Modules: [`store`] (the storage contract and its sled backend), [`request`] (the one request path both front
+ends call), [`service`] (links: apply, create, sweep, limits),
 [`quic`] and [`https`] (front ends), [`tls`] (certificates).
 */
 #![forbid(unsafe_code)]
@@ -20,6 +21,7 @@ use tracing::{info, warn};
 
 pub mod https;
 pub mod quic;
+pub mod request;
 pub mod service;
 pub mod store;
 pub mod tls;

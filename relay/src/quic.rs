@@ -1,6 +1,7 @@
 /*!
 The QUIC front end: the one place that talks to quinn. Accepts connections (per-address limits, Retry under handshake
-load), reads one request per bidirectional stream, asks [`Relay`] what to do, and streams ciphertext in and out.
+load), reads one request per bidirectional stream, hands it to [`Relay::handle`] (the one request path), and streams
+ciphertext in and out. It maps bytes only: what a request means is decided in `crate::request`.
 */
 
 use std::net::SocketAddr;
@@ -10,11 +11,13 @@ use std::time::Duration;
 
 use burnlink_core::link::LinkId;
 use burnlink_core::proto::{DecodeError, ErrorCode, Request, Response, MAX_BODY};
+use bytes::Bytes;
 use futures_util::StreamExt;
 use quinn::{Connection, RecvStream, SendStream};
 use tracing::{debug, warn};
 
-use crate::service::{bad_request, Action, Relay};
+use crate::request::Incoming;
+use crate::service::{bad_request, Relay};
 use crate::store::BlobStream;
 
 /// Application error codes on QUIC streams and connections.
@@ -140,6 +143,25 @@ fn internal() -> Response {
     Response::Error { code: ErrorCode::Internal, message: "the relay failed; nothing changed".into() }
 }
 
+/// A create's payload: the bytes that arrived with the request frame, then the rest of the stream.
+struct QuicBody<'a> {
+    early: Option<Bytes>,
+    recv: &'a mut RecvStream,
+}
+
+#[async_trait::async_trait]
+impl Incoming for QuicBody<'_> {
+    async fn next(&mut self) -> std::io::Result<Option<Bytes>> {
+        if let Some(b) = self.early.take().filter(|b| !b.is_empty()) {
+            return Ok(Some(b));
+        }
+        match self.recv.read_chunk(256 * 1024, true).await {
+            Ok(c) => Ok(c.map(|c| c.bytes)),
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+}
+
 async fn serve_stream(
     mut send: SendStream,
     mut recv: RecvStream,
@@ -155,151 +177,40 @@ async fn serve_stream(
             return Ok(());
         }
     };
-    let rate_limited = matches!(req, Request::Peek { .. } | Request::Claim { .. } | Request::Resume { .. })
-        && !relay.rate_ok(remote.ip());
-    if rate_limited {
-        reply(&mut send, &Response::Error { code: ErrorCode::RateLimited, message: "too many requests".into() })
-            .await?;
-        send.finish()?;
-        return Ok(());
+    if let Request::Watch { id, manage } = req {
+        return watch(send, relay, id, manage).await;
     }
-    let (id, action) = match req {
-        Request::Create(c) => return create(send, recv, relay, c, early).await,
-        Request::Watch { id, manage } => return watch(send, relay, id, manage).await,
-        Request::Peek { id } => (id, Action::Peek),
-        Request::Claim { id, holder, key } => (id, Action::Claim(holder, key)),
-        Request::Resume { id, lease, offset } => (id, Action::Resume(lease, offset)),
-        Request::Ack { id, lease } => (id, Action::Ack(lease)),
-        Request::Status { id, manage } => (id, Action::Status(manage)),
-        Request::Revoke { id, manage } => (id, Action::Revoke(manage)),
-        _ => {
-            reply(&mut send, &bad_request("unknown request")).await?;
-            send.finish()?;
-            return Ok(());
+    let is_create = matches!(req, Request::Create(_));
+    let mut body = QuicBody { early: Some(Bytes::from(early)), recv: &mut recv };
+    let answer = relay.handle(remote.ip(), req, is_create.then_some(&mut body as &mut dyn Incoming)).await;
+    if is_create {
+        if let Response::Error { code, .. } = &answer.response {
+            // Refused or cut short: stop the sender's stream so it learns at once.
+            let stop = if *code == ErrorCode::TooLarge { codes::TOO_LARGE } else { codes::BAD_REQUEST };
+            let _ = recv.stop(stop.into());
         }
-    };
-    let kind = action_name(&action);
-    let applied = match relay.apply(id, action).await {
-        Ok(a) => a,
-        Err(e) => {
-            warn!(link = %id.short(), "{kind} failed: {e}");
-            reply(&mut send, &internal()).await?;
-            send.finish()?;
-            return Ok(());
-        }
-    };
-    let out = &applied.outcome;
-    if out.next.is_some() {
-        debug!(link = %id.short(), state = out.next.as_ref().map(|r| r.state.kind().name()), "{kind}");
     }
-    reply(&mut send, &out.reply).await?;
-    if let Some(body) = applied.body {
-        serve_body(&mut send, id, body).await?;
+    reply(&mut send, &answer.response).await?;
+    if let Some(body) = answer.body {
+        serve_body(&mut send, body).await?;
     }
     send.finish()?;
     let _ = send.stopped().await;
     Ok(())
 }
 
-fn action_name(a: &Action) -> &'static str {
-    match a {
-        Action::Peek => "peek",
-        Action::Claim(..) => "claim",
-        Action::Resume(..) => "resume",
-        Action::Ack(_) => "ack",
-        Action::Status(_) => "status",
-        Action::Revoke(_) => "revoke",
-        Action::Tick => "tick",
-    }
-}
-
-async fn serve_body(send: &mut SendStream, id: LinkId, mut body: BlobStream) -> anyhow::Result<()> {
+async fn serve_body(send: &mut SendStream, mut body: BlobStream) -> anyhow::Result<()> {
     while let Some(chunk) = body.next().await {
         match chunk {
             Ok(b) => send.write_chunk(b).await?,
             Err(e) => {
                 // Storage failed mid-way: cut the stream, so the client sees an error and can resume under its lease.
-                warn!(link = %id.short(), "reading stored content failed: {e}");
+                warn!("reading stored content failed: {e}");
                 send.reset(codes::SHUTDOWN.into())?;
                 return Ok(());
             }
         }
     }
-    Ok(())
-}
-
-async fn create(
-    mut send: SendStream,
-    mut recv: RecvStream,
-    relay: Arc<Relay>,
-    req: burnlink_core::proto::CreateRequest,
-    early: Vec<u8>,
-) -> anyhow::Result<()> {
-    // Every header is checked before a byte of the body is stored.
-    if let Err(resp) = relay.check_create(&req) {
-        let _ = recv.stop(codes::BAD_REQUEST.into());
-        reply(&mut send, &resp).await?;
-        send.finish()?;
-        let _ = send.stopped().await;
-        return Ok(());
-    }
-    let id = LinkId::generate(&mut rand::rngs::OsRng);
-    let mut upload = match relay.store().upload(&id).await {
-        Ok(u) => u,
-        Err(e) => {
-            warn!("create failed: {e}");
-            reply(&mut send, &internal()).await?;
-            send.finish()?;
-            return Ok(());
-        }
-    };
-    let max = relay.config.max_upload;
-    let mut too_large = early.len() as u64 > max;
-    if !too_large {
-        upload.write(&early).await?;
-        let idle = Duration::from_secs(30);
-        loop {
-            let chunk = match tokio::time::timeout(idle, recv.read_chunk(256 * 1024, true)).await {
-                Ok(Ok(Some(c))) => c,
-                Ok(Ok(None)) => break,
-                Ok(Err(e)) => {
-                    debug!("upload aborted: {e}");
-                    return Ok(()); // `upload` drops: nothing stays behind
-                }
-                Err(_) => {
-                    let _ = recv.stop(codes::BAD_REQUEST.into());
-                    return Ok(());
-                }
-            };
-            if upload.written() + chunk.bytes.len() as u64 > max {
-                too_large = true;
-                break;
-            }
-            upload.write(&chunk.bytes).await?;
-        }
-    }
-    if too_large {
-        let _ = recv.stop(codes::TOO_LARGE.into());
-        drop(upload);
-        let msg = format!("the upload is larger than this relay accepts ({max} bytes)");
-        reply(&mut send, &Response::Error { code: ErrorCode::TooLarge, message: msg }).await?;
-        send.finish()?;
-        let _ = send.stopped().await;
-        return Ok(());
-    }
-    let resp = match relay.create(id, req, upload).await {
-        Ok(r) => r,
-        Err(e) => {
-            warn!("create failed: {e}");
-            internal()
-        }
-    };
-    if let Response::Created { .. } = resp {
-        debug!(link = %id.short(), "created");
-    }
-    reply(&mut send, &resp).await?;
-    send.finish()?;
-    let _ = send.stopped().await;
     Ok(())
 }
 

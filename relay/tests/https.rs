@@ -1,0 +1,165 @@
+//! The HTTPS API in-process (tower `oneshot` on the router, no TLS): every route's mapping of the one request path to
+//! status codes, headers and JSON, and the rules no browser test can pin down as precisely.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use common::*;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+struct Api {
+    app: axum::Router,
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("not JSON: {:?}", self.body))
+    }
+}
+
+impl Api {
+    fn new(relay: &TestRelay) -> Self {
+        Self {
+            app: burnlink_relay::https::router(burnlink_relay::https::HttpState {
+                relay: relay.relay.clone(),
+                quic_port: relay.ready.quic.port(),
+            }),
+        }
+    }
+
+    async fn send(&self, req: Request<Body>) -> Answer {
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let (parts, body) = resp.into_parts();
+        Answer {
+            status: parts.status,
+            headers: parts.headers,
+            body: axum::body::to_bytes(body, usize::MAX).await.unwrap().to_vec(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        self.send(Request::get(path).body(Body::empty()).unwrap()).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Answer {
+        let req = Request::post(path).header("content-type", "application/json").body(Body::from(body.to_string()));
+        self.send(req.unwrap()).await
+    }
+
+    async fn create(&self, k: &LinkKeys, ttl: u32, data: &[u8]) -> Answer {
+        let req = Request::post("/api/v1/links")
+            .header("content-type", "application/octet-stream")
+            .header("burnlink-ttl", ttl.to_string())
+            .header("burnlink-claim-hash", B64.encode(k.claim.digest().0))
+            .header("burnlink-holder-hash", B64.encode(k.holder.digest().0))
+            .header("burnlink-manage-hash", B64.encode(k.manage.digest().0))
+            .header("burnlink-check", B64.encode([7u8; 16]))
+            .body(Body::from(data.to_vec()))
+            .unwrap();
+        self.send(req).await
+    }
+}
+
+fn claim_body(k: &LinkKeys) -> Value {
+    json!({ "holder": B64.encode(k.holder.expose()), "claim_key": B64.encode(k.claim.expose()) })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_peek_claim_resume_ack_status_through_the_router() {
+    let relay = TestRelay::start(test_config()).await;
+    let api = Api::new(&relay);
+    let k = link_keys(60);
+    let data = payload(200_000, 9);
+    let made = api.create(&k, 3600, &data).await;
+    assert_eq!(made.status, StatusCode::CREATED);
+    let id = made.json()["id"].as_str().unwrap().to_owned();
+
+    let peek = api.get(&format!("/api/v1/links/{id}")).await;
+    assert_eq!(peek.status, StatusCode::OK);
+    assert_eq!(peek.json()["size"], data.len());
+    assert_eq!(peek.json()["meta"]["check"], B64.encode([7u8; 16]));
+    // HEAD and GET change nothing.
+    let head = api.send(Request::head(format!("/api/v1/links/{id}")).body(Body::empty()).unwrap()).await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert_eq!(api.get(&format!("/o/{id}")).await.status, StatusCode::OK);
+
+    let claimed = api.post(&format!("/api/v1/links/{id}/claim"), claim_body(&k)).await;
+    assert_eq!(claimed.status, StatusCode::OK);
+    assert_eq!(claimed.body, data);
+    assert_eq!(claimed.headers[header::CONTENT_LENGTH], data.len().to_string().as_str());
+    assert_eq!(claimed.headers["burnlink-size"], data.len().to_string().as_str());
+    let lease = claimed.headers["burnlink-lease"].to_str().unwrap().to_owned();
+
+    // A second claimer gets the neutral answer; the lease holder resumes from an offset.
+    assert_eq!(api.post(&format!("/api/v1/links/{id}/claim"), claim_body(&k)).await.status, StatusCode::NOT_FOUND);
+    let resumed = api.post(&format!("/api/v1/links/{id}/resume"), json!({ "lease": lease, "offset": 150_000 })).await;
+    assert_eq!(resumed.status, StatusCode::OK);
+    assert_eq!(resumed.body, data[150_000..]);
+    let wrong_lease = B64.encode([1u8; 32]);
+    let stolen = api.post(&format!("/api/v1/links/{id}/resume"), json!({ "lease": wrong_lease, "offset": 0 })).await;
+    assert_eq!(stolen.status, StatusCode::NOT_FOUND);
+
+    let manage = B64.encode(k.manage.expose());
+    let st = api.post(&format!("/api/v1/links/{id}/status"), json!({ "manage": manage })).await;
+    assert_eq!(st.json()["state"], "claimed");
+    assert_eq!(api.post(&format!("/api/v1/links/{id}/ack"), json!({ "lease": lease })).await.status, StatusCode::OK);
+    let st = api.post(&format!("/api/v1/links/{id}/status"), json!({ "manage": manage })).await;
+    assert_eq!(st.json()["state"], "consumed");
+    assert_eq!(relay.blob_files(), 0);
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_map_to_clear_status_codes_and_store_nothing() {
+    let mut cfg = test_config();
+    cfg.max_upload = 100_000;
+    let relay = TestRelay::start(cfg).await;
+    let api = Api::new(&relay);
+    let k = link_keys(61);
+
+    let bad_ttl = api.create(&k, 60, b"x").await;
+    assert_eq!((bad_ttl.status, bad_ttl.json()["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
+    let big = api.create(&k, 3600, &payload(100_001, 1)).await;
+    assert_eq!((big.status, big.json()["error"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large")));
+    // KDF parameters no client would accept are refused before the body, on this path as on QUIC.
+    let req = Request::post("/api/v1/links")
+        .header("burnlink-ttl", "3600")
+        .header("burnlink-claim-hash", B64.encode([1u8; 32]))
+        .header("burnlink-holder-hash", B64.encode([1u8; 32]))
+        .header("burnlink-manage-hash", B64.encode([1u8; 32]))
+        .header("burnlink-check", B64.encode([1u8; 16]))
+        .header("burnlink-kdf", format!("{}.{}.3.4", B64.encode([0u8; 16]), 1 << 30))
+        .body(Body::from("x"))
+        .unwrap();
+    assert_eq!(api.send(req).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(count_files(&relay.dir.path().join("blobs/tmp")), 0);
+    assert_eq!(all_records(relay.relay.store().as_ref()).await.len(), 0);
+
+    // A cross-site POST never reaches a handler.
+    let cross = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/links/AAAAAAAAAAAAAAAAAAAAAA/claim")
+        .header("content-type", "application/json")
+        .header("sec-fetch-site", "cross-site")
+        .body(Body::from(claim_body(&k).to_string()))
+        .unwrap();
+    assert_eq!(api.send(cross).await.status, StatusCode::FORBIDDEN);
+    // Unknown and malformed ids get the same neutral answer.
+    let a = api.get("/api/v1/links/AAAAAAAAAAAAAAAAAAAAAA").await;
+    let b = api.get("/api/v1/links/not-an-id").await;
+    assert_eq!((a.status, &a.body), (StatusCode::NOT_FOUND, &b.body));
+    for h in ["content-security-policy", "referrer-policy", "cache-control", "x-content-type-options"] {
+        assert!(a.headers.contains_key(h), "{h} missing on an API answer");
+    }
+    relay.stop().await;
+}
