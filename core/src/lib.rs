@@ -2,13 +2,14 @@
 `burnlink-core`: the pure heart of Burnlink.
 
 It owns the link format ([`link`]), the key schedule ([`keys`]), the plaintext container ([`container`]) and its age
-envelope ([`envelope`]), the wire codec between clients and the relay ([`proto`]) and the relay's per-link state
-machine ([`state`]). It performs no network or file IO and reads no clock: time and randomness are passed in, so the
+envelope ([`envelope`]), the wire codec between clients and the relay ([`proto`], over the leaf byte codec
+[`coding`]) and the relay's per-link state machine ([`state`]). It performs no network or file IO and reads no clock: time and randomness are passed in, so the
 relay, the clients and the tests drive the same logic deterministically (the way quinn-proto is free of IO).
 */
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod coding;
 pub mod container;
 pub mod envelope;
 pub mod keys;

@@ -16,9 +16,10 @@ Decoding distinguishes "need more bytes" ([`DecodeError::Incomplete`]) from "thi
 This module owns the byte layout only; what the messages mean is [`crate::state`]'s business.
 */
 
-use crate::keys::{ClaimKey, Digest32, HolderProof, KdfParams, LeaseToken, ManageToken, PublicMeta, SecretCheck};
+pub use crate::coding::DecodeError;
+use crate::coding::{Reader, StateKind, Timestamp, Writer};
+use crate::keys::{ClaimKey, Digest32, HolderProof, LeaseToken, ManageToken, PublicMeta};
 use crate::link::LinkId;
-use crate::state::{StateKind, Timestamp};
 
 /// Protocol version carried in every frame.
 pub const VERSION: u8 = 1;
@@ -26,147 +27,9 @@ pub const VERSION: u8 = 1;
 pub const ALPN: &[u8] = b"burnlink/1";
 /// Frame header length.
 pub const HEADER_LEN: usize = 4;
-/// Longest string field (error messages), in bytes.
-pub const MAX_STRING: usize = 1024;
+pub use crate::coding::MAX_STRING;
 /// Largest body accepted: messages are small; this bounds what a peer can make us buffer.
 pub const MAX_BODY: usize = 4096;
-
-/// Why bytes did not decode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum DecodeError {
-    /// At least this many more bytes are needed.
-    #[error("incomplete frame: {0} more bytes needed")]
-    Incomplete(usize),
-    /// A frame of a version we do not speak.
-    #[error("unsupported protocol version {0}")]
-    Version(u8),
-    /// Not a valid message.
-    #[error("invalid message: {0}")]
-    Invalid(&'static str),
-}
-
-/// Builds a frame body.
-#[derive(Default)]
-pub(crate) struct Writer(pub(crate) Vec<u8>);
-
-impl Writer {
-    pub(crate) fn u8(&mut self, v: u8) -> &mut Self {
-        self.0.push(v);
-        self
-    }
-    pub(crate) fn u32(&mut self, v: u32) -> &mut Self {
-        self.0.extend_from_slice(&v.to_be_bytes());
-        self
-    }
-    pub(crate) fn u64(&mut self, v: u64) -> &mut Self {
-        self.0.extend_from_slice(&v.to_be_bytes());
-        self
-    }
-    pub(crate) fn bytes(&mut self, v: &[u8]) -> &mut Self {
-        self.0.extend_from_slice(v);
-        self
-    }
-    pub(crate) fn time(&mut self, t: Timestamp) -> &mut Self {
-        self.u64(t.0)
-    }
-    pub(crate) fn opt_time(&mut self, t: Option<Timestamp>) -> &mut Self {
-        match t {
-            None => self.u8(0),
-            Some(t) => self.u8(1).time(t),
-        }
-    }
-    /// Strings longer than [`MAX_STRING`] are cut at a character boundary.
-    pub(crate) fn string(&mut self, s: &str) -> &mut Self {
-        let mut end = s.len().min(MAX_STRING);
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        self.0.extend_from_slice(&(end as u16).to_be_bytes());
-        self.bytes(&s.as_bytes()[..end])
-    }
-    pub(crate) fn meta(&mut self, m: &PublicMeta) -> &mut Self {
-        self.bytes(&m.check.0);
-        match &m.kdf {
-            None => self.u8(0),
-            Some(k) => self.u8(1).bytes(&k.salt).u32(k.m_kib).u32(k.t).u32(k.p),
-        }
-    }
-}
-
-/// Reads a frame body; running short inside a body is `Invalid` (the length said otherwise).
-pub(crate) struct Reader<'a> {
-    buf: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    pub(crate) fn new(buf: &'a [u8]) -> Self {
-        Self { buf }
-    }
-    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        if self.buf.len() < n {
-            return Err(DecodeError::Invalid("body too short"));
-        }
-        let (a, b) = self.buf.split_at(n);
-        self.buf = b;
-        Ok(a)
-    }
-    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
-        Ok(self.take(N)?.try_into().expect("length checked"))
-    }
-    pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
-        Ok(self.take(1)?[0])
-    }
-    pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
-        Ok(u32::from_be_bytes(self.array()?))
-    }
-    pub(crate) fn u64(&mut self) -> Result<u64, DecodeError> {
-        Ok(u64::from_be_bytes(self.array()?))
-    }
-    pub(crate) fn flag(&mut self) -> Result<bool, DecodeError> {
-        match self.u8()? {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(DecodeError::Invalid("bad option flag")),
-        }
-    }
-    pub(crate) fn time(&mut self) -> Result<Timestamp, DecodeError> {
-        Ok(Timestamp(self.u64()?))
-    }
-    pub(crate) fn opt_time(&mut self) -> Result<Option<Timestamp>, DecodeError> {
-        Ok(if self.flag()? { Some(self.time()?) } else { None })
-    }
-    pub(crate) fn string(&mut self) -> Result<String, DecodeError> {
-        let n = u16::from_be_bytes(self.array()?) as usize;
-        if n > MAX_STRING {
-            return Err(DecodeError::Invalid("string too long"));
-        }
-        let b = self.take(n)?;
-        String::from_utf8(b.to_vec()).map_err(|_| DecodeError::Invalid("string is not UTF-8"))
-    }
-    pub(crate) fn meta(&mut self) -> Result<PublicMeta, DecodeError> {
-        let check = SecretCheck(self.array()?);
-        let kdf = if self.flag()? {
-            Some(KdfParams { salt: self.array()?, m_kib: self.u32()?, t: self.u32()?, p: self.u32()? })
-        } else {
-            None
-        };
-        Ok(PublicMeta { check, kdf })
-    }
-    pub(crate) fn digest(&mut self) -> Result<Digest32, DecodeError> {
-        Ok(Digest32(self.array()?))
-    }
-    pub(crate) fn id(&mut self) -> Result<LinkId, DecodeError> {
-        Ok(LinkId(self.array()?))
-    }
-    pub(crate) fn end(&self) -> Result<(), DecodeError> {
-        if self.buf.is_empty() {
-            Ok(())
-        } else {
-            Err(DecodeError::Invalid("trailing bytes in body"))
-        }
-    }
-}
 
 /// Wraps a body into a frame.
 fn frame(tag: u8, body: &Writer, out: &mut Vec<u8>) {
@@ -565,6 +428,7 @@ impl Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::{KdfParams, SecretCheck};
 
     fn meta(kdf: bool) -> PublicMeta {
         PublicMeta {

@@ -20,19 +20,10 @@ The relay owns storage, IO and the clock; this module owns the rules and the rec
 
 use std::time::Duration;
 
+pub use crate::coding::{StateKind, Timestamp};
+use crate::coding::{DecodeError, Reader, Writer};
 use crate::keys::{ClaimKey, Digest32, HolderProof, LeaseToken, ManageToken, PublicMeta};
-use crate::proto::{CreateRequest, DecodeError, LinkInfo, Reader, Response, StatusReport, Writer};
-
-/// Milliseconds since the Unix epoch. The relay reads its clock; this crate never does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Timestamp(pub u64);
-
-impl Timestamp {
-    /// `self + d`, saturating.
-    pub fn plus(self, d: Duration) -> Self {
-        Self(self.0.saturating_add(d.as_millis().min(u64::MAX as u128) as u64))
-    }
-}
+use crate::proto::{CreateRequest, LinkInfo, Response, StatusReport};
 
 /// Storage encoding version of [`Record`].
 const RECORD_VERSION: u8 = 2;
@@ -49,56 +40,6 @@ pub const MIN_TTL: Duration = Duration::from_secs(5 * 60);
 pub const MAX_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Default time to live.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
-
-/// The kind of state, as the sender sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum StateKind {
-    /// Waiting to be opened.
-    Fresh = 0,
-    /// Being downloaded under a lease.
-    Claimed = 1,
-    /// Opened; ciphertext deleted.
-    Consumed = 2,
-    /// Expired unopened.
-    Expired = 3,
-    /// Revoked by the sender.
-    Revoked = 4,
-    /// Burned after too many wrong claim proofs.
-    BurnedByAttempts = 5,
-}
-
-impl StateKind {
-    /// From the wire byte.
-    pub fn from_u8(b: u8) -> Option<Self> {
-        Some(match b {
-            0 => Self::Fresh,
-            1 => Self::Claimed,
-            2 => Self::Consumed,
-            3 => Self::Expired,
-            4 => Self::Revoked,
-            5 => Self::BurnedByAttempts,
-            _ => return None,
-        })
-    }
-
-    /// Whether the relay still holds ciphertext in this state.
-    pub fn holds_content(self) -> bool {
-        matches!(self, Self::Fresh | Self::Claimed)
-    }
-
-    /// Lower-case name for JSON and logs (`fresh`, `claimed`, `consumed`, `expired`, `revoked`, `burned`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Fresh => "fresh",
-            Self::Claimed => "claimed",
-            Self::Consumed => "consumed",
-            Self::Expired => "expired",
-            Self::Revoked => "revoked",
-            Self::BurnedByAttempts => "burned",
-        }
-    }
-}
 
 /// A link's state, with the lease while claimed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
