@@ -3,8 +3,9 @@
 
 It owns the link format ([`link`]), the key schedule ([`keys`]), the plaintext container ([`container`]) and its age
 envelope ([`envelope`]), the wire codec between clients and the relay ([`proto`], over the leaf byte codec
-[`coding`]) and the relay's per-link state machine ([`state`]). It performs no network or file IO and reads no clock: time and randomness are passed in, so the
-relay, the clients and the tests drive the same logic deterministically (the way quinn-proto is free of IO).
+[`coding`]) and the relay's per-link state machine ([`state`]). It performs no network or file IO and reads no
+clock: time and randomness are passed in, so the relay, the clients and the tests drive the same logic
+deterministically (the way quinn-proto is free of IO).
 */
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
