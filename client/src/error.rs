@@ -46,7 +46,7 @@ fn wrong_passphrase(left: u8) -> String {
 
 impl Error {
     /// A stable machine-readable code: `gone`, `wrong_key`, `wrong_passphrase`, `passphrase_required`,
-    /// `unreachable`, `tls`, `relay`, `damaged`, `input`, `io`.
+    /// `unreachable`, `tls`, `busy`, `relay_full`, `relay`, `damaged`, `input`, `io`.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Gone => "gone",
@@ -57,6 +57,8 @@ impl Error {
                 "unreachable"
             }
             Error::Relay(TransportError::Tls { .. }) => "tls",
+            Error::Relay(TransportError::RetryAfter(_)) => "busy",
+            Error::Relay(TransportError::Relay { code: burnlink_core::proto::ErrorCode::Full, .. }) => "relay_full",
             Error::Relay(_) => "relay",
             Error::Damaged(_) => "damaged",
             Error::Input(_) => "input",

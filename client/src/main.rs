@@ -170,6 +170,10 @@ fn usage(msg: impl Into<String>) -> Fail {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A busy relay says how long to wait; the client waits (within a bound) and says so here.
+    burnlink_client::transport::on_wait(|after| {
+        eprintln!("burnlink: the relay is busy; trying again in {:.1} s", after.as_secs_f64());
+    });
     let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -290,8 +294,9 @@ async fn send(a: SendArgs) -> Result<(), Fail> {
     let sent =
         burnlink_client::send::send(&client, &origin, payload, SendOptions { ttl: a.ttl, passphrase }, progress).await;
     bar.finish_and_clear();
-    let sent = sent?;
+    // Closed on every path: a connection left to time out keeps a slot of this address's limit at the relay.
     client.close().await;
+    let sent = sent?;
     for s in &sent.skipped {
         eprintln!("burnlink: skipped {} (not a regular file or folder)", s.display());
     }
@@ -410,9 +415,9 @@ async fn manage(a: ManageArgs, revoke: bool) -> Result<(), Fail> {
     let token = ManageToken::from_text(&a.manage).ok_or_else(|| usage("--manage: not a manage token"))?;
     let connector = Connector { origin: origin(&a.relay)?, trust: trust(&a.trust)? };
     let client = connector.connect().await?;
-    let report = if revoke { client.revoke(id, token).await? } else { client.status(id, token).await? };
+    let report = if revoke { client.revoke(id, token).await } else { client.status(id, token).await };
     client.close().await;
-    match report {
+    match report? {
         Some(s) => {
             println!("{}", status_json(&id, &s));
             Ok(())

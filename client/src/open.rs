@@ -22,7 +22,7 @@ use crate::resume::{ResumeState, StateFiles};
 use crate::send::join;
 use crate::sink::StagingSink;
 use crate::transport::{Claim, Peek};
-use crate::{Connector, Error, Progress};
+use crate::{Connector, Error, Progress, RelayClient};
 
 /// Where opened files go.
 #[derive(Clone, Debug)]
@@ -64,7 +64,11 @@ pub enum Opened {
 
 /// What is known about a link without opening it. Never burns.
 pub async fn peek(connector: &Connector, link: &Link) -> Result<LinkInfo, Error> {
-    match connector.connect().await?.peek(link.id).await? {
+    let client = connector.connect().await?;
+    let peeked = client.peek(link.id).await;
+    // Closed on every path: a connection left to time out keeps a slot of this address's limit at the relay.
+    client.close().await;
+    match peeked? {
         Peek::Fresh(info) => Ok(info),
         Peek::Gone => Err(Error::Gone),
     }
@@ -112,9 +116,23 @@ const RESUME_TRIES: u32 = 5;
 
 /// Opens `link`: the whole flow. `progress` hears (ciphertext bytes received, total).
 pub async fn open(connector: &Connector, link: &Link, opts: OpenOptions, progress: Progress) -> Result<Opened, Error> {
+    let mut client = connector.connect().await?;
+    let opened = open_on(&mut client, connector, link, opts, progress).await;
+    // Closed on every path, "gone" included: a connection left to time out keeps a slot of this address's limit at
+    // the relay, and sixteen recipients racing from one office would soon find the door shut.
+    client.close().await;
+    opened
+}
+
+async fn open_on(
+    client: &mut RelayClient,
+    connector: &Connector,
+    link: &Link,
+    opts: OpenOptions,
+    progress: Progress,
+) -> Result<Opened, Error> {
     let files = StateFiles::new(&opts.state_dir, &link.id);
     let saved = files.load()?;
-    let mut client = connector.connect().await?;
 
     let (state, keys, first_body) = match saved {
         Some(state) => {
@@ -178,7 +196,7 @@ pub async fn open(connector: &Connector, link: &Link, opts: OpenOptions, progres
                         }
                         tokio::time::sleep(Duration::from_millis(250 << tries.min(4))).await;
                         if let Ok(c) = connector.connect().await {
-                            client = c;
+                            std::mem::replace(client, c).close().await;
                         }
                         continue;
                     }
@@ -241,7 +259,11 @@ pub async fn open(connector: &Connector, link: &Link, opts: OpenOptions, progres
     let acked = match client.ack(link.id, state.lease.clone()).await {
         Ok(a) => Ok(a),
         Err(_) => match connector.connect().await {
-            Ok(c) => c.ack(link.id, state.lease.clone()).await,
+            Ok(c) => {
+                let acked = c.ack(link.id, state.lease.clone()).await;
+                std::mem::replace(client, c).close().await;
+                acked
+            }
             Err(e) => Err(e),
         },
     };
@@ -250,6 +272,5 @@ pub async fn open(connector: &Connector, link: &Link, opts: OpenOptions, progres
         tracing::warn!("could not confirm receipt to the relay: {e}");
     }
     files.remove();
-    client.close().await;
     Ok(opened)
 }

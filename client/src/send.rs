@@ -19,6 +19,7 @@ use burnlink_core::zeroize::Zeroizing;
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio_util::io::SyncIoBridge;
 
+use crate::transport::TransportError;
 use crate::{Error, Progress, RelayClient};
 
 /// What to send.
@@ -54,6 +55,7 @@ pub struct Sent {
     pub skipped: Vec<PathBuf>,
 }
 
+#[derive(Clone)]
 enum Entry {
     Dir(SafePath),
     File(SafePath, PathBuf, u64),
@@ -183,11 +185,43 @@ pub async fn send(
         meta: new.meta,
     };
 
+    let recipient = new.keys.recipient();
+    // A relay that is busy says how long to wait before anything is stored: seal and upload again after that, within
+    // a bound. Files are read again; the text is still in memory.
+    let mut waited = Duration::ZERO;
+    let (id, expires_at) = loop {
+        let attempt =
+            upload(client, req.clone(), recipient.clone(), entries.clone(), text.clone(), total, progress.clone())
+                .await;
+        match attempt {
+            Err(Error::Relay(TransportError::RetryAfter(after))) if waited + after <= RETRY_BUDGET => {
+                waited += after;
+                crate::transport::wait_as_told(after).await;
+            }
+            other => break other?,
+        }
+    };
+    let link = Link { relay: Some(origin.clone()), id, secret: new.secret.clone() }.to_https(origin);
+    Ok(Sent { link, id, expires_at, manage, bytes, skipped })
+}
+
+/// Most time a send waits on a busy relay before giving up.
+const RETRY_BUDGET: Duration = Duration::from_secs(60);
+
+/// Seals the payload on a blocking thread while it streams to the relay.
+async fn upload(
+    client: &RelayClient,
+    req: CreateRequest,
+    recipient: burnlink_core::age::x25519::Recipient,
+    entries: Vec<Entry>,
+    text: Option<Zeroizing<String>>,
+    total: u64,
+    progress: Progress,
+) -> Result<(LinkId, Timestamp), Error> {
     let (reader, writer) = tokio::io::duplex(1 << 20);
     let bridge = SyncIoBridge::new(writer);
     let sealed_ok = Arc::new(AtomicBool::new(false));
     let reader = SealedReader { inner: reader, sealed_ok: sealed_ok.clone() };
-    let recipient = new.keys.recipient();
     let seal = tokio::task::spawn_blocking(move || -> Result<(), Error> {
         let mut s = Sealer::to_recipient(&recipient, BufWriter::with_capacity(256 * 1024, bridge))?;
         if let Some(t) = text {
@@ -213,11 +247,15 @@ pub async fn send(
     let report = move |n: u64| progress(n.min(total), total);
     let created = client.create(req, reader, &report).await;
     let sealed = seal.await.map_err(join)?;
-    // A sealing error (unreadable file) explains a failed upload better than the broken pipe it caused.
-    sealed?;
-    let (id, expires_at) = created?;
-    let link = Link { relay: Some(origin.clone()), id, secret: new.secret.clone() }.to_https(origin);
-    Ok(Sent { link, id, expires_at, manage, bytes, skipped })
+    match created {
+        // The relay refused before reading everything: its answer explains more than the broken pipe it caused.
+        Err(e @ TransportError::RetryAfter(_)) | Err(e @ TransportError::Relay { .. }) => Err(e.into()),
+        created => {
+            // A sealing error (unreadable file) explains a failed upload better than the broken pipe it caused.
+            sealed?;
+            Ok(created?)
+        }
+    }
 }
 
 /// The upload side of the sealing pipe. The sealing thread drops its end on error as well as on success, and both

@@ -50,6 +50,9 @@ pub enum TransportError {
         /// The relay's explanation.
         message: String,
     },
+    /// The relay asked us to slow down for longer than we wait on our own.
+    #[error("the relay is busy (too many requests from this address); try again in {} s", .0.as_secs().max(1))]
+    RetryAfter(Duration),
     /// The relay's answer made no sense.
     #[error("protocol error: {0}")]
     Protocol(String),
@@ -195,9 +198,36 @@ impl Watch {
     }
 }
 
+/// Most time spent waiting on one request's "retry after" answers before giving up.
+const RETRY_BUDGET: Duration = Duration::from_secs(60);
+
+/// Called when a request waits because the relay asked it to (the CLI says so on stderr).
+type WaitNotice = Box<dyn Fn(Duration) + Send + Sync>;
+static WAIT_NOTICE: std::sync::OnceLock<WaitNotice> = std::sync::OnceLock::new();
+
+/// Sets what happens when a request waits because the relay said "retry after" (once per process; later calls are
+/// ignored). Without it the wait is logged at info level.
+pub fn on_wait(f: impl Fn(Duration) + Send + Sync + 'static) {
+    let _ = WAIT_NOTICE.set(Box::new(f));
+}
+
+pub(crate) async fn wait_as_told(after: Duration) {
+    match WAIT_NOTICE.get() {
+        Some(f) => f(after),
+        None => tracing::info!("the relay is busy; trying again in {:.1} s", after.as_secs_f64()),
+    }
+    tokio::time::sleep(after).await;
+}
+
+/// Relay-supplied text, made safe to show: no control characters (a hostile relay must not drive the terminal).
+pub fn printable(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect()
+}
+
 fn unexpected(r: Response) -> TransportError {
     match r {
-        Response::Error { code, message } => TransportError::Relay { code, message },
+        Response::Error { code, message } => TransportError::Relay { code, message: printable(&message) },
+        Response::RetryAfter { after_ms, .. } => TransportError::RetryAfter(Duration::from_millis(after_ms.into())),
         other => TransportError::Protocol(format!("unexpected answer {other:?}")),
     }
 }
@@ -246,8 +276,8 @@ impl RelayClient {
         t.stream_receive_window(quinn::VarInt::from_u32(8 << 20))
             .receive_window(quinn::VarInt::from_u32(16 << 20))
             .send_window(16 << 20)
-            .max_idle_timeout(Some(Duration::from_secs(30).try_into().expect("30 s fits")))
-            .keep_alive_interval(Some(Duration::from_secs(10)));
+            .max_idle_timeout(Some(Duration::from_secs(15).try_into().expect("15 s fits")))
+            .keep_alive_interval(Some(Duration::from_secs(5)));
         cfg.transport_config(Arc::new(t));
         let bind: SocketAddr = if addr.is_ipv6() { "[::]:0".parse() } else { "0.0.0.0:0".parse() }.expect("literal");
         let mut endpoint = quinn::Endpoint::client(bind)?;
@@ -283,14 +313,29 @@ impl RelayClient {
         Ok((send, recv))
     }
 
-    /// Sends `req`, finishes the request side, reads one answer (and keeps any bytes after it).
+    /// Sends `req`, finishes the request side, reads one answer (and keeps any bytes after it). A "retry after"
+    /// answer is honoured here: wait as told and send the request again, within [`RETRY_BUDGET`].
     async fn exchange(&self, req: &Request) -> Result<(Response, Vec<u8>, RecvStream), TransportError> {
-        let (mut send, mut recv) = self.start(req).await?;
-        send.finish()?;
-        let mut buf = Vec::new();
-        let resp =
-            next_response(&mut recv, &mut buf).await?.ok_or_else(|| TransportError::Protocol("no answer".into()))?;
-        Ok((resp, buf, recv))
+        let mut waited = Duration::ZERO;
+        loop {
+            let (mut send, mut recv) = self.start(req).await?;
+            send.finish()?;
+            let mut buf = Vec::new();
+            let resp = next_response(&mut recv, &mut buf)
+                .await?
+                .ok_or_else(|| TransportError::Protocol("no answer".into()))?;
+            match resp {
+                Response::RetryAfter { after_ms, .. } => {
+                    let after = Duration::from_millis(after_ms.into());
+                    if waited + after > RETRY_BUDGET {
+                        return Err(TransportError::RetryAfter(after));
+                    }
+                    waited += after;
+                    wait_as_told(after).await;
+                }
+                resp => return Ok((resp, buf, recv)),
+            }
+        }
     }
 
     /// Uploads a payload and creates the link. `progress` hears the bytes sent so far.

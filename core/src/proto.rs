@@ -152,6 +152,7 @@ mod tag {
     pub const GONE: u8 = 0x87;
     pub const STATUS_REPORT: u8 = 0x88;
     pub const ERROR: u8 = 0x89;
+    pub const RETRY_AFTER: u8 = 0x8a;
 }
 
 impl Request {
@@ -268,6 +269,8 @@ pub enum ErrorCode {
     UnsupportedVersion,
     /// The request took too long.
     Timeout,
+    /// The relay's storage is full (its cap or its disk's reserve); nothing was stored.
+    Full,
     /// A code from a newer relay.
     Other(u8),
 }
@@ -282,6 +285,7 @@ impl ErrorCode {
             ErrorCode::Internal => 5,
             ErrorCode::UnsupportedVersion => 6,
             ErrorCode::Timeout => 7,
+            ErrorCode::Full => 8,
             ErrorCode::Other(c) => c,
         }
     }
@@ -294,6 +298,7 @@ impl ErrorCode {
             5 => ErrorCode::Internal,
             6 => ErrorCode::UnsupportedVersion,
             7 => ErrorCode::Timeout,
+            8 => ErrorCode::Full,
             c => ErrorCode::Other(c),
         }
     }
@@ -339,6 +344,13 @@ pub enum Response {
     Gone,
     /// The sender's view.
     Status(StatusReport),
+    /// Too many requests from this address: nothing was done; send the same request again after `after_ms`.
+    RetryAfter {
+        /// How long to wait, in milliseconds.
+        after_ms: u32,
+        /// A short English explanation.
+        message: String,
+    },
     /// The request failed; nothing changed.
     Error {
         /// What kind of failure.
@@ -388,6 +400,10 @@ impl Response {
                 w.u8(code.to_u8()).string(message);
                 tag::ERROR
             }
+            Response::RetryAfter { after_ms, message } => {
+                w.u32(*after_ms).string(message);
+                tag::RETRY_AFTER
+            }
         };
         frame(t, &w, out);
         zeroize::Zeroize::zeroize(&mut w.0);
@@ -418,6 +434,7 @@ impl Response {
                 failed_attempts: r.u8()?,
             }),
             tag::ERROR => Response::Error { code: ErrorCode::from_u8(r.u8()?), message: r.string()? },
+            tag::RETRY_AFTER => Response::RetryAfter { after_ms: r.u32()?, message: r.string()? },
             _ => return Err(DecodeError::Invalid("unknown response")),
         };
         r.end()?;
@@ -482,6 +499,8 @@ mod tests {
                 failed_attempts: 2,
             }),
             Response::Error { code: ErrorCode::TooLarge, message: "too large".into() },
+            Response::Error { code: ErrorCode::Full, message: "full".into() },
+            Response::RetryAfter { after_ms: 1500, message: "slow down".into() },
         ]
     }
 

@@ -20,8 +20,8 @@ The relay owns storage, IO and the clock; this module owns the rules and the rec
 
 use std::time::Duration;
 
-pub use crate::coding::{StateKind, Timestamp};
 use crate::coding::{DecodeError, Reader, Writer};
+pub use crate::coding::{StateKind, Timestamp};
 use crate::keys::{ClaimKey, Digest32, HolderProof, LeaseToken, ManageToken, PublicMeta};
 use crate::proto::{CreateRequest, LinkInfo, Response, StatusReport};
 

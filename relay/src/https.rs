@@ -159,13 +159,49 @@ async fn not_found() -> Response<Body> {
 /// An API error: status, stable code, message.
 struct ApiError(StatusCode, &'static str, String);
 
+/// A 429 that says how long to wait: in the `Retry-After` header (whole seconds, as HTTP has it) and in milliseconds.
+struct RetryLater {
+    after_ms: u32,
+    message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response<Body> {
         (self.0, Json(serde_json::json!({ "error": self.1, "message": self.2 }))).into_response()
     }
 }
 
-type ApiResult = Result<Response<Body>, ApiError>;
+impl IntoResponse for RetryLater {
+    fn into_response(self) -> Response<Body> {
+        let body =
+            serde_json::json!({ "error": "rate_limited", "message": self.message, "retry_after_ms": self.after_ms });
+        let secs = self.after_ms.div_ceil(1000).max(1).to_string();
+        (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, secs)], Json(body)).into_response()
+    }
+}
+
+/// Any refusal of an API call.
+enum Refusal {
+    Error(ApiError),
+    Retry(RetryLater),
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Self {
+        Refusal::Error(e)
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response<Body> {
+        match self {
+            Refusal::Error(e) => e.into_response(),
+            Refusal::Retry(r) => r.into_response(),
+        }
+    }
+}
+
+type ApiResult = Result<Response<Body>, Refusal>;
 
 /// The neutral answer for every link that is not fresh (or not yours): unknown, opened, expired, revoked.
 fn gone() -> ApiError {
@@ -226,11 +262,12 @@ fn from(peer: Option<Extension<Peer>>) -> IpAddr {
 }
 
 /// Maps the relay's answers that are not a success of the request at hand.
-fn refusal(resp: Reply) -> ApiError {
+fn refusal(resp: Reply) -> Refusal {
     match resp {
-        Reply::Gone => gone(),
-        Reply::Error { code, message } => relay_error(code, message),
-        _ => internal(),
+        Reply::Gone => gone().into(),
+        Reply::Error { code, message } => relay_error(code, message).into(),
+        Reply::RetryAfter { after_ms, message } => Refusal::Retry(RetryLater { after_ms, message }),
+        _ => internal().into(),
     }
 }
 
@@ -241,6 +278,7 @@ fn relay_error(code: ErrorCode, message: String) -> ApiError {
         ErrorCode::BadRequest => ApiError(StatusCode::BAD_REQUEST, "bad_request", message),
         ErrorCode::Timeout => ApiError(StatusCode::REQUEST_TIMEOUT, "timeout", message),
         ErrorCode::Busy => ApiError(StatusCode::SERVICE_UNAVAILABLE, "busy", message),
+        ErrorCode::Full => ApiError(StatusCode::INSUFFICIENT_STORAGE, "relay_full", message),
         _ => internal(),
     }
 }
@@ -445,10 +483,8 @@ async fn create(
     let max = s.relay.config.max_upload;
     if headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()).is_some_and(|n| n > max) {
         // Known from the headers: refuse before reading any of it.
-        return Err(relay_error(
-            ErrorCode::TooLarge,
-            format!("the upload is larger than this relay accepts ({max} bytes)"),
-        ));
+        let message = format!("the upload is larger than this relay accepts ({max} bytes)");
+        return Err(relay_error(ErrorCode::TooLarge, message).into());
     }
     let mut incoming = HttpBody(body.into_data_stream());
     match s.relay.handle(from(peer), WireRequest::Create(req), Some(&mut incoming)).await.response {
@@ -468,6 +504,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+    let relay = state.relay.clone();
     let app = router(state);
     tokio::pin!(shutdown);
     loop {
@@ -475,9 +512,16 @@ pub async fn serve(
             r = listener.accept() => match r { Ok(c) => c, Err(e) => { debug!("accept: {e}"); continue } },
             _ = &mut shutdown => break,
         };
+        // Only live connections count, as on QUIC; past the limit the connection is closed at once.
+        let Some(slot) = relay.admit(peer.ip()) else {
+            debug!("refusing connection: per-address limit");
+            drop(tcp);
+            continue;
+        };
         let acceptor = acceptor.clone();
         let app = app.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await else {
                 return;
             };

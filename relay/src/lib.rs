@@ -7,7 +7,7 @@ in-process on port 0; the binary is a page of flag parsing around it.
 
 Modules: [`store`] (the storage contract and its sled backend), [`request`] (the one request path both front
 ends call), [`service`] (links: apply, create, sweep, limits),
-[`quic`] and [`https`] (front ends), [`tls`] (certificates).
+[`limits`] (budgets, connection slots, storage space), [`quic`] and [`https`] (front ends), [`tls`] (certificates).
 */
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -20,6 +20,7 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 pub mod https;
+pub mod limits;
 pub mod quic;
 pub mod request;
 pub mod service;
@@ -33,7 +34,7 @@ pub use service::Relay;
 pub struct Config {
     /// Largest upload accepted, in bytes.
     pub max_upload: u64,
-    /// Concurrent connections per client address.
+    /// Live connections per client address (an IPv4 address or an IPv6 /64), QUIC and HTTPS each.
     pub max_conns_per_ip: usize,
     /// Concurrent request streams per connection.
     pub max_streams_per_conn: u32,
@@ -43,6 +44,16 @@ pub struct Config {
     pub rate_per_sec: f64,
     /// Burst allowance for the above.
     pub rate_burst: u32,
+    /// Creates per second per address (0 disables the limit).
+    pub create_per_sec: f64,
+    /// Burst allowance for the above.
+    pub create_burst: u32,
+    /// Bytes an address may upload per hour, which is also its burst (0 disables the limit).
+    pub bytes_per_hour: u64,
+    /// Most bytes of content stored at once (0: no cap).
+    pub max_storage: u64,
+    /// Free space kept on the store's disk: uploads are refused rather than eat into it.
+    pub reserve: u64,
     /// Download lease.
     pub lease: Duration,
     /// How often expired links are swept.
@@ -59,11 +70,16 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             max_upload: 4 << 30,
-            max_conns_per_ip: 32,
+            max_conns_per_ip: 64,
             max_streams_per_conn: 32,
             stream_window: 4 << 20,
-            rate_per_sec: 20.0,
-            rate_burst: 100,
+            rate_per_sec: 50.0,
+            rate_burst: 200,
+            create_per_sec: 5.0,
+            create_burst: 60,
+            bytes_per_hour: 16 << 30,
+            max_storage: 0,
+            reserve: 256 << 20,
             lease: burnlink_core::state::DEFAULT_LEASE,
             sweep_interval: Duration::from_secs(30),
             retry_threshold: 64,
@@ -157,6 +173,7 @@ impl Server {
             warn!(?swept, "removed what an earlier crash left behind");
         }
         let relay = Relay::new(Arc::new(store), opts.config.clone());
+        relay.count_stored().await?;
 
         let (udp, tcp) = match (opts.quic, opts.https) {
             (None, None) => bind_pair(opts.listen)?,

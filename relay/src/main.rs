@@ -39,18 +39,34 @@ struct Args {
     /// Largest upload accepted, in bytes.
     #[arg(long, env = "BURNLINK_RELAY_MAX_UPLOAD", default_value_t = 4 << 30)]
     max_upload: u64,
-    /// Concurrent connections per client address.
-    #[arg(long, env = "BURNLINK_RELAY_MAX_CONNS_PER_IP", default_value_t = 32)]
+    /// Live connections per client address (an IPv4 address or an IPv6 /64), for QUIC and for HTTPS.
+    #[arg(long, env = "BURNLINK_RELAY_MAX_CONNS_PER_IP", default_value_t = 64)]
     max_conns_per_ip: usize,
     /// Concurrent requests per connection.
     #[arg(long, env = "BURNLINK_RELAY_MAX_STREAMS", default_value_t = 32)]
     max_streams: u32,
-    /// Peek/claim requests per second per client address (0: unlimited).
-    #[arg(long, env = "BURNLINK_RELAY_RATE", default_value_t = 20.0)]
+    /// Peek/claim/resume requests per second per client address (0: unlimited). Past it clients are told to wait.
+    #[arg(long, env = "BURNLINK_RELAY_RATE", default_value_t = 50.0)]
     rate: f64,
     /// Burst allowance for --rate.
-    #[arg(long, env = "BURNLINK_RELAY_BURST", default_value_t = 100)]
+    #[arg(long, env = "BURNLINK_RELAY_BURST", default_value_t = 200)]
     burst: u32,
+    /// Links created per second per client address (0: unlimited).
+    #[arg(long, env = "BURNLINK_RELAY_CREATE_RATE", default_value_t = 5.0)]
+    create_rate: f64,
+    /// Burst allowance for --create-rate.
+    #[arg(long, env = "BURNLINK_RELAY_CREATE_BURST", default_value_t = 60)]
+    create_burst: u32,
+    /// Bytes a client address may upload per hour, and at once (0: unlimited).
+    #[arg(long, env = "BURNLINK_RELAY_BYTES_PER_HOUR", default_value_t = 16 << 30)]
+    bytes_per_hour: u64,
+    /// Most bytes of content stored at once (0: no cap). Past it uploads are refused as "relay full".
+    #[arg(long, env = "BURNLINK_RELAY_MAX_STORAGE", default_value_t = 0)]
+    max_storage: u64,
+    /// Free bytes kept on the data dir's disk: uploads are refused as "relay full" rather than eat into them, so
+    /// burns and expiry always have room to write.
+    #[arg(long, env = "BURNLINK_RELAY_RESERVE", default_value_t = 256 << 20)]
+    reserve: u64,
     /// Download lease in seconds: how long a recipient may resume an interrupted download.
     #[arg(long, env = "BURNLINK_RELAY_LEASE_SECS", default_value_t = 600)]
     lease_secs: u64,
@@ -95,6 +111,11 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         max_streams_per_conn: args.max_streams,
         rate_per_sec: args.rate,
         rate_burst: args.burst,
+        create_per_sec: args.create_rate,
+        create_burst: args.create_burst,
+        bytes_per_hour: args.bytes_per_hour,
+        max_storage: args.max_storage,
+        reserve: args.reserve,
         lease: Duration::from_secs(args.lease_secs),
         sweep_interval: Duration::from_secs(args.sweep_secs.max(1)),
         inline_threshold: args.inline_max,

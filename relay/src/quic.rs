@@ -43,7 +43,7 @@ pub fn server_config(tls: rustls::ServerConfig, relay: &Relay) -> anyhow::Result
         .stream_receive_window(quinn::VarInt::from_u32(c.stream_window))
         .receive_window(quinn::VarInt::from_u32(c.stream_window.saturating_mul(2)))
         .send_window(u64::from(c.stream_window))
-        .max_idle_timeout(Some(Duration::from_secs(30).try_into()?))
+        .max_idle_timeout(Some(Duration::from_secs(15).try_into()?))
         .keep_alive_interval(None);
     cfg.transport_config(Arc::new(t));
     cfg.migration(false);

@@ -12,17 +12,25 @@ bytes: QUIC frames and streams in `quic`, JSON, headers and status codes in `htt
 use std::io;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use burnlink_core::link::LinkId;
 use burnlink_core::proto::{CreateRequest, ErrorCode, Request, Response};
 use bytes::Bytes;
 
+use crate::limits::{Full, Group, Wait};
 use crate::service::{bad_request, Action, Relay};
 use crate::store::{BlobStream, StoreError};
 
 /// How long an upload may go without a byte before it is dropped.
 const UPLOAD_IDLE: Duration = Duration::from_secs(30);
+/// After this long, an upload must keep up at least [`UPLOAD_MIN_RATE`] on average, so that a sender dripping bytes
+/// cannot hold a connection and a storage reservation for hours.
+const UPLOAD_GRACE: Duration = Duration::from_secs(60);
+/// Bytes a second an upload must average after [`UPLOAD_GRACE`].
+const UPLOAD_MIN_RATE: f64 = 16.0 * 1024.0;
+/// Bytes between checks of the disk's free space during an upload.
+const SPACE_CHECK_EVERY: u64 = 8 << 20;
 
 /// A request body as it arrives from a transport.
 #[async_trait::async_trait]
@@ -50,6 +58,21 @@ pub fn error(code: ErrorCode, message: impl Into<String>) -> Response {
     Response::Error { code, message: message.into() }
 }
 
+/// "Not now, in a moment": nothing was done, and the client should send the same request again after the wait.
+fn retry_after(Wait(w): Wait) -> Response {
+    let after_ms = w.as_millis().min(u128::from(u32::MAX)) as u32;
+    Response::RetryAfter { after_ms, message: "too many requests from this address; try again in a moment".into() }
+}
+
+/// The answer for a relay that cannot take more bytes.
+fn full(why: Full) -> Response {
+    let message = match why {
+        Full::Cap => "the relay is full (its storage limit is reached); try again later",
+        Full::Disk => "the relay is full (its disk is nearly out of space); try again later",
+    };
+    error(ErrorCode::Full, message)
+}
+
 /// The answer for a storage failure: nothing acknowledged changed.
 fn failed(e: &StoreError) -> Response {
     match e {
@@ -75,15 +98,20 @@ fn name(req: &Request) -> &'static str {
 impl Relay {
     /// Serves one request from `from`. `incoming` carries a create's body (and is ignored otherwise).
     pub async fn handle(self: &Arc<Self>, from: IpAddr, req: Request, incoming: Option<&mut dyn Incoming>) -> Answer {
-        let limited = matches!(req, Request::Peek { .. } | Request::Claim { .. } | Request::Resume { .. });
-        if limited && !self.rate_ok(from) {
-            return error(ErrorCode::RateLimited, "too many requests; try again soon").into();
+        let group = Group::of(from);
+        let admitted = match &req {
+            Request::Peek { .. } | Request::Claim { .. } | Request::Resume { .. } => self.reads.take(group, 1.0),
+            Request::Create(_) => self.creates.take(group, 1.0).and_then(|()| self.bytes.check(group)),
+            _ => Ok(()),
+        };
+        if let Err(wait) = admitted {
+            return retry_after(wait).into();
         }
         let kind = name(&req);
         let (id, action) = match req {
             Request::Create(c) => {
                 let Some(incoming) = incoming else { return bad_request("a create needs a body").into() };
-                return self.receive(c, incoming).await.into();
+                return self.receive(group, c, incoming).await.into();
             }
             Request::Peek { id } => (id, Action::Peek),
             Request::Claim { id, holder, key } => (id, Action::Claim(holder, key)),
@@ -108,8 +136,22 @@ impl Relay {
     }
 
     /// Receives a create's body into storage and makes the link visible: headers first, then the bytes under the size
-    /// cap and the idle timeout. Whatever ends it early leaves nothing stored.
-    async fn receive(self: &Arc<Self>, req: CreateRequest, incoming: &mut dyn Incoming) -> Response {
+    /// cap, the storage cap and reserve, the idle timeout and the rate floor. Whatever ends it early leaves nothing
+    /// stored.
+    async fn receive(self: &Arc<Self>, group: Group, req: CreateRequest, incoming: &mut dyn Incoming) -> Response {
+        let mut reserved = 0u64;
+        let resp = self.receive_reserving(group, req, incoming, &mut reserved).await;
+        self.space.settle(reserved, matches!(resp, Response::Created { .. }));
+        resp
+    }
+
+    async fn receive_reserving(
+        self: &Arc<Self>,
+        group: Group,
+        req: CreateRequest,
+        incoming: &mut dyn Incoming,
+        reserved: &mut u64,
+    ) -> Response {
         if let Err(resp) = self.check_create(&req) {
             return resp;
         }
@@ -121,8 +163,14 @@ impl Relay {
                 return failed(&e);
             }
         };
-        let max = self.config.max_upload;
+        let (max, cap, reserve) = (self.config.max_upload, self.config.max_storage, self.config.reserve);
+        let started = Instant::now();
+        let mut next_space_check = 0u64;
         loop {
+            let elapsed = started.elapsed();
+            if elapsed > UPLOAD_GRACE && (upload.written() as f64) < UPLOAD_MIN_RATE * elapsed.as_secs_f64() {
+                return error(ErrorCode::Timeout, "the upload is too slow");
+            }
             let chunk = match tokio::time::timeout(UPLOAD_IDLE, incoming.next()).await {
                 Ok(Ok(Some(c))) => c,
                 Ok(Ok(None)) => break,
@@ -132,12 +180,24 @@ impl Relay {
                 }
                 Err(_) => return error(ErrorCode::Timeout, "the upload stalled"),
             };
-            if upload.written() + chunk.len() as u64 > max {
+            let n = chunk.len() as u64;
+            if upload.written() + n > max {
                 return error(
                     ErrorCode::TooLarge,
                     format!("the upload is larger than this relay accepts ({max} bytes)"),
                 );
             }
+            let available = if upload.written() >= next_space_check {
+                next_space_check = upload.written() + SPACE_CHECK_EVERY;
+                self.store().available()
+            } else {
+                None
+            };
+            if let Err(why) = self.space.reserve(n, cap, reserve, available) {
+                return full(why);
+            }
+            *reserved += n;
+            self.bytes.charge(group, n as f64);
             if let Err(e) = upload.write(&chunk).await {
                 tracing::warn!("storing an upload failed: {e}");
                 return failed(&e);

@@ -6,11 +6,10 @@ rate-limit per address.
 The QUIC and HTTPS front ends both call [`Relay`]; neither touches the store or the state machine directly.
 */
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use burnlink_core::keys::{ClaimKey, HolderProof, LeaseToken, ManageToken};
 use burnlink_core::link::LinkId;
@@ -18,6 +17,7 @@ use burnlink_core::proto::{CreateRequest, Response, StatusReport};
 use burnlink_core::state::{step, CreateError, Event, Outcome, Record, Timestamp};
 use tokio::sync::broadcast;
 
+use crate::limits::{Buckets, ConnSlot, Conns, Group, Space};
 use crate::store::{BlobStream, Store, StoreError, Upload};
 use crate::Config;
 
@@ -64,60 +64,6 @@ pub enum Action {
     Tick,
 }
 
-/// A token bucket per address.
-struct RateLimiter {
-    per_sec: f64,
-    burst: f64,
-    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
-}
-
-impl RateLimiter {
-    fn allow(&self, ip: IpAddr) -> bool {
-        if self.per_sec <= 0.0 {
-            return true;
-        }
-        let mut b = self.buckets.lock().expect("rate limiter lock");
-        let now = Instant::now();
-        if b.len() > 100_000 {
-            // Forget idle addresses rather than grow without bound.
-            b.retain(|_, (tokens, t)| *tokens < self.burst && now.duration_since(*t) < Duration::from_secs(60));
-        }
-        let (tokens, last) = b.entry(ip).or_insert((self.burst, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.per_sec).min(self.burst);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
-/// Counts connections per address; a [`ConnGuard`] gives its slot back on drop.
-#[derive(Default)]
-pub struct ConnCounter {
-    counts: Mutex<HashMap<IpAddr, usize>>,
-}
-
-/// One admitted connection.
-pub struct ConnGuard {
-    relay: Arc<Relay>,
-    ip: IpAddr,
-}
-
-impl Drop for ConnGuard {
-    fn drop(&mut self) {
-        let mut c = self.relay.conns.counts.lock().expect("conn counter lock");
-        if let Some(n) = c.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                c.remove(&self.ip);
-            }
-        }
-    }
-}
-
 /// The relay: storage, configuration, clock, watchers.
 pub struct Relay {
     store: Arc<dyn Store>,
@@ -126,8 +72,15 @@ pub struct Relay {
     /// The clock.
     pub clock: Clock,
     changes: broadcast::Sender<LinkId>,
-    limiter: RateLimiter,
-    conns: ConnCounter,
+    /// Peek, claim and resume budgets per address group.
+    pub(crate) reads: Buckets<Group>,
+    /// Create budgets per address group.
+    pub(crate) creates: Buckets<Group>,
+    /// Uploaded-bytes budgets per address group.
+    pub(crate) bytes: Buckets<Group>,
+    conns: Arc<Conns>,
+    /// Stored and incoming bytes, against the cap and the disk's reserve.
+    pub space: Space,
 }
 
 /// A failed relay operation; the front end answers `Error { Internal }` and nothing changed that was acknowledged.
@@ -147,18 +100,18 @@ const SWEEP_BATCH: usize = 1000;
 impl Relay {
     /// A relay over `store`.
     pub fn new(store: Arc<dyn Store>, config: Config) -> Arc<Self> {
-        let limiter = RateLimiter {
-            per_sec: config.rate_per_sec,
-            burst: config.rate_burst.max(1) as f64,
-            buckets: Mutex::new(HashMap::new()),
-        };
+        let c = &config;
+        let hourly = c.bytes_per_hour as f64;
         Arc::new(Self {
             store,
-            config,
+            reads: Buckets::new(c.rate_per_sec, c.rate_burst.into()),
+            creates: Buckets::new(c.create_per_sec, c.create_burst.into()),
+            bytes: Buckets::new(hourly / 3600.0, hourly),
+            conns: Arc::new(Conns::default()),
+            space: Space::default(),
             clock: Clock::default(),
             changes: broadcast::channel(1024).0,
-            limiter,
-            conns: ConnCounter::default(),
+            config,
         })
     }
 
@@ -167,20 +120,28 @@ impl Relay {
         &self.store
     }
 
-    /// Whether `ip` may make another peek/claim/resume now.
-    pub fn rate_ok(&self, ip: IpAddr) -> bool {
-        self.limiter.allow(ip)
+    /// Admits a connection from `ip` unless its group already has the maximum of live ones.
+    pub fn admit(&self, ip: IpAddr) -> Option<ConnSlot> {
+        self.conns.admit(Group::of(ip), self.config.max_conns_per_ip)
     }
 
-    /// Admits a connection from `ip` unless it already has the maximum.
-    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<ConnGuard> {
-        let mut c = self.conns.counts.lock().expect("conn counter lock");
-        let n = c.entry(ip).or_insert(0);
-        if *n >= self.config.max_conns_per_ip {
-            return None;
+    /// Counts the content already stored (at start-up), for the storage cap.
+    pub async fn count_stored(&self) -> RelayResult<u64> {
+        let mut after = None;
+        let mut total = 0;
+        loop {
+            let batch = self.store.scan(after, SWEEP_BATCH).await?;
+            let Some((last, _)) = batch.last() else { break };
+            after = Some(*last);
+            total += batch
+                .iter()
+                .filter_map(|(_, r)| r.as_ref().ok())
+                .filter(|r| r.state.kind().holds_content())
+                .map(|r| r.size)
+                .sum::<u64>();
         }
-        *n += 1;
-        Some(ConnGuard { relay: self.clone(), ip })
+        self.space.add_stored(total);
+        Ok(total)
     }
 
     /// Subscribes to "this link changed" notifications.
@@ -219,6 +180,9 @@ impl Relay {
             let new = if outcome.purge { None } else { outcome.next.clone() };
             if !self.store.swap(&id, &old, new.as_ref()).await? {
                 continue; // lost a race: read again
+            }
+            if outcome.drop_content {
+                self.space.remove_stored(old.size);
             }
             if outcome.drop_content || outcome.purge {
                 if let Err(e) = self.store.erase(&id).await {

@@ -257,20 +257,39 @@ async fn watch_reports_claim_and_consumption() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn peeks_and_claims_are_rate_limited_per_address() {
+async fn past_its_budget_an_address_is_told_to_wait_and_the_client_does() {
     let mut cfg = test_config();
-    cfg.rate_per_sec = 1.0;
+    cfg.rate_per_sec = 2.0;
     cfg.rate_burst = 5;
     let relay = TestRelay::start(cfg).await;
     let c = relay.client().await;
     let id = LinkId([1; 16]);
+    let t = std::time::Instant::now();
     for _ in 0..5 {
         assert!(matches!(c.peek(id).await.unwrap(), Peek::Gone));
     }
-    match c.peek(id).await {
-        Err(Error::Relay { code: ErrorCode::RateLimited, .. }) => {}
-        other => panic!("{other:?}"),
+    assert!(t.elapsed() < Duration::from_millis(400), "the burst is served at once");
+    // The sixth is answered "retry after ~0.5 s": the client waits as told and then gets its answer.
+    let t = std::time::Instant::now();
+    assert!(matches!(c.peek(id).await.unwrap(), Peek::Gone));
+    assert!(t.elapsed() >= Duration::from_millis(300), "no wait: {:?}", t.elapsed());
+
+    // Over HTTPS the same budget is a 429 with Retry-After, which the page honours.
+    let app = burnlink_relay::https::router(burnlink_relay::https::HttpState {
+        relay: relay.relay.clone(),
+        quic_port: relay.ready.quic.port(),
+    });
+    let mut last = None;
+    for _ in 0..10 {
+        let req = axum::http::Request::get(format!("/api/v1/links/{id}")).body(axum::body::Body::empty()).unwrap();
+        let resp = tower::ServiceExt::oneshot(app.clone(), req).await.unwrap();
+        if resp.status() == axum::http::StatusCode::TOO_MANY_REQUESTS {
+            last = Some(resp);
+            break;
+        }
     }
+    let resp = last.expect("a 429 after the burst");
+    assert!(resp.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
     relay.stop().await;
 }
 

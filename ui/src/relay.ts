@@ -34,12 +34,26 @@ async function fail(r: Response): Promise<never> {
   throw new ApiError(body.error ?? `http_${r.status}`, body.message ?? `the relay answered ${r.status}`, body.attempts_left);
 }
 
-/** `fetch` that never caches and turns a network failure into the `unreachable` code. */
+/** Most time one call waits on "retry after" answers before it reports the relay busy. */
+const RETRY_BUDGET_MS = 60_000;
+
+/**
+ * `fetch` that never caches, turns a network failure into the `unreachable` code, and honours a busy relay's
+ * `429 Retry-After` (nothing was done; the same request is sent again after the wait, within a bound).
+ */
 async function request(url: string, init: RequestInit = {}): Promise<Response> {
-  try {
-    return await fetch(url, { ...init, cache: "no-store" });
-  } catch {
-    throw new ApiError("unreachable", "The relay could not be reached. Check your connection and try again.");
+  let waited = 0;
+  for (;;) {
+    let r: Response;
+    try {
+      r = await fetch(url, { ...init, cache: "no-store" });
+    } catch {
+      throw new ApiError("unreachable", "The relay could not be reached. Check your connection and try again.");
+    }
+    const after = Number(r.headers.get("retry-after")) * 1000;
+    if (r.status !== 429 || !(after > 0) || waited + after > RETRY_BUDGET_MS) return r;
+    waited += after;
+    await new Promise((res) => setTimeout(res, after));
   }
 }
 

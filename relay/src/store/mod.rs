@@ -84,4 +84,6 @@ pub trait Store: Send + Sync + 'static {
     async fn erase(&self, id: &LinkId) -> Result<(), StoreError>;
     /// Up to `limit` records with ids after `after`, in id order; records that fail to decode are reported, not fatal.
     async fn scan(&self, after: Option<LinkId>, limit: usize) -> Result<Vec<Scanned>, StoreError>;
+    /// Free bytes where this store writes, if it is a local disk (`None`: not known or not limited).
+    fn available(&self) -> Option<u64>;
 }

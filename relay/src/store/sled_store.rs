@@ -112,6 +112,7 @@ pub struct SweepReport {
 }
 
 struct Inner {
+    dir: PathBuf,
     tree: sled::Tree,
     blobs: PathBuf,
     tmp: PathBuf,
@@ -212,7 +213,7 @@ impl SledStore {
             sled_blobs.sync_new()
         });
         let (gc, flusher) = GroupCommit::start(sync, deadline);
-        let inner = Arc::new(Inner { tree, blobs, tmp, keys, gc, inline_threshold });
+        let inner = Arc::new(Inner { dir: dir.to_path_buf(), tree, blobs, tmp, keys, gc, inline_threshold });
         let store = Self { inner, flusher: Some(flusher) };
         let report = store.reconcile()?;
         Ok((store, report))
@@ -399,6 +400,11 @@ impl Store for SledStore {
             out.push((id_of(&k)?, Record::decode(&v).map_err(|_| StoreError::Corrupt)));
         }
         Ok(out)
+    }
+
+    fn available(&self) -> Option<u64> {
+        let st = rustix::fs::statvfs(&self.inner.dir).ok()?;
+        Some(st.f_bavail.saturating_mul(st.f_frsize))
     }
 }
 

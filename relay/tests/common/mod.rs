@@ -25,6 +25,8 @@ pub fn test_config() -> Config {
         max_conns_per_ip: 1000,
         max_streams_per_conn: 1000,
         rate_per_sec: 0.0,
+        create_per_sec: 0.0,
+        bytes_per_hour: 0,
         sweep_interval: Duration::from_millis(100),
         inline_threshold: 64 * 1024,
         ..Config::default()
