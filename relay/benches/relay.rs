@@ -4,7 +4,9 @@
 //! 1. one-hop upload and download of a 1 GiB blob on a fresh relay, beside a bare quinn stream of the same size and
 //!    transport windows, and the relay's peak RSS (VmHWM) while it moved the blob,
 //! 2. durable create+claim pairs per second with 64 concurrent clients (1 KiB payloads, each claim read fully),
-//!    and the peak RSS after that load.
+//!    and the peak RSS after that load,
+//! 3. how long the neutral "gone" takes for an unknown, an expired (not yet swept) and a consumed id, interleaved,
+//!    as percentiles: the three must not tell each other apart.
 //!
 //! `BURNLINK_BENCH_GIB` (default 1) and `BURNLINK_BENCH_SECS` (default 5) scale it down for a quick look.
 
@@ -142,10 +144,14 @@ async fn main() {
     let secs: u64 = std::env::var("BURNLINK_BENCH_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     let big = (gib * (1u64 << 30) as f64) as u64;
     let dir = tempfile::tempdir().unwrap();
+    let clock = dir.path().join("clock");
+    std::fs::write(&clock, "0").unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_burnlink-relay"))
         .arg("--data")
-        .arg(dir.path())
+        .arg(dir.path().join("relay"))
         .args(["--rate", "0", "--max-conns-per-ip", "1000", "--max-streams", "1000", "--threads", "2"])
+        .args(["--create-rate", "0", "--bytes-per-hour", "0", "--sweep-secs", "3600", "--clock-offset-file"])
+        .arg(&clock)
         .arg("--max-upload")
         .arg((big + (1 << 20)).to_string())
         .stdout(Stdio::piped())
@@ -224,6 +230,46 @@ async fn main() {
         "  relay peak RSS after the pairs load {:>9.1} MiB  (tens of thousands of records in sled)",
         vm_hwm_kib(pid) as f64 / 1024.0
     );
+
+    // 3. "Gone" for an unknown, an expired and a consumed id, interleaved so that drift hits all three alike.
+    let n = 1000usize;
+    let c = RelayClient::connect_addr(quic, "localhost", &trust).await.unwrap();
+    let mut expired = Vec::new();
+    let mut consumed = Vec::new();
+    for i in 0..n as u64 {
+        let (mut req, _, _) = request(1 << 40 | i);
+        req.ttl_secs = 300;
+        expired.push(c.create(req, &payload[..], &|_| {}).await.unwrap().0);
+        let (req, holder, claim) = request(1 << 41 | i);
+        let (id, _) = c.create(req, &payload[..], &|_| {}).await.unwrap();
+        let Claim::Won { lease, body, .. } = c.claim(id, holder, claim).await.unwrap() else { panic!() };
+        drain(body.into_reader()).await;
+        c.ack(id, lease).await.unwrap();
+        consumed.push(id);
+    }
+    std::fs::write(&clock, "301").unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut times: [Vec<Duration>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for i in 0..n {
+        let unknown = burnlink_core::link::LinkId::generate(&mut rand::rngs::OsRng);
+        for (k, id) in [unknown, expired[i], consumed[i]].into_iter().enumerate() {
+            let t = Instant::now();
+            let gone = c.peek(id).await.unwrap();
+            times[k].push(t.elapsed());
+            assert!(matches!(gone, burnlink_client::transport::Peek::Gone));
+        }
+    }
+    for (name, mut v) in ["unknown", "expired", "consumed"].into_iter().zip(times) {
+        v.sort();
+        let p = |q: f64| v[((v.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
+        println!(
+            "  gone for a{} {name:<8} id        p50 {:>6.0} µs  p90 {:>6.0} µs  p99 {:>6.0} µs  ({n} each)",
+            if name == "unknown" { "n" } else { "" },
+            p(0.5),
+            p(0.9),
+            p(0.99)
+        );
+    }
     child.kill().unwrap();
     child.wait().unwrap();
 }

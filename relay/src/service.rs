@@ -168,7 +168,17 @@ impl Relay {
                 Action::Revoke(manage) => Event::Revoke { manage },
                 Action::Tick => Event::Tick,
             };
-            let outcome = step(current.as_ref(), now, event);
+            let mut outcome = step(current.as_ref(), now, event);
+            let senders = matches!(action, Action::Status(_) | Action::Revoke(_) | Action::Tick);
+            if !senders && matches!(outcome.reply, Response::Gone) && outcome.next.is_some() {
+                // Time alone ended this link (an expiry or a lease end not yet swept). Answer "gone" at once, exactly
+                // as for an id that never existed, and make the change in the background: a write and a sync before
+                // the answer would tell anyone timing it that this id once held a link.
+                tokio::spawn(self.clone().tick_later(id));
+                outcome.next = None;
+                outcome.drop_content = false;
+                return Ok(Applied { outcome, body: None });
+            }
             let body = match outcome.serve_from {
                 Some(offset) => Some(self.store.open(&id, offset).await?.ok_or(StoreError::Lost)?),
                 None => None,
@@ -193,6 +203,15 @@ impl Relay {
             let _ = self.changes.send(id);
             return Ok(Applied { outcome, body });
         }
+    }
+
+    /// Applies what time alone did to `id`, as the sweeper would (boxed: `apply` spawns it).
+    fn tick_later(self: Arc<Self>, id: LinkId) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(async move {
+            if let Err(e) = self.apply(id, Action::Tick).await {
+                tracing::warn!(link = %id.short(), "ending a link failed: {e}");
+            }
+        })
     }
 
     /// Checks a create request before any of its body is read, so a refused upload costs no storage.

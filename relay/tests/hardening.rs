@@ -12,8 +12,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use burnlink_client::transport::{Claim, Peek, TransportError};
 use burnlink_core::link::LinkId;
-use burnlink_core::proto::ErrorCode;
+use burnlink_core::proto::{ErrorCode, Response};
 use burnlink_core::state::StateKind;
+use burnlink_relay::service::Action;
 use common::*;
 use tower::ServiceExt;
 
@@ -115,4 +116,53 @@ async fn the_data_dir_and_every_secret_in_it_are_private() {
     let tmp: Vec<_> = std::fs::read_dir(data.join("blobs/tmp")).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(tmp.len(), 1);
     assert_eq!(std::fs::metadata(&tmp[0]).unwrap().permissions().mode() & 0o777, 0o600);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gone_for_an_expired_link_takes_the_same_path_as_for_an_unknown_id() {
+    let relay = TestRelay::start(test_config_without_sweeper()).await;
+    let c = relay.client().await;
+    let k = link_keys(50);
+    let (id, _) = c.create(create_request(&k, 300), &payload(1 << 20, 1)[..], &|_| {}).await.unwrap();
+    relay.relay.clock.advance(Duration::from_secs(301));
+    // Not swept yet: the answer to a stranger is the neutral "gone", with no write on its way out...
+    for action in [Action::Peek, Action::Claim(k.holder.clone(), k.claim.clone())] {
+        let a = relay.relay.apply(id, action).await.unwrap();
+        assert!(matches!(a.outcome.reply, Response::Gone));
+        assert!(a.outcome.next.is_none() && !a.outcome.drop_content, "the answer waited for a write");
+    }
+    let unknown = relay.relay.apply(LinkId([0x42; 16]), Action::Peek).await.unwrap();
+    assert!(matches!(unknown.outcome.reply, Response::Gone) && unknown.outcome.next.is_none());
+    // ...and the link still ends, and its content goes, right after.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while relay.blob_files() > 0 {
+        assert!(std::time::Instant::now() < deadline, "the expired link's content was never erased");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(c.status(id, k.manage.clone()).await.unwrap().unwrap().state, StateKind::Expired);
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_that_would_eat_into_the_disk_reserve_is_refused_as_full() {
+    let mut cfg = test_config();
+    let probe = tempfile::tempdir().unwrap();
+    let st = rustix::fs::statvfs(probe.path()).unwrap();
+    cfg.reserve = st.f_bavail * st.f_frsize + (1 << 30); // more than the disk has free
+    let relay = TestRelay::start(cfg).await;
+    let c = relay.client().await;
+    let k = link_keys(51);
+    match c.create(create_request(&k, 600), &payload(100_000, 1)[..], &|_| {}).await {
+        Err(TransportError::Relay { code: ErrorCode::Full, message }) => {
+            assert!(message.contains("disk is nearly out of space"), "{message}")
+        }
+        other => panic!("{:?}", other.map(|(id, _)| id)),
+    }
+    assert_eq!(count_files(&relay.dir.path().join("blobs/tmp")), 0);
+    assert_eq!(all_records(relay.relay.store().as_ref()).await.len(), 0);
+    relay.stop().await;
+}
+
+fn test_config_without_sweeper() -> burnlink_relay::Config {
+    burnlink_relay::Config { sweep_interval: Duration::from_secs(3600), ..test_config() }
 }
