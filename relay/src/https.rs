@@ -82,6 +82,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/api/v1/links/{id}/status", post(status))
         .route("/api/v1/links/{id}/revoke", post(revoke))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.relay.config.request_deadline, deadline))
         .with_state(state)
         .layer(axum::middleware::map_request(refuse_cross_site))
         .layer(axum::middleware::map_response(security_headers))
@@ -102,6 +103,18 @@ async fn security_headers(mut resp: Response<Body>) -> Response<Body> {
     );
     h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     resp
+}
+
+/// Every call but a create must arrive and be answered within the deadline, so a client that drips its request
+/// cannot hold a connection; a create's body has the upload's idle and rate rules, and a download streams after this.
+async fn deadline(State(limit): State<Duration>, req: Request, next: axum::middleware::Next) -> Response<Body> {
+    if req.method() == Method::POST && req.uri().path() == "/api/v1/links" {
+        return next.run(req).await;
+    }
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => ApiError(StatusCode::REQUEST_TIMEOUT, "timeout", "the request took too long".into()).into_response(),
+    }
 }
 
 /// A `POST` that a browser marks as coming from another site never reaches a handler.

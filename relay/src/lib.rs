@@ -64,6 +64,9 @@ pub struct Config {
     pub inline_threshold: usize,
     /// How long a request waits for storage to confirm a write before it fails with a clear error.
     pub durable_deadline: Duration,
+    /// How long an HTTPS API call may take to arrive and be answered (a create's body and a download's bytes have
+    /// their own idle and rate rules instead).
+    pub request_deadline: Duration,
 }
 
 impl Default for Config {
@@ -85,6 +88,7 @@ impl Default for Config {
             retry_threshold: 64,
             inline_threshold: 256 * 1024,
             durable_deadline: Duration::from_secs(10),
+            request_deadline: Duration::from_secs(30),
         }
     }
 }

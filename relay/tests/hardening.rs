@@ -166,3 +166,61 @@ async fn an_upload_that_would_eat_into_the_disk_reserve_is_refused_as_full() {
 fn test_config_without_sweeper() -> burnlink_relay::Config {
     burnlink_relay::Config { sweep_interval: Duration::from_secs(3600), ..test_config() }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_past_its_hourly_bytes_is_told_to_wait() {
+    let mut cfg = test_config();
+    cfg.bytes_per_hour = 1 << 20;
+    let relay = TestRelay::start(cfg).await;
+    let c = relay.client().await;
+    // The first upload may use the whole budget and more (it is charged as it arrives)...
+    create(&c, &link_keys(52), &payload(2 << 20, 1)).await;
+    // ...then the address waits until the debt is paid, longer than a client waits on its own.
+    match c.create(create_request(&link_keys(53), 600), &payload(1000, 1)[..], &|_| {}).await {
+        Err(TransportError::RetryAfter(w)) => assert!(w >= Duration::from_secs(30), "{w:?}"),
+        other => panic!("{:?}", other.map(|(id, _)| id)),
+    }
+    assert_eq!(count_files(&relay.dir.path().join("blobs/tmp")), 0);
+    relay.stop().await;
+}
+
+/// A source that fails after `after` bytes: the client resets the upload.
+struct FailingSource {
+    left: usize,
+}
+
+impl tokio::io::AsyncRead for FailingSource {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if self.left == 0 {
+            return std::task::Poll::Ready(Err(std::io::Error::other("the disk went away")));
+        }
+        let n = buf.remaining().min(self.left).min(64 * 1024);
+        buf.put_slice(&vec![7u8; n]);
+        self.left -= n;
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_the_sender_abandons_leaves_nothing_behind() {
+    let relay = TestRelay::start(test_config()).await;
+    let c = relay.client().await;
+    let err = c.create(create_request(&link_keys(54), 600), FailingSource { left: 3 << 20 }, &|_| {}).await;
+    assert!(err.is_err());
+    let tmp = relay.dir.path().join("blobs/tmp");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while count_files(&tmp) > 0 {
+        assert!(std::time::Instant::now() < deadline, "an abandoned upload left its temp file");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(relay.blob_files(), 0);
+    assert_eq!(all_records(relay.relay.store().as_ref()).await.len(), 0);
+    // Its storage key was destroyed too: no slot of the key file holds one.
+    let keys = std::fs::read(relay.dir.path().join("keys")).unwrap();
+    assert!(keys.iter().all(|&b| b == 0), "an abandoned upload's storage key is still on disk");
+    relay.stop().await;
+}

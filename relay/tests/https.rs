@@ -163,3 +163,22 @@ async fn refusals_map_to_clear_status_codes_and_store_nothing() {
     }
     relay.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_drips_in_is_cut_off_at_the_deadline() {
+    let mut cfg = test_config();
+    cfg.request_deadline = std::time::Duration::from_millis(300);
+    let relay = TestRelay::start(cfg).await;
+    let api = Api::new(&relay);
+    // A claim whose body never finishes arriving.
+    let never = futures_util::stream::pending::<Result<bytes::Bytes, std::io::Error>>();
+    let req = Request::post("/api/v1/links/AAAAAAAAAAAAAAAAAAAAAA/claim")
+        .header("content-type", "application/json")
+        .body(Body::from_stream(never))
+        .unwrap();
+    let t = std::time::Instant::now();
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(5), api.send(req)).await.expect("still waiting");
+    assert_eq!(answer.status, StatusCode::REQUEST_TIMEOUT);
+    assert!(t.elapsed() < std::time::Duration::from_secs(2));
+    relay.stop().await;
+}

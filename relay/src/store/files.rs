@@ -171,3 +171,21 @@ impl GroupCommit {
         (*self.requested.lock().unwrap(), *self.done.borrow())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_sync_that_never_returns_gives_a_clear_error_at_the_deadline() {
+        let stuck: SyncFn = Box::new(|| {
+            std::thread::sleep(Duration::from_secs(3));
+            Ok(())
+        });
+        let (gc, _flusher) = GroupCommit::start(stuck, Duration::from_millis(200));
+        let t = Instant::now();
+        assert!(matches!(gc.commit().await, Err(StoreError::Timeout(_))));
+        assert!(t.elapsed() < Duration::from_secs(2));
+        gc.shutdown();
+    }
+}
