@@ -259,7 +259,7 @@ async fn watch_reports_claim_and_consumption() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_its_budget_an_address_is_told_to_wait_and_the_client_does() {
     let mut cfg = test_config();
-    cfg.rate_per_sec = 2.0;
+    cfg.rate_per_sec = 1.0;
     cfg.rate_burst = 5;
     let relay = TestRelay::start(cfg).await;
     let c = relay.client().await;
@@ -268,11 +268,12 @@ async fn past_its_budget_an_address_is_told_to_wait_and_the_client_does() {
     for _ in 0..5 {
         assert!(matches!(c.peek(id).await.unwrap(), Peek::Gone));
     }
-    assert!(t.elapsed() < Duration::from_millis(400), "the burst is served at once");
-    // The sixth is answered "retry after ~0.5 s": the client waits as told and then gets its answer.
+    let burst = t.elapsed();
+    assert!(burst < Duration::from_millis(500), "the burst is served at once: {burst:?}");
+    // The sixth is answered "retry after" (about a second less the refill): the client waits and gets its answer.
     let t = std::time::Instant::now();
     assert!(matches!(c.peek(id).await.unwrap(), Peek::Gone));
-    assert!(t.elapsed() >= Duration::from_millis(300), "no wait: {:?}", t.elapsed());
+    assert!(t.elapsed() >= Duration::from_millis(400), "no wait: {:?}", t.elapsed());
 
     // Over HTTPS the same budget is a 429 with Retry-After, which the page honours.
     let app = burnlink_relay::https::router(burnlink_relay::https::HttpState {

@@ -555,12 +555,13 @@ impl Drop for SledUpload {
         if self.committed {
             return;
         }
-        // An abandoned upload (refused, too large, connection lost, failed commit) leaves nothing behind.
-        let _ = fs::remove_file(&self.tmp);
-        let _ = fs::remove_file(self.inner.blobs.join(id_hex(&self.id)));
+        // An abandoned upload (refused, too large, connection lost, failed commit) leaves nothing behind: its key
+        // first, as on every end, then its bytes.
         if self.inner.keys.destroy(self.slot).is_ok() {
             self.inner.keys.release(self.slot);
         }
+        let _ = fs::remove_file(&self.tmp);
+        let _ = fs::remove_file(self.inner.blobs.join(id_hex(&self.id)));
     }
 }
 

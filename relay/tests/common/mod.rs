@@ -42,7 +42,19 @@ impl TestRelay {
     pub async fn start_in(dir: tempfile::TempDir, config: Config) -> Self {
         let mut opts = Options::new(dir.path());
         opts.config = config;
-        let server = Server::bind(opts).await.unwrap();
+        // A restart in the same process: sled may finish its last IO, and drop the data dir's lock, a moment after
+        // the previous handle is gone. Wait for the lock, boundedly; any other error fails at once.
+        let mut tries = 0;
+        let server = loop {
+            match Server::bind(opts.clone()).await {
+                Ok(s) => break s,
+                Err(e) if e.to_string().contains("could not acquire lock") && tries < 100 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("starting the relay: {e}"),
+            }
+        };
         let relay = server.relay.clone();
         let ready = server.ready.clone();
         let (tx, rx) = tokio::sync::oneshot::channel();
