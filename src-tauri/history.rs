@@ -56,7 +56,7 @@ impl Vault for MemoryVault {
 }
 
 /// One link the user sent.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Entry {
     /// Link id.
     pub id: String,
@@ -83,6 +83,22 @@ pub struct Entry {
     /// Whether the sender was already told it was opened.
     #[serde(default)]
     pub notified: bool,
+}
+
+impl std::fmt::Debug for Entry {
+    /// Never the link or the manage token: a log line or a panic must not hand out either.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("id", &self.id)
+            .field("label", &self.label)
+            .field("relay", &self.relay)
+            .field("state", &self.state)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("claimed_at", &self.claimed_at)
+            .field("ended_at", &self.ended_at)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Entry {
@@ -212,6 +228,16 @@ mod tests {
             ended_at: None,
             notified: false,
         }
+    }
+
+    #[test]
+    fn debug_shows_neither_the_link_nor_the_manage_token() {
+        let mut e = entry("a", 1);
+        e.manage = "MANAGE-TOKEN-TEXT".into();
+        e.link = Some("https://r/o/a#FRAGMENT-SECRET".into());
+        let shown = format!("{e:?} {e:#?}");
+        assert!(!shown.contains("MANAGE-TOKEN-TEXT") && !shown.contains("FRAGMENT-SECRET"), "{shown}");
+        assert!(shown.contains("\"a\""), "the id is still shown");
     }
 
     #[test]

@@ -298,35 +298,29 @@ fn no_secret_on_the_command_line() {
 
 /// SIGKILL the receiver mid-download, run `open` again: it resumes under the saved lease and completes, and nobody
 /// else can claim the link in between.
-#[test]
-fn killed_receiver_resumes_and_completes() {
-    let r = Relay::start(&[]);
-    let h = home();
-    let src = h.path().join("resume.bin");
-    write_random(&src, 192 << 20, 7);
-    let sent = send_json(&r, h.path(), &["resume.bin"], b"");
-    let link = sent["link"].as_str().unwrap().to_owned();
-    let out = h.path().join("out");
-    std::fs::create_dir(&out).unwrap();
-
+/// Starts `burnlink open LINK --out out` (plus `extra`) in `h`, freezes and kills it mid-transfer of `name`, and
+/// checks that only the lease was left behind and the link is claimed.
+fn interrupt_open(r: &Relay, h: &Path, link: &str, name: &str, size: u64, extra: &[&str]) {
+    let out = h.join("out");
+    std::fs::create_dir_all(&out).unwrap();
     let mut child = r
-        .cli(h.path())
-        .args(["open", &link, "--out", "out"])
+        .cli(h)
+        .args(["open", link, "--out", "out"])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let state = h.path().join("state");
     let start = Instant::now();
     let pid = child.id().to_string();
     let part = loop {
-        // The file being written inside the staging folder (`out/.burnlink-<id>-<rand>.partial/resume.bin`).
+        // The file being written inside the staging folder (`out/.burnlink-<id>-<rand>.partial/<name>`).
         let part = std::fs::read_dir(&out)
             .unwrap()
             .map(|e| e.unwrap().path())
             .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(".burnlink-"))
-            .map(|d| d.join("resume.bin"));
+            .map(|d| d.join(name));
         if let Some(p) = part {
             if std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0) > 8 << 20 {
                 // Freeze it first so "mid-transfer" is certain, then kill it.
@@ -339,11 +333,24 @@ fn killed_receiver_resumes_and_completes() {
         std::thread::sleep(Duration::from_millis(2));
     };
     let got = std::fs::metadata(&part).unwrap().len();
-    assert!(got < 192 << 20, "stopped mid-transfer ({got} bytes)");
+    assert!(got < size, "stopped mid-transfer ({got} bytes)");
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(std::fs::read_dir(&state).unwrap().count() == 1, "the lease is kept in the private state dir");
+    assert!(std::fs::read_dir(h.join("state")).unwrap().count() == 1, "the lease is kept in the private state dir");
     assert_eq!(tree(&out).iter().filter(|(p, _)| !p.starts_with(".burnlink-")).count(), 0, "nothing written yet");
+}
+
+#[test]
+fn killed_receiver_resumes_and_completes() {
+    let r = Relay::start(&[]);
+    let h = home();
+    let src = h.path().join("resume.bin");
+    write_random(&src, 192 << 20, 7);
+    let sent = send_json(&r, h.path(), &["resume.bin"], b"");
+    let link = sent["link"].as_str().unwrap().to_owned();
+    let out = h.path().join("out");
+    let state = h.path().join("state");
+    interrupt_open(&r, h.path(), &link, "resume.bin", 192 << 20, &[]);
     assert_eq!(status(&r, h.path(), &sent)["state"], "claimed");
 
     // Somebody else with the whole link (another machine: another state dir) gets "gone" while the lease runs.
@@ -356,4 +363,26 @@ fn killed_receiver_resumes_and_completes() {
     assert_eq!(files, vec!["resume.bin".to_owned()], "the killed run's staging folder is cleaned up");
     assert_eq!(status(&r, h.path(), &sent)["state"], "consumed");
     assert!(std::fs::read_dir(&state).unwrap().next().is_none(), "resume state removed after the ack");
+}
+
+#[test]
+fn a_mistyped_passphrase_on_resume_keeps_the_download() {
+    let r = Relay::start(&[]);
+    let h = home();
+    let src = h.path().join("guarded.bin");
+    write_random(&src, 128 << 20, 9);
+    std::fs::write(h.path().join("right"), "correct horse battery").unwrap();
+    std::fs::write(h.path().join("wrong"), "correct horse batterY").unwrap();
+    let sent = send_json(&r, h.path(), &["--passphrase-file", "right", "guarded.bin"], b"");
+    let link = sent["link"].as_str().unwrap().to_owned();
+    interrupt_open(&r, h.path(), &link, "guarded.bin", 128 << 20, &["--passphrase-file", "right"]);
+
+    let wrong = run(r.cli(h.path()).args(["open", &link, "--out", "out", "--passphrase-file", "wrong"]), b"");
+    let wrong = wrong.expect_code(4);
+    assert!(wrong.stderr.contains("wrong passphrase") && wrong.stderr.contains("kept"), "{}", wrong.stderr);
+    assert_eq!(std::fs::read_dir(h.path().join("state")).unwrap().count(), 1, "the lease survives a typo");
+
+    run(r.cli(h.path()).args(["open", &link, "--out", "out", "--passphrase-file", "right"]), b"").expect_code(0);
+    assert_eq!(sha256_file(&h.path().join("out/guarded.bin")), sha256_file(&src));
+    assert_eq!(status(&r, h.path(), &sent)["state"], "consumed");
 }

@@ -19,6 +19,9 @@ pub enum Error {
         /// Attempts left before the relay burns the link.
         attempts_left: u8,
     },
+    /// The passphrase given to resume an interrupted download is wrong. The download and its lease are kept.
+    #[error("wrong passphrase; the interrupted download is kept and resumes with the right one")]
+    WrongPassphraseOnResume,
     /// The link needs a passphrase and none was given.
     #[error("this link needs a passphrase (give it with --passphrase-file or --passphrase-env)")]
     PassphraseRequired,
@@ -51,7 +54,7 @@ impl Error {
         match self {
             Error::Gone => "gone",
             Error::WrongKey => "wrong_key",
-            Error::WrongPassphrase { .. } => "wrong_passphrase",
+            Error::WrongPassphrase { .. } | Error::WrongPassphraseOnResume => "wrong_passphrase",
             Error::PassphraseRequired => "passphrase_required",
             Error::Relay(TransportError::Unreachable { .. }) | Error::Relay(TransportError::ConnectionLost(_)) => {
                 "unreachable"

@@ -372,7 +372,7 @@ async fn open(a: OpenArgs) -> Result<(), Fail> {
             }
             Ok(Opened::Stdout { .. }) => return Ok(()),
             // Ask on a terminal; a script gets exit status 4.
-            Err(Error::PassphraseRequired | Error::WrongPassphrase { .. })
+            Err(Error::PassphraseRequired | Error::WrongPassphrase { .. } | Error::WrongPassphraseOnResume)
                 if passphrase.is_none() && std::io::stdin().is_terminal() =>
             {
                 passphrase = Some(SecretString::from(rpassword::prompt_password("Passphrase: ")?));

@@ -43,8 +43,7 @@ pub struct OpenOptions {
     pub state_dir: PathBuf,
 }
 
-/// What a link held.
-#[derive(Debug)]
+/// What a link held. Its `Debug` never shows a revealed text.
 pub enum Opened {
     /// A text secret.
     Text(Zeroizing<String>),
@@ -60,6 +59,18 @@ pub enum Opened {
         /// Bytes written.
         bytes: u64,
     },
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Opened::Text(t) => write!(f, "Text(<{} bytes redacted>)", t.len()),
+            Opened::Files { saved, summary } => {
+                f.debug_struct("Files").field("saved", saved).field("summary", summary).finish()
+            }
+            Opened::Stdout { bytes } => f.debug_struct("Stdout").field("bytes", bytes).finish(),
+        }
+    }
 }
 
 /// What is known about a link without opening it. Never burns.
@@ -136,8 +147,12 @@ async fn open_on(
 
     let (state, keys, first_body) = match saved {
         Some(state) => {
-            // A download of this link was interrupted: resume it under the saved lease.
+            // A download of this link was interrupted: resume it under the saved lease, once the passphrase is known
+            // to be the one that claimed it (a wrong one must not cost the download).
             let keys = unlock(link, state.meta, opts.passphrase.clone()).await?;
+            if state.claim_hash.is_some_and(|h| keys.claim_key().digest() != h) {
+                return Err(Error::WrongPassphraseOnResume);
+            }
             (state, keys, None)
         }
         None => {
@@ -148,7 +163,8 @@ async fn open_on(
             let keys = unlock(link, info.meta, opts.passphrase.clone()).await?;
             match client.claim(link.id, keys.holder().clone(), keys.claim_key().clone()).await? {
                 Claim::Won { lease, body, .. } => {
-                    let state = ResumeState { lease, size: body.size, meta: info.meta };
+                    let claim_hash = Some(keys.claim_key().digest());
+                    let state = ResumeState { lease, size: body.size, meta: info.meta, claim_hash };
                     files.save(&state)?;
                     (state, keys, Some(body))
                 }
@@ -273,4 +289,15 @@ async fn open_on(
     }
     files.remove();
     Ok(opened)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_revealed_text() {
+        let shown = format!("{:?}", Opened::Text(Zeroizing::new("the vault code is 0451".into())));
+        assert!(!shown.contains("0451"), "{shown}");
+    }
 }

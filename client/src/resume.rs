@@ -1,12 +1,14 @@
 //! The private record of a download in progress, so that a receiver killed mid-transfer can resume with the same
-//! link while the lease lasts: `<state dir>/<id>.lease` holds the lease token and the link's public metadata (never a
-//! key). The next `open` downloads again from the start under that lease. Removed after the ack.
+//! link while the lease lasts: `<state dir>/<id>.lease` holds the lease token, the link's public metadata and the
+//! hash of its claim key, which the relay holds too (never a key). The next `open` downloads again from the start
+//! under that lease, after checking the passphrase it was given against that hash, so a mistyped passphrase never
+//! costs the download. Removed after the ack.
 
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use burnlink_core::keys::{KdfParams, LeaseToken, PublicMeta, SecretCheck};
+use burnlink_core::keys::{Digest32, KdfParams, LeaseToken, PublicMeta, SecretCheck};
 use burnlink_core::link::LinkId;
 
 /// Where the CLI keeps resume state: `$BURNLINK_STATE_DIR`, else the platform state (or local data) dir.
@@ -25,6 +27,8 @@ pub struct ResumeState {
     pub size: u64,
     /// What peek said (peek says "gone" once claimed, so it is kept here).
     pub meta: PublicMeta,
+    /// `SHA-256(C)` of the claim that won: a resume checks the passphrase against it. `None` in older state files.
+    pub claim_hash: Option<Digest32>,
 }
 
 fn hex(b: &[u8]) -> String {
@@ -89,6 +93,10 @@ impl StateFiles {
             lease: LeaseToken::from_bytes(unhex(get("lease")?).ok_or_else(bad)?),
             size: get("size")?.parse().map_err(|_| bad())?,
             meta: PublicMeta { check: SecretCheck(unhex(get("check")?).ok_or_else(bad)?), kdf },
+            claim_hash: match f.get("claim") {
+                None => None,
+                Some(h) => Some(Digest32(unhex(h).ok_or_else(bad)?)),
+            },
         }))
     }
 
@@ -104,12 +112,15 @@ impl StateFiles {
             None => "none".to_owned(),
             Some(k) => format!("{},{},{},{}", hex(&k.salt), k.m_kib, k.t, k.p),
         };
-        let body = format!(
+        let mut body = format!(
             "version=1\nlease={}\nsize={}\ncheck={}\nkdf={kdf}\n",
             hex(s.lease.expose()),
             s.size,
             hex(&s.meta.check.0)
         );
+        if let Some(h) = &s.claim_hash {
+            body.push_str(&format!("claim={}\n", hex(&h.0)));
+        }
         let tmp = self.lease.with_extension("lease.tmp");
         let mut opts = fs::OpenOptions::new();
         opts.write(true).create(true).truncate(true);

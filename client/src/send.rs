@@ -38,8 +38,7 @@ pub struct SendOptions {
     pub passphrase: Option<SecretString>,
 }
 
-/// A created link.
-#[derive(Debug)]
+/// A created link. Its `Debug` shows neither the link nor the manage token.
 pub struct Sent {
     /// The https link, with the secret in the fragment.
     pub link: Zeroizing<String>,
@@ -59,6 +58,18 @@ pub struct Sent {
 enum Entry {
     Dir(SafePath),
     File(SafePath, PathBuf, u64),
+}
+
+impl std::fmt::Debug for Sent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sent")
+            .field("link", &"<redacted>")
+            .field("id", &self.id)
+            .field("expires_at", &self.expires_at)
+            .field("bytes", &self.bytes)
+            .field("skipped", &self.skipped)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The files and folders under `paths`, named relative to each path's parent, in a stable order.
@@ -285,4 +296,25 @@ impl AsyncRead for SealedReader {
 
 pub(crate) fn join(e: tokio::task::JoinError) -> Error {
     Error::Io(std::io::Error::other(format!("worker failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_neither_the_link_nor_the_manage_token() {
+        let manage = ManageToken::from_bytes([0x5a; 32]);
+        let token = manage.to_text();
+        let sent = Sent {
+            link: Zeroizing::new("https://r.example/o/AAAAAAAAAAAAAAAAAAAAAA#FRAGMENT-SECRET".into()),
+            id: LinkId([0; 16]),
+            expires_at: Timestamp(0),
+            manage,
+            bytes: 5,
+            skipped: Vec::new(),
+        };
+        let shown = format!("{sent:?} {sent:#?}");
+        assert!(!shown.contains("FRAGMENT-SECRET") && !shown.contains(&token[..12]), "{shown}");
+    }
 }

@@ -407,7 +407,7 @@ fn check_new(path: &SafePath, files: &HashSet<SafePath>, dirs: &HashSet<SafePath
 }
 
 /// A [`Sink`] that keeps everything in memory. For tests, fuzzing and small payloads.
-#[derive(Default, Debug)]
+#[derive(Default)]
 pub struct MemorySink {
     /// The text secret, if any.
     pub text: Option<Zeroizing<String>>,
@@ -418,6 +418,17 @@ pub struct MemorySink {
     /// Stop accepting file bytes past this many in total (fuzzing); `0` means no limit.
     pub limit: u64,
     total: u64,
+}
+
+impl std::fmt::Debug for MemorySink {
+    /// Names and sizes only: never the text or the file bytes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemorySink")
+            .field("text", &self.text.as_ref().map(|t| format!("<{} bytes redacted>", t.len())))
+            .field("dirs", &self.dirs)
+            .field("files", &self.files.iter().map(|(p, b)| (p, b.len())).collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 impl MemorySink {
@@ -456,6 +467,15 @@ impl Sink for MemorySink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_memory_sink_never_prints_its_secret() {
+        let mut sink = MemorySink { text: Some(Zeroizing::new("hunter2-launch-code".into())), ..Default::default() };
+        sink.files.push((SafePath::new("a.txt").unwrap(), b"file-bytes-secret".to_vec()));
+        let shown = format!("{sink:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("file-bytes-secret"), "{shown}");
+        assert!(shown.contains("a.txt"));
+    }
 
     #[test]
     fn padme_matches_the_paper() {
