@@ -19,7 +19,7 @@ use burnlink_core::zeroize::Zeroizing;
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio_util::io::SyncIoBridge;
 
-use crate::transport::TransportError;
+use crate::transport::{Patience, TransportError};
 use crate::{Error, Progress, RelayClient};
 
 /// What to send.
@@ -199,15 +199,16 @@ pub async fn send(
     let recipient = new.keys.recipient();
     // A relay that is busy says how long to wait before anything is stored: seal and upload again after that, within
     // a bound. Files are read again; the text is still in memory.
-    let mut waited = Duration::ZERO;
+    let mut patience = Patience::default();
     let (id, expires_at) = loop {
         let attempt =
             upload(client, req.clone(), recipient.clone(), entries.clone(), text.clone(), total, progress.clone())
                 .await;
         match attempt {
-            Err(Error::Relay(TransportError::RetryAfter(after))) if waited + after <= RETRY_BUDGET => {
-                waited += after;
-                crate::transport::wait_as_told(after).await;
+            Err(Error::Relay(TransportError::RetryAfter(after))) => {
+                if !patience.wait(after).await {
+                    return Err(TransportError::RetryAfter(after).into());
+                }
             }
             other => break other?,
         }
@@ -215,9 +216,6 @@ pub async fn send(
     let link = Link { relay: Some(origin.clone()), id, secret: new.secret.clone() }.to_https(origin);
     Ok(Sent { link, id, expires_at, manage, bytes, skipped })
 }
-
-/// Most time a send waits on a busy relay before giving up.
-const RETRY_BUDGET: Duration = Duration::from_secs(60);
 
 /// Seals the payload on a blocking thread while it streams to the relay.
 async fn upload(

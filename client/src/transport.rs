@@ -211,12 +211,27 @@ pub fn on_wait(f: impl Fn(Duration) + Send + Sync + 'static) {
     let _ = WAIT_NOTICE.set(Box::new(f));
 }
 
-pub(crate) async fn wait_as_told(after: Duration) {
-    match WAIT_NOTICE.get() {
-        Some(f) => f(after),
-        None => tracing::info!("the relay is busy; trying again in {:.1} s", after.as_secs_f64()),
+/// The waiting one request (or one send, resealed each time) does on "retry after" answers, within
+/// [`RETRY_BUDGET`] in all.
+#[derive(Default)]
+pub(crate) struct Patience {
+    waited: Duration,
+}
+
+impl Patience {
+    /// Waits `after` as the relay asked and says so, unless that would pass the budget: then `false`, at once.
+    pub(crate) async fn wait(&mut self, after: Duration) -> bool {
+        if self.waited + after > RETRY_BUDGET {
+            return false;
+        }
+        self.waited += after;
+        match WAIT_NOTICE.get() {
+            Some(f) => f(after),
+            None => tracing::info!("the relay is busy; trying again in {:.1} s", after.as_secs_f64()),
+        }
+        tokio::time::sleep(after).await;
+        true
     }
-    tokio::time::sleep(after).await;
 }
 
 /// Relay-supplied text, made safe to show: no control characters (a hostile relay must not drive the terminal).
@@ -316,7 +331,7 @@ impl RelayClient {
     /// Sends `req`, finishes the request side, reads one answer (and keeps any bytes after it). A "retry after"
     /// answer is honoured here: wait as told and send the request again, within [`RETRY_BUDGET`].
     async fn exchange(&self, req: &Request) -> Result<(Response, Vec<u8>, RecvStream), TransportError> {
-        let mut waited = Duration::ZERO;
+        let mut patience = Patience::default();
         loop {
             let (mut send, mut recv) = self.start(req).await?;
             send.finish()?;
@@ -327,11 +342,9 @@ impl RelayClient {
             match resp {
                 Response::RetryAfter { after_ms, .. } => {
                     let after = Duration::from_millis(after_ms.into());
-                    if waited + after > RETRY_BUDGET {
+                    if !patience.wait(after).await {
                         return Err(TransportError::RetryAfter(after));
                     }
-                    waited += after;
-                    wait_as_told(after).await;
                 }
                 resp => return Ok((resp, buf, recv)),
             }
