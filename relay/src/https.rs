@@ -496,8 +496,7 @@ async fn create(
     let max = s.relay.config.max_upload;
     if headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()).is_some_and(|n| n > max) {
         // Known from the headers: refuse before reading any of it.
-        let message = format!("the upload is larger than this relay accepts ({max} bytes)");
-        return Err(relay_error(ErrorCode::TooLarge, message).into());
+        return Err(refusal(crate::request::too_large(max)));
     }
     let mut incoming = HttpBody(body.into_data_stream());
     match s.relay.handle(from(peer), WireRequest::Create(req), Some(&mut incoming)).await.response {

@@ -16,8 +16,8 @@ use futures_util::StreamExt;
 use quinn::{Connection, RecvStream, SendStream};
 use tracing::{debug, warn};
 
-use crate::request::Incoming;
-use crate::service::{bad_request, Relay};
+use crate::request::{bad_request, internal, Incoming};
+use crate::service::Relay;
 use crate::store::BlobStream;
 
 /// Application error codes on QUIC streams and connections.
@@ -137,10 +137,6 @@ async fn reply(send: &mut SendStream, resp: &Response) -> anyhow::Result<()> {
     resp.encode(&mut buf);
     send.write_all(&buf).await?;
     Ok(())
-}
-
-fn internal() -> Response {
-    Response::Error { code: ErrorCode::Internal, message: "the relay failed; nothing changed".into() }
 }
 
 /// A create's payload: the bytes that arrived with the request frame, then the rest of the stream.

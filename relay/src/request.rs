@@ -19,7 +19,7 @@ use burnlink_core::proto::{CreateRequest, ErrorCode, Request, Response};
 use bytes::Bytes;
 
 use crate::limits::{Full, Group, Wait};
-use crate::service::{bad_request, Action, Relay};
+use crate::service::{Action, Relay};
 use crate::store::{BlobStream, StoreError};
 
 /// How long an upload may go without a byte before it is dropped.
@@ -58,6 +58,21 @@ pub fn error(code: ErrorCode, message: impl Into<String>) -> Response {
     Response::Error { code, message: message.into() }
 }
 
+/// A `BadRequest` error answer.
+pub fn bad_request(message: impl Into<String>) -> Response {
+    error(ErrorCode::BadRequest, message)
+}
+
+/// The relay failed; nothing acknowledged changed.
+pub fn internal() -> Response {
+    error(ErrorCode::Internal, "the relay failed; nothing changed")
+}
+
+/// An upload past the relay's size cap of `max` bytes.
+pub fn too_large(max: u64) -> Response {
+    error(ErrorCode::TooLarge, format!("the upload is larger than this relay accepts ({max} bytes)"))
+}
+
 /// "Not now, in a moment": nothing was done, and the client should send the same request again after the wait.
 fn retry_after(Wait(w): Wait) -> Response {
     let after_ms = w.as_millis().min(u128::from(u32::MAX)) as u32;
@@ -77,7 +92,7 @@ fn full(why: Full) -> Response {
 fn failed(e: &StoreError) -> Response {
     match e {
         StoreError::Timeout(_) => error(ErrorCode::Busy, "the relay's storage is not responding; try again later"),
-        _ => error(ErrorCode::Internal, "the relay failed; nothing changed"),
+        _ => internal(),
     }
 }
 
@@ -182,10 +197,7 @@ impl Relay {
             };
             let n = chunk.len() as u64;
             if upload.written() + n > max {
-                return error(
-                    ErrorCode::TooLarge,
-                    format!("the upload is larger than this relay accepts ({max} bytes)"),
-                );
+                return too_large(max);
             }
             let available = if upload.written() >= next_space_check {
                 next_space_check = upload.written() + SPACE_CHECK_EVERY;

@@ -18,7 +18,8 @@ use burnlink_core::state::{step, CreateError, Event, Outcome, Record, Timestamp}
 use tokio::sync::broadcast;
 
 use crate::limits::{Buckets, ConnSlot, Conns, Group, Space};
-use crate::store::{BlobStream, Store, StoreError, Upload};
+use crate::request::bad_request;
+use crate::store::{BlobStream, Pages, Store, StoreError, Upload};
 use crate::Config;
 
 /// The relay's clock: system time plus an offset that tests can advance.
@@ -127,12 +128,9 @@ impl Relay {
 
     /// Counts the content already stored (at start-up), for the storage cap.
     pub async fn count_stored(&self) -> RelayResult<u64> {
-        let mut after = None;
+        let mut pages = Pages::new(self.store.as_ref(), SWEEP_BATCH);
         let mut total = 0;
-        loop {
-            let batch = self.store.scan(after, SWEEP_BATCH).await?;
-            let Some((last, _)) = batch.last() else { break };
-            after = Some(*last);
+        while let Some(batch) = pages.next().await? {
             total += batch
                 .iter()
                 .filter_map(|(_, r)| r.as_ref().ok())
@@ -246,11 +244,9 @@ impl Relay {
     /// One sweep: applies expiry, lease ends and purges to every record due, in bounded batches. A record that does
     /// not decode is skipped and reported, never the end of the sweep. Returns how many records changed.
     pub async fn sweep(self: &Arc<Self>) -> RelayResult<usize> {
-        let (mut after, mut changed, mut bad) = (None, 0, 0);
-        loop {
-            let batch = self.store.scan(after, SWEEP_BATCH).await?;
-            let Some((last, _)) = batch.last() else { break };
-            after = Some(*last);
+        let mut pages = Pages::new(self.store.as_ref(), SWEEP_BATCH);
+        let (mut changed, mut bad) = (0, 0);
+        while let Some(batch) = pages.next().await? {
             let now = self.clock.now();
             for (id, rec) in batch {
                 match rec {
@@ -269,9 +265,4 @@ impl Relay {
         }
         Ok(changed)
     }
-}
-
-/// A `BadRequest` error answer.
-pub fn bad_request(message: impl Into<String>) -> Response {
-    Response::Error { code: burnlink_core::proto::ErrorCode::BadRequest, message: message.into() }
 }

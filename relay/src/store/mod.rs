@@ -87,3 +87,25 @@ pub trait Store: Send + Sync + 'static {
     /// Free bytes where this store writes, if it is a local disk (`None`: not known or not limited).
     fn available(&self) -> Option<u64>;
 }
+
+/// Every record of a store, a batch at a time, so that no walk over them holds them all in memory.
+pub struct Pages<'a> {
+    store: &'a dyn Store,
+    after: Option<LinkId>,
+    limit: usize,
+}
+
+impl<'a> Pages<'a> {
+    /// Walks `store` in batches of `limit` records.
+    pub fn new(store: &'a dyn Store, limit: usize) -> Self {
+        Self { store, after: None, limit }
+    }
+
+    /// The next batch, or `None` after the last record.
+    pub async fn next(&mut self) -> Result<Option<Vec<Scanned>>, StoreError> {
+        let batch = self.store.scan(self.after, self.limit).await?;
+        let Some((last, _)) = batch.last() else { return Ok(None) };
+        self.after = Some(*last);
+        Ok(Some(batch))
+    }
+}
