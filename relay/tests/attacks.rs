@@ -4,17 +4,13 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
+use axum::http::StatusCode;
 use burnlink_client::transport::Claim;
 use burnlink_core::keys::{ClaimKey, HolderProof};
 use burnlink_core::state::StateKind;
 use common::*;
 use rand::RngCore;
 use rustls::pki_types::pem::PemObject;
-use tower::ServiceExt;
 
 fn random32() -> [u8; 32] {
     let mut b = [0u8; 32];
@@ -46,18 +42,6 @@ async fn a_thousand_quic_claims_without_the_holder_proof_burn_nothing() {
     relay.stop().await;
 }
 
-async fn post_claim(app: &axum::Router, id: &str, holder: &[u8; 32], key: &[u8; 32]) -> (StatusCode, Vec<u8>) {
-    let body = serde_json::json!({ "holder": B64.encode(holder), "claim_key": B64.encode(key) }).to_string();
-    let req = Request::post(format!("/api/v1/links/{id}/claim"))
-        .header("content-type", "application/json")
-        .body(Body::from(body))
-        .unwrap();
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    (status, bytes.to_vec())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_https_claims_without_the_holder_proof_burn_nothing() {
     let relay = TestRelay::start(test_config()).await;
@@ -65,10 +49,7 @@ async fn a_thousand_https_claims_without_the_holder_proof_burn_nothing() {
     let k = link_keys(42);
     let data = payload(3000, 5);
     let id = create(&c, &k, &data).await;
-    let app = burnlink_relay::https::router(burnlink_relay::https::HttpState {
-        relay: relay.relay.clone(),
-        quic_port: relay.ready.quic.port(),
-    });
+    let app = relay.router();
     let gone = {
         let (s, b) = post_claim(&app, "AAAAAAAAAAAAAAAAAAAAAA", &random32(), &random32()).await;
         assert_eq!(s, StatusCode::NOT_FOUND);

@@ -6,17 +6,13 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
+use axum::http::StatusCode;
 use burnlink_client::transport::{Claim, Peek, TransportError};
 use burnlink_core::link::LinkId;
 use burnlink_core::proto::{ErrorCode, Response};
 use burnlink_core::state::StateKind;
 use burnlink_relay::service::Action;
 use common::*;
-use tower::ServiceExt;
 
 fn hex(id: &LinkId) -> String {
     id.0.iter().map(|b| format!("{b:02x}")).collect()
@@ -38,17 +34,8 @@ async fn a_claim_whose_content_cannot_be_read_burns_nothing() {
         other => panic!("{:?}", other.err()),
     }
     // Over HTTPS likewise.
-    let app = burnlink_relay::https::router(burnlink_relay::https::HttpState {
-        relay: relay.relay.clone(),
-        quic_port: relay.ready.quic.port(),
-    });
-    let body =
-        serde_json::json!({ "holder": B64.encode(k.holder.expose()), "claim_key": B64.encode(k.claim.expose()) });
-    let req = Request::post(format!("/api/v1/links/{id}/claim"))
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    assert_eq!(app.oneshot(req).await.unwrap().status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let (status, _) = post_claim(&relay.router(), &id.to_string(), k.holder.expose(), k.claim.expose()).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
 
     let s = c.status(id, k.manage.clone()).await.unwrap().unwrap();
     assert_eq!(s.state, StateKind::Fresh, "a claim that could not deliver burned the link");

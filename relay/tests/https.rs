@@ -29,12 +29,7 @@ impl Answer {
 
 impl Api {
     fn new(relay: &TestRelay) -> Self {
-        Self {
-            app: burnlink_relay::https::router(burnlink_relay::https::HttpState {
-                relay: relay.relay.clone(),
-                quic_port: relay.ready.quic.port(),
-            }),
-        }
+        Self { app: relay.router() }
     }
 
     async fn send(&self, req: Request<Body>) -> Answer {

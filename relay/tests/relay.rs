@@ -276,10 +276,7 @@ async fn past_its_budget_an_address_is_told_to_wait_and_the_client_does() {
     assert!(t.elapsed() >= Duration::from_millis(400), "no wait: {:?}", t.elapsed());
 
     // Over HTTPS the same budget is a 429 with Retry-After, which the page honours.
-    let app = burnlink_relay::https::router(burnlink_relay::https::HttpState {
-        relay: relay.relay.clone(),
-        quic_port: relay.ready.quic.port(),
-    });
+    let app = relay.router();
     let mut last = None;
     for _ in 0..10 {
         let req = axum::http::Request::get(format!("/api/v1/links/{id}")).body(axum::body::Body::empty()).unwrap();

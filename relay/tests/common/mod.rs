@@ -75,6 +75,14 @@ impl TestRelay {
         std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
     }
 
+    /// The relay's HTTPS router, to drive in-process with tower `oneshot` (no TLS, no peer address).
+    pub fn router(&self) -> axum::Router {
+        burnlink_relay::https::router(burnlink_relay::https::HttpState {
+            relay: self.relay.clone(),
+            quic_port: self.ready.quic.port(),
+        })
+    }
+
     /// Files under blobs/ (not tmp/).
     pub fn blob_files(&self) -> usize {
         count_files(&self.dir.path().join("blobs"))
@@ -83,18 +91,37 @@ impl TestRelay {
 
 /// Every record of a store, through its batched scan.
 pub async fn all_records(store: &dyn burnlink_relay::store::Store) -> Vec<(LinkId, burnlink_core::state::Record)> {
-    let (mut out, mut after) = (Vec::new(), None);
-    loop {
-        let batch = store.scan(after, 100).await.unwrap();
-        let Some((last, _)) = batch.last() else { return out };
-        after = Some(*last);
+    let mut pages = burnlink_relay::store::Pages::new(store, 100);
+    let mut out = Vec::new();
+    while let Some(batch) = pages.next().await.unwrap() {
         out.extend(batch.into_iter().map(|(id, r)| (id, r.unwrap())));
     }
+    out
 }
 
 /// Whether a store still holds content for `id`.
 pub async fn has_content(store: &dyn burnlink_relay::store::Store, id: &LinkId) -> bool {
     store.open(id, 0).await.unwrap().is_some()
+}
+
+/// POSTs a claim with these proofs through `app`; returns the status and the body.
+pub async fn post_claim(
+    app: &axum::Router,
+    id: &str,
+    holder: &[u8; 32],
+    key: &[u8; 32],
+) -> (axum::http::StatusCode, Vec<u8>) {
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let body = serde_json::json!({ "holder": b64(holder), "claim_key": b64(key) }).to_string();
+    let req = axum::http::Request::post(format!("/api/v1/links/{id}/claim"))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(app.clone(), req).await.unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    (status, bytes.to_vec())
 }
 
 pub fn count_files(dir: &std::path::Path) -> usize {
