@@ -91,6 +91,9 @@ async fn the_sweeper_skips_a_record_it_cannot_read_and_sweeps_the_rest() {
 async fn the_data_dir_and_every_secret_in_it_are_private() {
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("relay-data");
+    // Made beforehand with the usual umask, as `mkdir -p` in a script would.
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut opts = burnlink_relay::Options::new(&data);
     opts.config = test_config();
     let server = burnlink_relay::Server::bind(opts).await.unwrap();
