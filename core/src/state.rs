@@ -32,8 +32,12 @@ const RECORD_VERSION: u8 = 2;
 pub const MAX_FAILED_PROOFS: u8 = 10;
 /// How long a tombstone outlives the link's expiry, so the sender's status still answers.
 pub const TOMBSTONE_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
-/// Default download lease.
+/// Default download lease: how long a claimed link waits for its download to resume, counted from the claim and again
+/// from each resume and each extension while bytes flow.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(10 * 60);
+/// However long bytes keep flowing, a lease ends this long after the claim: 4 GiB in 24 h is 50 kB/s, and a claimed
+/// link must not hold storage forever.
+pub const MAX_LEASE_SPAN: Duration = Duration::from_secs(24 * 3600);
 /// Shortest time to live a sender may pick.
 pub const MIN_TTL: Duration = Duration::from_secs(5 * 60);
 /// Longest time to live a sender may pick.
@@ -175,6 +179,19 @@ impl Record {
         }
     }
 
+    /// Moves a live lease's end to `now + ttl`, never earlier than it was and never past [`MAX_LEASE_SPAN`] after the
+    /// claim. Returns whether it moved.
+    fn extend_lease(&mut self, now: Timestamp, ttl: Duration) -> bool {
+        let State::Claimed { lease, until } = self.state else { return false };
+        let limit = self.claimed_at.unwrap_or(now).plus(MAX_LEASE_SPAN);
+        let new = Timestamp(now.plus(ttl).0.min(limit.0));
+        if new <= until {
+            return false;
+        }
+        self.state = State::Claimed { lease, until: new };
+        true
+    }
+
     fn end(&mut self, state: State, now: Timestamp) {
         self.state = state;
         self.ended_at = Some(now);
@@ -265,12 +282,24 @@ pub enum Event<'a> {
         /// Lease length.
         lease_ttl: Duration,
     },
-    /// The lease holder continues from `offset`.
+    /// The lease holder continues from `offset`; the lease runs `lease_ttl` from now (within [`MAX_LEASE_SPAN`]).
     Resume {
         /// Lease token sent.
         lease: &'a LeaseToken,
         /// Offset wanted.
         offset: u64,
+        /// Lease length.
+        lease_ttl: Duration,
+    },
+    /// Bytes are still flowing to the lease holder (`served` so far): the lease runs `lease_ttl` from now (within
+    /// [`MAX_LEASE_SPAN`]), so a slow download is not cut off by a lease sized for a fast one.
+    Extend {
+        /// The lease being served.
+        lease: &'a LeaseToken,
+        /// Bytes served so far on this download.
+        served: u64,
+        /// Lease length.
+        lease_ttl: Duration,
     },
     /// The lease holder verified the last chunk.
     Ack {
@@ -348,13 +377,18 @@ pub fn step(current: Option<&Record>, now: Timestamp, event: Event<'_>) -> Outco
                 Response::WrongProof { attempts_left: MAX_FAILED_PROOFS.saturating_sub(rec.failed_attempts) }
             }
         }
-        (Event::Resume { lease, offset }, State::Claimed { lease: held, .. }) if lease.digest() == held => {
+        (Event::Resume { lease, offset, lease_ttl }, State::Claimed { lease: held, .. }) if lease.digest() == held => {
             if offset > rec.size {
                 Response::Error { code: crate::proto::ErrorCode::BadRequest, message: "offset past the end".into() }
             } else {
+                changed |= rec.extend_lease(now, lease_ttl);
                 serve_from = Some(offset);
                 Response::Resumed { offset, size: rec.size }
             }
+        }
+        (Event::Extend { lease, served, lease_ttl }, State::Claimed { lease: held, .. }) if lease.digest() == held => {
+            changed |= rec.extend_lease(now, lease_ttl);
+            Response::Resumed { offset: served.min(rec.size), size: rec.size }
         }
         (Event::Ack { lease }, State::Claimed { lease: held, .. }) if lease.digest() == held => {
             rec.end(State::Consumed, now);
@@ -441,12 +475,12 @@ mod tests {
             step(Some(&r), T0, Event::Claim { holder: &holder(), key: &c, lease: &other, lease_ttl: DEFAULT_LEASE });
         assert!(matches!(o.reply, Response::Gone) && o.next.is_none());
         // Only the lease holder resumes.
-        let o = step(Some(&r), T0, Event::Resume { lease: &other, offset: 0 });
+        let o = step(Some(&r), T0, Event::Resume { lease: &other, offset: 0, lease_ttl: DEFAULT_LEASE });
         assert!(matches!(o.reply, Response::Gone));
-        let o = step(Some(&r), T0, Event::Resume { lease: &lease, offset: 500 });
+        let o = step(Some(&r), T0, Event::Resume { lease: &lease, offset: 500, lease_ttl: DEFAULT_LEASE });
         assert!(matches!(o.reply, Response::Resumed { offset: 500, size: 1000 }));
         assert_eq!(o.serve_from, Some(500));
-        let o = step(Some(&r), T0, Event::Resume { lease: &lease, offset: 1001 });
+        let o = step(Some(&r), T0, Event::Resume { lease: &lease, offset: 1001, lease_ttl: DEFAULT_LEASE });
         assert!(matches!(o.reply, Response::Error { .. }) && o.serve_from.is_none());
 
         let o = step(Some(&r), T0, Event::Ack { lease: &lease });
@@ -504,6 +538,46 @@ mod tests {
     }
 
     #[test]
+    fn a_lease_runs_on_while_bytes_flow_within_its_span() {
+        let (r, c, _) = fresh();
+        let lease = LeaseToken::from_bytes([3; 32]);
+        let other = LeaseToken::from_bytes([4; 32]);
+        let claim = Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE };
+        let mut r = step(Some(&r), T0, claim).next.unwrap();
+        let until = |r: &Record| match r.state {
+            State::Claimed { until, .. } => until,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(until(&r), T0.plus(DEFAULT_LEASE));
+        // Nine minutes in, bytes are still flowing: the lease runs ten minutes from now.
+        let t = T0.plus(Duration::from_secs(9 * 60));
+        let o = step(Some(&r), t, Event::Extend { lease: &lease, served: 10, lease_ttl: DEFAULT_LEASE });
+        assert!(o.serve_from.is_none());
+        r = o.next.unwrap();
+        assert_eq!(until(&r), t.plus(DEFAULT_LEASE));
+        // A stranger's lease extends nothing; neither does a shorter ttl.
+        let o = step(Some(&r), t, Event::Extend { lease: &other, served: 10, lease_ttl: DEFAULT_LEASE });
+        assert!(o.next.is_none() && matches!(o.reply, Response::Gone));
+        let o = step(Some(&r), t, Event::Extend { lease: &lease, served: 10, lease_ttl: Duration::from_secs(1) });
+        assert!(o.next.is_none(), "never shortened");
+        // A resume extends too.
+        let t = t.plus(Duration::from_secs(9 * 60));
+        let o = step(Some(&r), t, Event::Resume { lease: &lease, offset: 20, lease_ttl: DEFAULT_LEASE });
+        assert_eq!(o.serve_from, Some(20));
+        r = o.next.unwrap();
+        assert_eq!(until(&r), t.plus(DEFAULT_LEASE));
+        // Never past the span after the claim: near its end, the lease stops there, and then it ends.
+        let near = T0.plus(MAX_LEASE_SPAN - Duration::from_secs(60));
+        r.state = State::Claimed { lease: lease.digest(), until: near };
+        let now = T0.plus(MAX_LEASE_SPAN - Duration::from_secs(61));
+        r = step(Some(&r), now, Event::Extend { lease: &lease, served: 30, lease_ttl: DEFAULT_LEASE }).next.unwrap();
+        assert_eq!(until(&r), T0.plus(MAX_LEASE_SPAN));
+        let end = T0.plus(MAX_LEASE_SPAN);
+        let o = step(Some(&r), end, Event::Extend { lease: &lease, served: 40, lease_ttl: DEFAULT_LEASE });
+        assert!(matches!(o.reply, Response::Gone) && o.drop_content, "the span is over: consumed");
+    }
+
+    #[test]
     fn claims_without_the_holder_proof_count_nothing() {
         let (r, c, m) = fresh();
         let lease = LeaseToken::from_bytes([3; 32]);
@@ -546,7 +620,7 @@ mod tests {
                 .next
                 .unwrap();
         let end = T0.plus(DEFAULT_LEASE);
-        let o = step(Some(&claimed), end, Event::Resume { lease: &lease, offset: 0 });
+        let o = step(Some(&claimed), end, Event::Resume { lease: &lease, offset: 0, lease_ttl: DEFAULT_LEASE });
         assert!(matches!(o.reply, Response::Gone));
         assert!(o.drop_content);
         assert_eq!(o.next.unwrap().state, State::Consumed);

@@ -1,12 +1,15 @@
 //! Random event sequences on a virtual clock against the relay state machine, checking the invariants the relay's
 //! promises rest on: at most one claim ever wins, only its lease holder is served, end states are final, content is
-//! dropped exactly once, wrong proofs burn only at the tenth, and a claim without the holder proof changes nothing.
+//! dropped exactly once, wrong proofs burn only at the tenth, a claim without the holder proof changes nothing, and a
+//! lease only ever grows, never past its span after the claim.
 
 use std::time::Duration;
 
 use burnlink_core::keys::{ClaimKey, Digest32, HolderProof, LeaseToken, ManageToken, PublicMeta, SecretCheck};
 use burnlink_core::proto::{CreateRequest, Response};
-use burnlink_core::state::{step, Event, Record, StateKind, Timestamp, DEFAULT_LEASE, MAX_FAILED_PROOFS};
+use burnlink_core::state::{
+    step, Event, Record, State, StateKind, Timestamp, DEFAULT_LEASE, MAX_FAILED_PROOFS, MAX_LEASE_SPAN,
+};
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
@@ -15,6 +18,7 @@ enum Op {
     /// (holds the link, right claim key)
     Claim(bool, bool),
     Resume(bool, u64),
+    Extend(bool),
     Ack(bool),
     Status(bool),
     Revoke(bool),
@@ -26,6 +30,7 @@ fn op() -> impl Strategy<Value = Op> {
         Just(Op::Peek),
         (prop::bool::weighted(0.8), any::<bool>()).prop_map(|(h, k)| Op::Claim(h, k)),
         (any::<bool>(), 0u64..1200).prop_map(|(a, b)| Op::Resume(a, b)),
+        any::<bool>().prop_map(Op::Extend),
         any::<bool>().prop_map(Op::Ack),
         any::<bool>().prop_map(Op::Status),
         prop::bool::weighted(0.1).prop_map(Op::Revoke),
@@ -72,7 +77,16 @@ proptest! {
                     lease: &fresh_lease,
                     lease_ttl: DEFAULT_LEASE,
                 },
-                Op::Resume(right, off) => Event::Resume { lease: if *right { &held } else { &wrong_lease }, offset: *off },
+                Op::Resume(right, off) => Event::Resume {
+                    lease: if *right { &held } else { &wrong_lease },
+                    offset: *off,
+                    lease_ttl: DEFAULT_LEASE,
+                },
+                Op::Extend(right) => Event::Extend {
+                    lease: if *right { &held } else { &wrong_lease },
+                    served: 0,
+                    lease_ttl: DEFAULT_LEASE,
+                },
                 Op::Ack(right) => Event::Ack { lease: if *right { &held } else { &wrong_lease } },
                 Op::Status(right) => Event::Status { manage: if *right { &manage } else { &wrong_manage } },
                 Op::Revoke(right) => Event::Revoke { manage: if *right { &manage } else { &wrong_manage } },
@@ -115,6 +129,12 @@ proptest! {
                 prop_assert!(next.failed_attempts <= MAX_FAILED_PROOFS);
                 if next.state.kind() == StateKind::BurnedByAttempts {
                     prop_assert_eq!(next.failed_attempts, MAX_FAILED_PROOFS);
+                }
+                if let (State::Claimed { until, .. }, Some(at)) = (next.state, next.claimed_at) {
+                    prop_assert!(until <= at.plus(MAX_LEASE_SPAN), "a lease ran past its span");
+                    if let Some(State::Claimed { until: was, .. }) = before.as_ref().map(|b| b.state) {
+                        prop_assert!(until >= was, "a lease was shortened");
+                    }
                 }
                 if !next.state.kind().holds_content() {
                     ended.get_or_insert(next.state.kind());
@@ -159,6 +179,6 @@ fn lease_outlives_expiry_of_the_link() {
     .next
     .unwrap();
     let later = just_before.plus(Duration::from_secs(60));
-    let out = step(Some(&claimed), later, Event::Resume { lease: &lease, offset: 5 });
+    let out = step(Some(&claimed), later, Event::Resume { lease: &lease, offset: 5, lease_ttl: DEFAULT_LEASE });
     assert!(matches!(out.reply, Response::Resumed { offset: 5, size: 10 }), "{:?}", out.reply);
 }

@@ -55,6 +55,8 @@ pub enum Action {
     Claim(HolderProof, ClaimKey),
     /// See [`Event::Resume`].
     Resume(LeaseToken, u64),
+    /// See [`Event::Extend`].
+    Extend(LeaseToken, u64),
     /// See [`Event::Ack`].
     Ack(LeaseToken),
     /// See [`Event::Status`].
@@ -160,7 +162,8 @@ impl Relay {
                 Action::Claim(holder, key) => {
                     Event::Claim { holder, key, lease: &lease_for_claim, lease_ttl: self.config.lease }
                 }
-                Action::Resume(lease, offset) => Event::Resume { lease, offset: *offset },
+                Action::Resume(lease, offset) => Event::Resume { lease, offset: *offset, lease_ttl: self.config.lease },
+                Action::Extend(lease, served) => Event::Extend { lease, served: *served, lease_ttl: self.config.lease },
                 Action::Ack(lease) => Event::Ack { lease },
                 Action::Status(manage) => Event::Status { manage },
                 Action::Revoke(manage) => Event::Revoke { manage },
@@ -201,6 +204,33 @@ impl Relay {
             let _ = self.changes.send(id);
             return Ok(Applied { outcome, body });
         }
+    }
+
+    /// Wraps a download so that its lease runs on while bytes flow: each time half a lease has passed since the last
+    /// extension and the recipient is still reading, the lease is extended in the background (one durable write per
+    /// half lease, never per chunk). `served` is where the download started.
+    pub fn keep_lease(self: &Arc<Self>, id: LinkId, lease: LeaseToken, served: u64, body: BlobStream) -> BlobStream {
+        use futures_util::StreamExt;
+        let relay = self.clone();
+        let half = self.config.lease / 2;
+        let mut next = self.clock.now().plus(half);
+        let mut served = served;
+        Box::pin(body.map(move |item| {
+            if let Ok(b) = &item {
+                served += b.len() as u64;
+                let now = relay.clock.now();
+                if now >= next {
+                    next = now.plus(half);
+                    let (relay, lease) = (relay.clone(), lease.clone());
+                    tokio::spawn(async move {
+                        if let Err(e) = relay.apply(id, Action::Extend(lease, served)).await {
+                            tracing::warn!(link = %id.short(), "extending a lease failed: {e}");
+                        }
+                    });
+                }
+            }
+            item
+        }))
     }
 
     /// Applies what time alone did to `id`, as the sweeper would (boxed: `apply` spawns it).

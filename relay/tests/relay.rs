@@ -121,6 +121,56 @@ async fn a_lease_that_runs_out_ends_consumed_and_deletes_the_ciphertext() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_download_keeps_its_lease_while_bytes_flow() {
+    use burnlink_core::proto::{Request, Response};
+    use burnlink_core::state::State;
+    use futures_util::StreamExt;
+
+    let relay = TestRelay::start(test_config()).await;
+    let c = relay.client().await;
+    let k = link_keys(3);
+    let data = payload(1 << 20, 3);
+    let id = create(&c, &k, &data).await;
+    let r = &relay.relay;
+    let until = || async {
+        match r.store().get(&id).await.unwrap().unwrap().state {
+            State::Claimed { until, .. } => until,
+            other => panic!("{other:?}"),
+        }
+    };
+    let ip = std::net::IpAddr::from([127, 0, 0, 1]);
+    let answer = r.handle(ip, Request::Claim { id, holder: k.holder.clone(), key: k.claim.clone() }, None).await;
+    assert!(matches!(answer.response, Response::Claimed { .. }));
+    let mut body = answer.body.unwrap();
+    let first_lease = until().await;
+    let mut got = body.next().await.unwrap().unwrap().to_vec();
+    // Six minutes on, the recipient is still reading: the lease is extended to ten minutes from now.
+    r.clock.advance(Duration::from_secs(6 * 60));
+    let extended_to = r.clock.now().plus(r.config.lease);
+    got.extend_from_slice(&body.next().await.unwrap().unwrap());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while until().await == first_lease {
+        assert!(std::time::Instant::now() < deadline, "the lease was never extended");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let extended = until().await;
+    assert!(extended >= extended_to && extended.0 < extended_to.0 + 10_000, "{extended:?} vs {extended_to:?}");
+    // Twelve minutes after the claim, past the first lease, the sweeper leaves it alone and the download completes.
+    r.clock.advance(Duration::from_secs(6 * 60));
+    tokio::time::sleep(Duration::from_millis(400)).await; // the sweeper runs every 100 ms
+    assert_eq!(c.status(id, k.manage.clone()).await.unwrap().unwrap().state, StateKind::Claimed);
+    while let Some(chunk) = body.next().await {
+        got.extend_from_slice(&chunk.unwrap());
+    }
+    assert_eq!(got.len(), data.len());
+    // A download that stalls gets no extension: ten minutes after its last bytes, the lease ends.
+    r.clock.advance(r.config.lease);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(c.status(id, k.manage.clone()).await.unwrap().unwrap().state, StateKind::Consumed);
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expiry_and_revoke_make_content_unreachable_and_delete_it() {
     let relay = TestRelay::start(test_config()).await;
     let c = relay.client().await;
