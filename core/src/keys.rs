@@ -196,6 +196,9 @@ impl KdfParams {
     pub const MAX_T: u32 = 10;
     /// Most lanes accepted.
     pub const MAX_P: u32 = 16;
+    /// Most work accepted, as memory × passes (KiB): four times the default. Each cap alone still allows
+    /// 256 MiB × 10 passes, about a minute of pure-JS Argon2 in a browser; this bounds the product.
+    pub const MAX_COST_KIB: u64 = 4 * Self::DEFAULT_M_KIB as u64 * Self::DEFAULT_T as u64;
 
     /// Default parameters with a fresh salt.
     pub fn generate(rng: &mut impl CryptoRngCore) -> Self {
@@ -209,7 +212,8 @@ impl KdfParams {
         let ok = (Self::MIN_M_KIB..=Self::MAX_M_KIB).contains(&self.m_kib)
             && (1..=Self::MAX_T).contains(&self.t)
             && (1..=Self::MAX_P).contains(&self.p)
-            && self.m_kib >= 8 * self.p;
+            && self.m_kib >= 8 * self.p
+            && u64::from(self.m_kib) * u64::from(self.t) <= Self::MAX_COST_KIB;
         if ok {
             Ok(())
         } else {
@@ -430,10 +434,15 @@ mod tests {
             KdfParams { t: 11, ..small_params() },
             KdfParams { p: 0, ..small_params() },
             KdfParams { p: 17, ..small_params() },
+            // Each within its own cap, but together more than four times the default work.
+            KdfParams { m_kib: KdfParams::MAX_M_KIB, t: 4, ..small_params() },
+            KdfParams { m_kib: 128 * 1024, t: 7, ..small_params() },
         ] {
             assert_eq!(bad.stretch(&p).unwrap_err(), KeyError::KdfParams, "{bad:?}");
         }
         KdfParams::generate(&mut StdRng::seed_from_u64(0)).validate().unwrap();
+        KdfParams { m_kib: KdfParams::MAX_M_KIB, t: 3, ..small_params() }.validate().unwrap();
+        KdfParams { m_kib: 64 * 1024, t: 10, ..small_params() }.validate().unwrap();
     }
 
     #[test]

@@ -31,8 +31,10 @@ export interface KdfParams {
 }
 
 /** The caps `burnlink-core` applies when opening: a hostile sender must not make a browser allocate GiBs. */
-export const KDF_LIMITS = { minM: 8 * 1024, maxM: 256 * 1024, maxT: 10, maxP: 16 };
 export const KDF_DEFAULT = { m_kib: 64 * 1024, t: 3, p: 4 };
+/** `maxCost` bounds memory × passes (KiB) to four times the default: the other caps alone allow about a minute of
+ * Argon2 here. */
+export const KDF_LIMITS = { minM: 8 * 1024, maxM: 256 * 1024, maxT: 10, maxP: 16, maxCost: 4 * KDF_DEFAULT.m_kib * KDF_DEFAULT.t };
 
 export class KeyError extends Error {
   constructor(
@@ -52,7 +54,8 @@ export function secretCheck(secret: Uint8Array): Uint8Array {
   return hkdf32(secret, LABEL_CHECK).slice(0, 16);
 }
 
-function equal(a: Uint8Array, b: Uint8Array): boolean {
+/** Compares without an early exit, so timing does not tell how much of a secret value matched. */
+export function equal(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let d = 0;
   for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
@@ -68,7 +71,8 @@ export function validateKdf(k: KdfParams): void {
     k.t <= KDF_LIMITS.maxT &&
     k.p >= 1 &&
     k.p <= KDF_LIMITS.maxP &&
-    k.m_kib >= 8 * k.p;
+    k.m_kib >= 8 * k.p &&
+    k.m_kib * k.t <= KDF_LIMITS.maxCost;
   if (!ok) throw new KeyError("kdf_params", "the link's passphrase parameters are outside the accepted range");
 }
 

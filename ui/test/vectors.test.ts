@@ -6,9 +6,10 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { describe, expect, it } from "vitest";
 import { ContainerError, ContainerWriter, decode, padme, safePath, type Sink } from "../src/container";
-import { b64url, deriveKeys, secretCheck, unlock, KeyError } from "../src/keys";
+import { b64url, deriveKeys, secretCheck, unlock, validateKdf, KeyError } from "../src/keys";
 import { idFromPath, secretFromFragment } from "../src/link";
 import { DamagedError, openPayload, sealPayload } from "../src/payload";
+import { ApiError } from "../src/relay";
 
 interface KdfJson {
   salt: string;
@@ -83,8 +84,17 @@ describe("key schedule", () => {
 
   it("refuses Argon2 parameters outside the caps", async () => {
     const secret = new Uint8Array(32);
-    const meta = { check: secretCheck(secret), kdf: { salt: new Uint8Array(16), m_kib: 1024 * 1024, t: 3, p: 4 } };
-    await expect(unlock(secret, meta, "x")).rejects.toMatchObject({ code: "kdf_params" });
+    for (const [m_kib, t] of [
+      [1024 * 1024, 3],
+      // Each within its own cap, but together more than four times the default work (the same cases as core's).
+      [256 * 1024, 4],
+      [128 * 1024, 7],
+    ]) {
+      const meta = { check: secretCheck(secret), kdf: { salt: new Uint8Array(16), m_kib, t, p: 4 } };
+      await expect(unlock(secret, meta, "x")).rejects.toMatchObject({ code: "kdf_params" });
+    }
+    expect(() => validateKdf({ salt: new Uint8Array(16), m_kib: 256 * 1024, t: 3, p: 4 })).not.toThrow();
+    expect(() => validateKdf({ salt: new Uint8Array(16), m_kib: 64 * 1024, t: 10, p: 4 })).not.toThrow();
   });
 });
 
@@ -122,6 +132,22 @@ describe("payloads", () => {
     await expect(openPayload(streamOf(ct.slice(0, ct.length - 100)), keys.identity, new Collect())).rejects.toBeInstanceOf(
       DamagedError,
     );
+  });
+
+  it("a relay or network failure is reported as such, never as damage (the download can resume)", async () => {
+    const v = vectors.payloads.find((p: { kind: string; kdf: unknown }) => p.kind === "files" && !p.kdf);
+    const keys = await deriveKeys(b64url.decode(v.secret));
+    const ct = b64(v.ciphertext);
+    // Cut while the age header is read, and later in the body.
+    for (const cut of [20, ct.length >> 1]) {
+      const failing = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(ct.slice(0, cut));
+          c.error(new ApiError("unreachable", "The connection to the relay was lost."));
+        },
+      });
+      await expect(openPayload(failing, keys.identity, new Collect())).rejects.toMatchObject({ name: "ApiError", code: "unreachable" });
+    }
   });
 
   it("a wrong identity fails", async () => {
