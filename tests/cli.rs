@@ -45,6 +45,21 @@ fn text_from_stdin_opens_once() {
 }
 
 #[test]
+fn text_over_4_mib_is_refused_at_send_and_4_mib_opens() {
+    let r = Relay::start(&[]);
+    let h = home();
+    let big = vec![b'a'; (4 << 20) + 1];
+    let out = run(r.cli(h.path()).args(["send", "-"]), &big).expect_code(2);
+    assert!(out.stdout.is_empty(), "no link is printed: {}", out.stdout_str());
+    assert!(out.stderr.contains("4 MiB") && out.stderr.contains("send the file"), "{}", out.stderr);
+    let mut limit = vec![b'b'; 4 << 20];
+    limit.push(b'\n');
+    let link = send(&r, h.path(), &["-"], &limit);
+    let opened = run(r.cli(h.path()).args(["open", &link]), b"").expect_code(0);
+    assert_eq!(opened.stdout.len(), 4 << 20);
+}
+
+#[test]
 fn link_can_come_from_stdin() {
     let r = Relay::start(&[]);
     let h = home();

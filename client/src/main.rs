@@ -288,6 +288,7 @@ async fn send(a: SendArgs) -> Result<(), Fail> {
         }
         Payload::Paths(a.paths.clone())
     };
+    payload.check()?;
     let connector = Connector { origin: origin.clone(), trust };
     let client = connector.connect().await?;
     let (progress, bar) = progress_bar("uploading");

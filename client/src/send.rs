@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use burnlink_core::container::{padme, SafePath};
+use burnlink_core::container::{padme, SafePath, MAX_TEXT};
 use burnlink_core::envelope::{payload_overhead, Sealer};
 use burnlink_core::keys::{ManageToken, NewLink};
 use burnlink_core::link::{Link, LinkId, RelayOrigin};
@@ -28,6 +28,33 @@ pub enum Payload {
     Text(Zeroizing<String>),
     /// Files and folders.
     Paths(Vec<PathBuf>),
+}
+
+impl Payload {
+    /// Checks what can be checked before connecting: a text secret is not empty and within [`MAX_TEXT`].
+    pub fn check(&self) -> Result<(), Error> {
+        match self {
+            Payload::Text(t) => payload_text_ok(t),
+            Payload::Paths(_) => Ok(()),
+        }
+    }
+}
+
+fn payload_text_ok(t: &str) -> Result<(), Error> {
+    if t.is_empty() {
+        return Err(Error::Input("the secret is empty".into()));
+    }
+    // The decoders refuse a longer text (a hostile payload must not make them buffer GiBs), so a link made from one
+    // would only burn and report "damaged".
+    let n = t.len() as u64;
+    if n > MAX_TEXT {
+        return Err(Error::Input(format!(
+            "the text is {:.1} MiB, more than the {} MiB a text secret may hold; save it to a file and send the file",
+            n as f64 / MIB,
+            MAX_TEXT / (1 << 20)
+        )));
+    }
+    Ok(())
 }
 
 /// How to send.
@@ -137,6 +164,8 @@ fn collect(paths: &[PathBuf]) -> Result<(Vec<Entry>, u64, Vec<PathBuf>), Error> 
     Ok((entries, total, skipped))
 }
 
+const MIB: f64 = (1 << 20) as f64;
+
 /// Estimated ciphertext size, for progress bars.
 fn estimate(entries: &[Entry], text: usize) -> u64 {
     let tar: u64 = if entries.is_empty() {
@@ -168,9 +197,7 @@ pub async fn send(
     }
     let (entries, text, bytes, skipped) = match payload {
         Payload::Text(t) => {
-            if t.is_empty() {
-                return Err(Error::Input("the secret is empty".into()));
-            }
+            payload_text_ok(&t)?;
             let n = t.len() as u64;
             (Vec::new(), Some(t), n, Vec::new())
         }

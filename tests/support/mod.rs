@@ -8,7 +8,7 @@ have built them, which `scripts/test` does before `cargo test`.
 #![forbid(unsafe_code)]
 #![allow(missing_docs)]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -143,18 +143,31 @@ pub fn run(cmd: &mut Command, stdin: &[u8]) -> Run {
     }
 }
 
+/// Waits at most `limit`, reading stdout and stderr meanwhile: a child that writes more than a pipe holds must not
+/// block on a reader that waits for it to exit.
 fn wait_output(mut child: Child, limit: Duration) -> Output {
+    fn drain(r: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut v);
+            }
+            v
+        })
+    }
+    let (out, err) = (drain(child.stdout.take()), drain(child.stderr.take()));
     let start = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
         }
         if start.elapsed() > limit {
             let _ = child.kill();
             panic!("command still running after {limit:?}");
         }
         std::thread::sleep(Duration::from_millis(5));
-    }
+    };
+    Output { status, stdout: out.join().unwrap(), stderr: err.join().unwrap() }
 }
 
 /// SHA-256 of a file, read in pieces.
