@@ -72,6 +72,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/.well-known/burnlink", get(well_known))
         .route("/", get(page))
         .route("/o/{id}", get(page))
+        .route("/m/{id}", get(page))
         .route("/assets/{*file}", get(asset))
         .route("/favicon.svg", get(favicon))
         .route("/api/v1/links", post(create))

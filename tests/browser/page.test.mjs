@@ -82,6 +82,50 @@ describe("recipient page", () => {
     assert.equal(status(relay, sent).state, "fresh");
   });
 
+  it("resumes a cut download after a reload, asking for the passphrase again; a typo loses nothing", async () => {
+    const dir = tempDir();
+    const data = randomBytes(2 << 20);
+    writeFileSync(join(dir, "report.bin"), data);
+    writeFileSync(join(dir, "pass"), "second channel");
+    const sent = sendJson(relay, ["--passphrase-file", join(dir, "pass"), join(dir, "report.bin")]);
+    const page = await chrome.page();
+    // The claim's answer is cut after 100 kB, and every resume fails while the network is "down".
+    let down = true;
+    await page.route("**/claim", async (route) => {
+      const resp = await route.fetch();
+      const headers = { ...resp.headers() };
+      delete headers["content-length"];
+      await route.fulfill({ status: resp.status(), headers, body: (await resp.body()).subarray(0, 100_000) });
+    });
+    await page.route("**/resume", (route) => (down ? route.abort("connectionreset") : route.continue()));
+    await page.goto(sent.link);
+    await page.getByTestId("passphrase").fill("second channel");
+    const firstResume = page.waitForRequest("**/resume", { timeout: 60_000 });
+    await page.getByTestId("reveal").click();
+    await firstResume;
+    assert.equal(status(relay, sent).state, "claimed", "the link is burned for everyone else");
+    down = false;
+    await page.reload();
+    // The fragment left the address bar long ago; the tab kept what resuming needs.
+    await page.getByTestId("resume").waitFor();
+    await shot(page, "resume");
+    await page.getByTestId("passphrase").fill("second chanel");
+    await page.getByTestId("resume").click();
+    await page.getByTestId("error").waitFor({ timeout: 60_000 });
+    assert.match(await page.getByTestId("error").textContent(), /Wrong passphrase.*Nothing was lost/);
+    assert.equal(status(relay, sent).state, "claimed", "the typo cost nothing");
+    await page.getByTestId("passphrase").fill("second channel");
+    await page.getByTestId("resume").click();
+    const link = page.getByTestId("download");
+    await link.waitFor({ timeout: 60_000 });
+    const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
+    const saved = join(dir, "saved.bin");
+    await download.saveAs(saved);
+    assert.equal(sha256(readFileSync(saved)), sha256(data));
+    assert.equal(status(relay, sent).state, "consumed", "acked once verified");
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0, "nothing is kept once it is verified");
+  });
+
   it("downloads a 50 MiB file that matches its hash", async () => {
     const dir = tempDir();
     const data = randomBytes(50 << 20);
@@ -115,6 +159,48 @@ describe("web sender", () => {
     const r = cli(relay, ["open", "-"], { input: link });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "made in the browser ☕");
+  });
+
+  it("refuses a text over 4 MiB before anything is sent", async () => {
+    const page = await chrome.page();
+    await page.goto(relay.url + "/");
+    await page.getByTestId("secret-input").fill("x".repeat((4 << 20) + 1));
+    await page.getByTestId("create").click();
+    await page.getByTestId("error").waitFor();
+    assert.match(await page.getByTestId("error").textContent(), /more than the 4 MiB a text secret may hold.*send the file/);
+    assert.equal(await page.getByTestId("link").count(), 0);
+  });
+
+  it("gives a manage link that follows the link and revokes it", async () => {
+    const page = await chrome.page();
+    const make = async (text) => {
+      await page.goto(relay.url + "/");
+      await page.getByTestId("secret-input").fill(text);
+      await page.getByTestId("create").click();
+      return { link: await page.getByTestId("link").inputValue(), manage: await page.getByTestId("manage-link").getAttribute("href") };
+    };
+    const first = await make("followed");
+    assert.match(first.manage, new RegExp(`^${relay.url}/m/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{43}$`));
+    const m = await chrome.page();
+    await m.goto(first.manage);
+    const state = m.getByTestId("manage-state");
+    await m.waitForFunction(() => document.querySelector("[data-testid=manage-state]")?.dataset.state === "fresh");
+    assert.equal(new URL(m.url()).hash, "", "the manage token leaves the address bar");
+    await shot(m, "manage");
+    assert.equal(cli(relay, ["open", "-"], { input: first.link }).code, 0);
+    // The open page follows the link by itself.
+    await m.waitForFunction(() => document.querySelector("[data-testid=manage-state]")?.dataset.state === "consumed", null, {
+      timeout: 30_000,
+    });
+    assert.match(await state.textContent(), /Opened/);
+
+    const second = await make("never read");
+    await m.goto(second.manage);
+    await m.waitForFunction(() => document.querySelector("[data-testid=manage-state]")?.dataset.state === "fresh");
+    await m.getByTestId("revoke").click();
+    await m.getByTestId("revoke").click();
+    await m.waitForFunction(() => document.querySelector("[data-testid=manage-state]")?.dataset.state === "revoked");
+    assert.equal(cli(relay, ["open", "-"], { input: second.link }).code, 3);
   });
 
   it("makes a file link with a passphrase that the CLI opens", async () => {

@@ -317,6 +317,8 @@ export class ContainerWriter {
 
   addText(text: string) {
     const b = enc.encode(text);
+    // The decoders refuse longer texts; a link made from one would only burn and report "damaged".
+    if (b.length > MAX_TEXT) throw new ContainerError(`a text secret holds at most ${MAX_TEXT} bytes`);
     this.entry(TEXT_NAME, "0", b.length, 0o600, [paxRecord("comment", TEXT_MARKER)]);
     this.push(b as BlobPart, b.length);
     this.zeros(pad512(b.length) - b.length);

@@ -1,8 +1,10 @@
-/** Entry of the browser page: `/o/<id>` opens a link, anything else is the web sender. */
+/** Entry of the browser page: `/o/<id>` opens a link, `/m/<id>` manages one, anything else is the web sender. */
 import "./style.css";
+import { manage } from "./manage";
 import { recipient } from "./recipient";
 import { sender } from "./sender";
 
 const root = document.getElementById("app")!;
 if (location.pathname.startsWith("/o/")) void recipient(root);
+else if (location.pathname.startsWith("/m/")) void manage(root);
 else sender(root);

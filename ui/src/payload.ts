@@ -1,6 +1,7 @@
 /** age v1 payloads (age-encryption, on @noble/*): seal a container to a link's recipient, open one as a stream. */
 import { Decrypter, Encrypter, identityToRecipient } from "age-encryption";
 import { decode, type Sink, type Summary } from "./container";
+import { ApiError } from "./relay";
 
 export class DamagedError extends Error {}
 
@@ -13,12 +14,14 @@ export async function openPayload(ciphertext: ReadableStream<Uint8Array>, identi
   try {
     plain = await d.decrypt(ciphertext);
   } catch (e) {
+    // A relay or network failure while the header was read is not damage: the download can resume.
+    if (e instanceof ApiError) throw e;
     throw new DamagedError(`the payload could not be decrypted: ${(e as Error).message}`);
   }
   try {
     return await decode(plain, sink);
   } catch (e) {
-    if ((e as Error).name === "ApiError") throw e;
+    if (e instanceof ApiError) throw e;
     throw new DamagedError(`the payload is damaged: ${(e as Error).message}`);
   }
 }

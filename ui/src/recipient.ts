@@ -4,16 +4,15 @@
  */
 import { ContainerError, type Sink } from "./container";
 import { bytes, copyWithClear, h, progressBar, secretCard, show, when } from "./dom";
-import { KeyError, unlock } from "./keys";
+import { equal, KeyError, sha256Of, unlock } from "./keys";
 import { idFromPath, LinkError, secretFromFragment } from "./link";
 import { DamagedError, openPayload } from "./payload";
-import { ack, ApiError, claim, peek, type LinkMeta } from "./relay";
+import { ack, ApiError, claim, peek, resume, type Claimed, type LinkMeta } from "./relay";
+import { clearPending, loadPending, savePending, type Pending } from "./resume";
+import { GONE_TEXT, plural } from "./text";
 
 /** Largest payload kept in memory when the browser cannot stream to disk (no File System Access API). */
 export const MEMORY_LIMIT = 512 * 1024 * 1024;
-
-const GONE_TEXT =
-  "This link is gone. It was already opened, it expired, it was revoked, or it never existed. Ask the sender for a new one if you still need it.";
 
 function gone(root: HTMLElement) {
   show(root, h("section", { class: "card" }, h("h1", {}, "Nothing here"), h("p", { testid: "gone", role: "alert" }, GONE_TEXT)));
@@ -106,17 +105,30 @@ class FolderSink implements Sink {
 
 export async function recipient(root: HTMLElement) {
   let id: string;
-  let secret: Uint8Array;
   try {
     id = idFromPath(location.pathname);
-    secret = secretFromFragment(location.hash);
   } catch (e) {
     history.replaceState(null, "", location.pathname);
     error(root, "This link is not complete", (e as LinkError).message);
     return;
   }
+  let secret: Uint8Array | null = null;
+  let incomplete: LinkError | null = null;
+  try {
+    secret = secretFromFragment(location.hash);
+  } catch (e) {
+    incomplete = e as LinkError;
+  }
   // The key never stays in the address bar, the history or a screenshot of it.
   history.replaceState(null, "", location.pathname);
+  // A download this tab started and lost (a reload, a crash of the page) comes first: the link is already burned for
+  // everyone else, so a new claim could only say "gone".
+  const pending = loadPending(id);
+  if (pending) return resumeCard(root, id, pending);
+  if (!secret) {
+    error(root, "This link is not complete", incomplete!.message);
+    return;
+  }
   show(root, h("p", { class: "muted" }, "Checking the link…"));
 
   let meta: LinkMeta;
@@ -183,7 +195,7 @@ function interstitial(root: HTMLElement, id: string, secret: Uint8Array, meta: L
         e instanceof ApiError && e.code === "wrong_key"
           ? e.attemptsLeft === 0
             ? "Wrong passphrase. That was the last attempt: the link has been destroyed."
-            : `Wrong passphrase. Nothing was opened or burned; ${e.attemptsLeft} attempt${e.attemptsLeft === 1 ? "" : "s"} left.`
+            : `Wrong passphrase. Nothing was opened or burned; ${plural(e.attemptsLeft ?? 0, "attempt")} left.`
           : (e as Error).message;
       status.textContent = msg;
       status.setAttribute("data-testid", "error");
@@ -194,38 +206,128 @@ function interstitial(root: HTMLElement, id: string, secret: Uint8Array, meta: L
   show(root, form);
 }
 
+/** Asks for a folder when the payload is too big for memory, while the click still counts as a user gesture. */
+async function pickFolder(meta: LinkMeta): Promise<FileSystemDirectoryHandle | null> {
+  if (meta.size <= MEMORY_LIMIT) return null;
+  return (window as unknown as { showDirectoryPicker(o: object): Promise<FileSystemDirectoryHandle> }).showDirectoryPicker({
+    mode: "readwrite",
+  });
+}
+
 async function open(root: HTMLElement, id: string, secret: Uint8Array, meta: LinkMeta, passphrase: string | null, status: HTMLElement) {
-  // Ask for a folder first, while the click still counts as a user gesture.
-  let folder: FileSystemDirectoryHandle | null = null;
-  if (meta.size > MEMORY_LIMIT) {
-    folder = await (window as unknown as { showDirectoryPicker(o: object): Promise<FileSystemDirectoryHandle> }).showDirectoryPicker({
-      mode: "readwrite",
-    });
-  }
+  const folder = await pickFolder(meta);
   if (meta.kdf && !passphrase) throw new KeyError("passphrase_required", "Enter the passphrase first.");
   status.textContent = meta.kdf ? "Deriving the key from the passphrase…" : "Opening…";
   const keys = await unlock(secret, meta, passphrase);
   const bar = progressBar("Downloading and decrypting");
   const claimed = await claim(id, keys, bar.set);
-  // From here on the link is burned for everyone else: show progress, decrypt, verify, then offer the result.
+  // From here on the link is burned for everyone else. Until the content is verified, this tab keeps what it needs to
+  // resume after a reload.
+  const pending: Pending = { secret, lease: claimed.lease, claimHash: sha256Of(keys.claimKey), meta, claimedAt: Date.now() };
+  savePending(id, pending);
+  await receive(root, id, pending, keys.identity, claimed, bar, folder);
+}
+
+/** Decrypts, verifies, then offers the result; on a cut connection, offers to resume. */
+async function receive(
+  root: HTMLElement,
+  id: string,
+  pending: Pending,
+  identity: string,
+  claimed: Claimed,
+  bar: ReturnType<typeof progressBar>,
+  folder: FileSystemDirectoryHandle | null,
+) {
   show(root, h("section", { class: "card" }, h("h1", {}, "Opening…"), bar.el));
   const sink = folder ? new FolderSink(folder) : new MemorySink();
   let summary;
   try {
-    summary = await openPayload(claimed.body, keys.identity, sink);
+    summary = await openPayload(claimed.body, identity, sink);
   } catch (e) {
     if (sink instanceof FolderSink) await sink.abort();
-    const msg =
-      e instanceof DamagedError || e instanceof ContainerError
-        ? `${(e as Error).message}. Nothing was saved.`
-        : `${(e as Error).message}. Reload this page to resume the download while the link's lease lasts.`;
-    error(root, "The content could not be opened", msg);
+    if (e instanceof DamagedError || e instanceof ContainerError) {
+      // Downloading it again gives the same bytes: nothing to resume.
+      clearPending(id);
+      error(root, "The content could not be opened", `${(e as Error).message}. Nothing was saved.`);
+    } else if (e instanceof ApiError && e.code === "gone") {
+      clearPending(id);
+      error(root, "The download can no longer be resumed", LEASE_OVER);
+    } else {
+      interrupted(root, id, pending, (e as Error).message);
+    }
     return;
   }
   if (sink instanceof FolderSink) await sink.commit();
   await ack(id, claimed.lease);
+  clearPending(id);
   if (sink.secretText !== null) return revealText(root, sink.secretText);
   revealFiles(root, sink, summary.bytes, !!folder);
+}
+
+const LEASE_OVER =
+  "The link was opened here, but the download stopped for longer than its lease allows (10 minutes without data), so the relay destroyed the content. Ask the sender for a new link.";
+
+function interrupted(root: HTMLElement, id: string, pending: Pending, why: string) {
+  const again = h("button", { type: "button", class: "primary", testid: "resume" }, "Resume");
+  again.addEventListener("click", () => resumeCard(root, id, pending));
+  show(
+    root,
+    h(
+      "section",
+      { class: "card" },
+      h("h1", {}, "The download was interrupted"),
+      h("p", { testid: "error", role: "alert" }, `${why} Nothing is lost: resume now, or reload this page later (within 10 minutes).`),
+      again,
+    ),
+  );
+}
+
+/** Resumes this tab's interrupted download: asks for the passphrase again if there is one, checks it against the claim
+ * key's hash kept from the claim (a typo costs nothing), then downloads again under the lease. */
+function resumeCard(root: HTMLElement, id: string, pending: Pending) {
+  const { meta } = pending;
+  const status = h("p", { class: "status", role: "status", "aria-live": "assertive" });
+  const pass = meta.kdf
+    ? h("input", { id: "passphrase", type: "password", autocomplete: "off", spellcheck: "false", testid: "passphrase", required: true, autofocus: true })
+    : null;
+  const go = h("button", { type: "submit", testid: "resume", class: "primary" }, "Resume");
+  const form = h(
+    "form",
+    { class: "card", "aria-labelledby": "title" },
+    h("h1", { id: "title" }, "Resume your download"),
+    h("p", {}, `This link was opened here and its download was interrupted. It no longer works for anyone else; this page can still finish receiving it (${bytes(meta.size)}).`),
+    pass && h("label", { for: "passphrase" }, "Passphrase (the same one as before)"),
+    pass,
+    go,
+    status,
+  );
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    go.disabled = true;
+    status.removeAttribute("data-testid");
+    try {
+      const folder = await pickFolder(meta);
+      if (pass) status.textContent = "Deriving the key from the passphrase…";
+      const keys = await unlock(pending.secret, meta, pass?.value ?? null);
+      if (!equal(sha256Of(keys.claimKey), pending.claimHash)) {
+        throw new KeyError("wrong_key", "Wrong passphrase. Nothing was lost: the download resumes with the right one.");
+      }
+      const bar = progressBar("Downloading and decrypting");
+      const claimed = await resume(id, pending.lease, bar.set);
+      await receive(root, id, pending, keys.identity, claimed, bar, folder);
+    } catch (e) {
+      go.disabled = false;
+      if (e instanceof ApiError && e.code === "gone") {
+        clearPending(id);
+        return error(root, "The download can no longer be resumed", LEASE_OVER);
+      }
+      status.textContent = (e as Error).message;
+      status.setAttribute("data-testid", "error");
+      pass?.focus();
+      pass?.select();
+    }
+  });
+  show(root, form);
 }
 
 function revealText(root: HTMLElement, text: string) {

@@ -19,6 +19,7 @@ export class ApiError extends Error {
     readonly attemptsLeft?: number,
   ) {
     super(message);
+    this.name = "ApiError";
   }
 }
 
@@ -96,6 +97,14 @@ export async function claim(
   return { lease, size, body: resumable(id, lease, size, r.body, onProgress) };
 }
 
+/** Downloads again, from the start, under a lease this page holds from an earlier claim (a reload after a cut). */
+export async function resume(id: string, lease: string, onProgress: (done: number, total: number) => void): Promise<Claimed> {
+  const r = await post(api(id, "/resume"), { lease, offset: 0 });
+  if (!r.ok || !r.body) return fail(r);
+  const size = Number(r.headers.get("burnlink-size") ?? r.headers.get("content-length"));
+  return { lease, size, body: resumable(id, lease, size, r.body, onProgress) };
+}
+
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 
 function resumable(
@@ -126,7 +135,10 @@ function resumable(
           ctrl.enqueue(value);
           return;
         } catch (e) {
-          if (++tries > 5) throw e;
+          if (++tries > 5) {
+            if (e instanceof ApiError) throw e;
+            throw new ApiError("unreachable", "The connection to the relay was lost.");
+          }
           await sleep(250 * 2 ** tries);
           const r = await post(api(id, "/resume"), { lease, offset });
           if (!r.ok || !r.body) return fail(r);
@@ -179,3 +191,33 @@ export async function create(
   const j = await r.json();
   return { id: j.id, expiresAt: j.expires_at };
 }
+
+/** The sender's view of a link (`state` is one of fresh, claimed, consumed, expired, revoked, burned). */
+export interface LinkStatus {
+  state: string;
+  createdAt: number;
+  expiresAt: number;
+  claimedAt: number | null;
+  endedAt: number | null;
+  failedAttempts: number;
+}
+
+async function manageCall(id: string, manage: string, what: "/status" | "/revoke"): Promise<LinkStatus> {
+  const r = await post(api(id, what), { manage });
+  if (!r.ok) return fail(r);
+  const j = await r.json();
+  return {
+    state: j.state,
+    createdAt: j.created_at,
+    expiresAt: j.expires_at,
+    claimedAt: j.claimed_at ?? null,
+    endedAt: j.ended_at ?? null,
+    failedAttempts: j.failed_attempts,
+  };
+}
+
+/** The sender's exact view, with the manage token. */
+export const status = (id: string, manage: string) => manageCall(id, manage, "/status");
+
+/** Revokes the link (the ciphertext is deleted at once); answers the new view. */
+export const revoke = (id: string, manage: string) => manageCall(id, manage, "/revoke");

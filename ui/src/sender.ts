@@ -5,10 +5,11 @@
  */
 import { ContainerWriter } from "./container";
 import { bytes, copyWithClear, DEFAULT_TTL, h, progressBar, show, TTLS, when } from "./dom";
-import { deriveKeys, KDF_DEFAULT, secretCheck, sha256Of, type KdfParams } from "./keys";
+import { b64url, deriveKeys, KDF_DEFAULT, secretCheck, sha256Of, type KdfParams } from "./keys";
 import { makeLink } from "./link";
 import { sealPayload } from "./payload";
 import { ApiError, create } from "./relay";
+import { MANAGE_HINT, PASSPHRASE_HINT, SEND_TITLE, SHARE_HINT, textTooLong } from "./text";
 
 /** The web sender holds the payload in memory; larger sends belong to the app or the CLI, which stream. */
 export const SEND_LIMIT = 256 * 1024 * 1024;
@@ -38,7 +39,7 @@ export function sender(root: HTMLElement) {
     pass.value = generatePassphrase();
   });
   const status = h("p", { class: "status", role: "status" });
-  const go = h("button", { type: "submit", class: "primary", testid: "create" }, "Create one-time link");
+  const go = h("button", { type: "submit", class: "primary", testid: "create" }, SEND_TITLE);
   const form = h(
     "form",
     { class: "card", "aria-labelledby": "title" },
@@ -51,7 +52,7 @@ export function sender(root: HTMLElement) {
     ttl,
     h("label", { for: "pass" }, "Passphrase (optional)"),
     h("div", { class: "row" }, pass, gen),
-    h("p", { class: "muted" }, "Send the passphrase through another channel than the link (say it, or use another app)."),
+    h("p", { class: "muted" }, PASSPHRASE_HINT),
     go,
     status,
   );
@@ -82,6 +83,8 @@ async function send(root: HTMLElement, text: string, files: File[], ttlSecs: num
       c.addFile(f.name, f);
     }
   } else if (text.length) {
+    const tooLong = textTooLong(text);
+    if (tooLong) throw new Error(tooLong);
     c.addText(text);
   } else {
     throw new Error("Type a secret or pick a file first.");
@@ -109,6 +112,7 @@ async function send(root: HTMLElement, text: string, files: File[], ttlSecs: num
   });
   bar.set(sealed.size, sealed.size);
   const link = makeLink(location.origin, made.id, secret);
+  const manageLink = `${location.origin}/m/${made.id}#${b64url.encode(manage)}`;
   const out = h("input", { id: "link", readonly: true, value: link, testid: "link", "aria-label": "The one-time link" });
   const note = h("p", { class: "muted", role: "status" });
   const copy = h("button", { type: "button", class: "primary", testid: "copy" }, "Copy link");
@@ -124,7 +128,14 @@ async function send(root: HTMLElement, text: string, files: File[], ttlSecs: num
       note,
       h("p", {}, `It opens once and expires ${when(made.expiresAt)} if nobody opens it.`),
       passphrase ? h("p", {}, "Send the passphrase separately, not with the link.") : null,
-      h("p", { class: "muted" }, "Paste this with it: “This link opens once. Don't click it before you are ready to read it.”"),
+      h("p", { class: "muted" }, SHARE_HINT),
+      h(
+        "details",
+        { class: "manage" },
+        h("summary", {}, "Follow or revoke this link"),
+        h("p", {}, MANAGE_HINT),
+        h("a", { href: manageLink, target: "_blank", rel: "noopener noreferrer", testid: "manage-link", class: "mono" }, manageLink),
+      ),
     ),
   );
   out.select();
