@@ -298,8 +298,119 @@ fn malformed(what: impl Into<String>) -> ContainerError {
     ContainerError::Malformed(what.into())
 }
 
+/// Largest pax extended header accepted.
+const MAX_PAX: u64 = 1 << 20;
+
+/// Which header layout a block uses. Only the two our senders write are read; anything else is refused, so that no
+/// reader falls back to guessing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    /// POSIX ustar (`ustar\0` `00`): the name may continue in the prefix field.
+    Ustar,
+    /// GNU (`ustar  \0`): no prefix field.
+    Gnu,
+}
+
+fn format_of(h: &[u8; 512]) -> Result<Format, ContainerError> {
+    match &h[257..265] {
+        b"ustar\x0000" => Ok(Format::Ustar),
+        b"ustar  \0" => Ok(Format::Gnu),
+        _ => Err(malformed("unknown tar header format")),
+    }
+}
+
+/// A NUL-terminated field.
+fn field(b: &[u8]) -> &[u8] {
+    b.iter().position(|&c| c == 0).map_or(b, |n| &b[..n])
+}
+
+/// The size field: octal digits (spaces around, NULs after), or GNU base-256 (`0x80` then big-endian, below 2^53 so
+/// that the page reads the same number).
+fn size_of(h: &[u8; 512]) -> Result<u64, ContainerError> {
+    let f = &h[124..136];
+    if f[0] & 0x80 != 0 {
+        if f[0] != 0x80 {
+            return Err(malformed("negative size"));
+        }
+        let v = f[1..].iter().fold(0u128, |a, &b| (a << 8) | u128::from(b));
+        return u64::try_from(v).ok().filter(|&v| v < 1 << 53).ok_or_else(|| malformed("size too large"));
+    }
+    let s = std::str::from_utf8(field(f)).map_err(|_| malformed("bad size field"))?.trim_matches(' ');
+    if !s.bytes().all(|c| c.is_ascii_digit() && c < b'8') {
+        return Err(malformed("bad size field"));
+    }
+    if s.is_empty() {
+        return Ok(0);
+    }
+    u64::from_str_radix(s, 8).ok().filter(|&v| v < 1 << 53).ok_or_else(|| malformed("size too large"))
+}
+
+/// The name in the header itself (ustar joins its prefix).
+fn header_name(h: &[u8; 512], format: Format) -> Vec<u8> {
+    let name = field(&h[..100]);
+    let prefix = if format == Format::Ustar { field(&h[345..500]) } else { &[][..] };
+    if prefix.is_empty() {
+        name.to_vec()
+    } else {
+        [prefix, b"/", name].concat()
+    }
+}
+
+/// What a pax extended header says about the next entry.
+#[derive(Default)]
+struct Pax {
+    path: Option<Vec<u8>>,
+    comment: Option<Vec<u8>>,
+}
+
+/// Parses pax records strictly: `<decimal length> <key>=<value>\n`, each length exact, no bytes after the last record,
+/// no key twice, and only keys whose meaning both readers apply alike: `path` and `comment`, and the times, which
+/// change nothing here. Anything else (`size`, `linkpath`, `hdrcharset`, `GNU.sparse.*`...) could make another reader
+/// show other content, so it is refused.
+fn parse_pax(data: &[u8]) -> Result<Pax, ContainerError> {
+    let mut pax = Pax::default();
+    let mut seen = HashSet::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        let sp = rest.iter().position(|&c| c == b' ').ok_or_else(|| malformed("bad pax record"))?;
+        let digits = &rest[..sp];
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) || digits.len() > 7 {
+            return Err(malformed("bad pax record"));
+        }
+        let len: usize = std::str::from_utf8(digits).ok().and_then(|d| d.parse().ok()).unwrap_or(0);
+        if len <= sp + 1 || len > rest.len() || rest[len - 1] != b'\n' {
+            return Err(malformed("bad pax record"));
+        }
+        let rec = &rest[sp + 1..len - 1];
+        let eq = rec.iter().position(|&c| c == b'=').filter(|&n| n > 0).ok_or_else(|| malformed("bad pax record"))?;
+        let (key, value) = (&rec[..eq], &rec[eq + 1..]);
+        if !seen.insert(key) {
+            return Err(malformed("a pax key appears twice"));
+        }
+        match key {
+            b"path" => pax.path = Some(value.to_vec()),
+            b"comment" => pax.comment = Some(value.to_vec()),
+            b"mtime" | b"atime" | b"ctime" => {}
+            other => {
+                return Err(malformed(format!(
+                    "unsupported pax record `{}`",
+                    String::from_utf8_lossy(other).escape_debug()
+                )))
+            }
+        }
+        rest = &rest[len..];
+    }
+    Ok(pax)
+}
+
 /// Decodes a container from `input`, handing entries to `sink`, then reads `input` to its end so that the age
 /// layer verifies the final chunk. Returns only after everything was read and checked.
+///
+/// The rules are strict and the same as the page's reader (`ui/src/container.ts`), so that a hostile sender cannot
+/// show one thing in the browser and another here: only ustar and GNU headers; regular files, folders (without data),
+/// one pax `x` header and/or one GNU `L` long name before an entry but never a name from both; pax records as
+/// [`parse_pax`] allows; the size from the header alone. Everything else is refused, and `tests/vectors/
+/// containers.json` holds cases both readers must accept alike or refuse.
 pub fn decode<R: Read>(input: R, sink: &mut dyn Sink) -> Result<Summary, ContainerError> {
     let mut archive = tar::Archive::new(input);
     let mut summary = Summary::default();
@@ -307,37 +418,89 @@ pub fn decode<R: Read>(input: R, sink: &mut dyn Sink) -> Result<Summary, Contain
     let mut seen_dirs: HashSet<SafePath> = HashSet::new();
     let mut count = 0usize;
     {
-        let entries = archive.entries().map_err(ContainerError::Read)?;
+        // Raw: the tar crate applies no extension header itself (it would honour a pax `size`, for one); the rules
+        // below do.
+        let entries = archive.entries().map_err(ContainerError::Read)?.raw(true);
+        let mut pax: Option<Pax> = None;
+        let mut long_name: Option<Vec<u8>> = None;
         for entry in entries {
             let mut entry = entry.map_err(ContainerError::Read)?;
+            let h: [u8; 512] = *entry.header().as_bytes();
+            let format = format_of(&h)?;
+            let size = size_of(&h)?;
+            if entry.header().entry_size().ok() != Some(size) {
+                return Err(malformed("bad size field"));
+            }
+            match h[156] {
+                b'x' => {
+                    if pax.is_some() {
+                        return Err(malformed("two pax headers for one entry"));
+                    }
+                    if size > MAX_PAX {
+                        return Err(malformed("oversized extended header"));
+                    }
+                    let mut data = Vec::with_capacity(size as usize);
+                    entry.read_to_end(&mut data).map_err(ContainerError::Read)?;
+                    pax = Some(parse_pax(&data)?);
+                    continue;
+                }
+                b'L' => {
+                    if long_name.is_some() {
+                        return Err(malformed("two long names for one entry"));
+                    }
+                    if size > MAX_PATH as u64 + 1 {
+                        return Err(malformed("entry name too long"));
+                    }
+                    let mut data = Vec::with_capacity(size as usize);
+                    entry.read_to_end(&mut data).map_err(ContainerError::Read)?;
+                    long_name = Some(field(&data).to_vec());
+                    continue;
+                }
+                b'0' | 0 | b'5' => {}
+                other => return Err(malformed(format!("unsupported entry type {:?}", other as char))),
+            }
             count += 1;
             if count > MAX_ENTRIES || summary.text {
                 return Err(malformed("too many entries"));
             }
-            let is_text = match entry.pax_extensions().map_err(ContainerError::Read)? {
-                Some(exts) => exts
-                    .filter_map(Result::ok)
-                    .any(|e| e.key() == Ok("comment") && e.value_bytes() == TEXT_MARKER.as_bytes()),
-                None => false,
+            let ext = pax.take().unwrap_or_default();
+            let raw_name = match (ext.path, long_name.take()) {
+                (Some(_), Some(_)) => return Err(malformed("two long names for one entry")),
+                (Some(p), None) | (None, Some(p)) => p,
+                (None, None) => header_name(&h, format),
             };
-            let raw_path = entry.path_bytes();
-            let name = std::str::from_utf8(&raw_path).map_err(|_| malformed("entry name is not UTF-8"))?;
+            let is_text = ext.comment.as_deref() == Some(TEXT_MARKER.as_bytes());
+            let name = std::str::from_utf8(&raw_name).map_err(|_| malformed("entry name is not UTF-8"))?;
             let path = SafePath::new(name).map_err(|e| malformed(e.to_string()))?;
-            let size = entry.header().entry_size().map_err(ContainerError::Read)?;
-            match entry.header().entry_type() {
-                tar::EntryType::Regular if is_text => {
+            match h[156] {
+                b'5' => {
+                    if size != 0 {
+                        return Err(malformed("a folder with data"));
+                    }
+                    if seen_files.contains(&path) || path.ancestors().any(|a| seen_files.contains(a)) {
+                        return Err(malformed(format!("`{path}` is both a file and a folder")));
+                    }
+                    if seen_dirs.insert(path.clone()) {
+                        sink.dir(&path).map_err(ContainerError::Sink)?;
+                        summary.dirs += 1;
+                    }
+                }
+                _ if is_text => {
                     if count != 1 || size > MAX_TEXT {
                         return Err(malformed("text secret in an unexpected place"));
                     }
                     let mut buf = Zeroizing::new(Vec::with_capacity(size as usize));
                     entry.read_to_end(&mut buf).map_err(ContainerError::Read)?;
+                    if buf.len() as u64 != size {
+                        return Err(ContainerError::Read(io::ErrorKind::UnexpectedEof.into()));
+                    }
                     let text = String::from_utf8(std::mem::take(&mut *buf))
                         .map_err(|_| malformed("text secret is not UTF-8"))?;
                     summary.text = true;
                     summary.bytes = size;
                     sink.text(Zeroizing::new(text)).map_err(ContainerError::Sink)?;
                 }
-                tar::EntryType::Regular => {
+                _ => {
                     check_new(&path, &seen_files, &seen_dirs)?;
                     sink.begin_file(&path, size).map_err(ContainerError::Sink)?;
                     let mut buf = vec![0u8; 64 * 1024];
@@ -358,17 +521,10 @@ pub fn decode<R: Read>(input: R, sink: &mut dyn Sink) -> Result<Summary, Contain
                     summary.bytes += size;
                     seen_files.insert(path);
                 }
-                tar::EntryType::Directory => {
-                    if seen_files.contains(&path) || path.ancestors().any(|a| seen_files.contains(a)) {
-                        return Err(malformed(format!("`{path}` is both a file and a folder")));
-                    }
-                    if seen_dirs.insert(path.clone()) {
-                        sink.dir(&path).map_err(ContainerError::Sink)?;
-                        summary.dirs += 1;
-                    }
-                }
-                other => return Err(malformed(format!("unsupported entry type {:?}", other.as_byte() as char))),
             }
+        }
+        if pax.is_some() || long_name.is_some() {
+            return Err(malformed("an extended header without its entry"));
         }
     }
     // Everything after the archive must be zeros (the padding), and must be read: the last age chunk is verified

@@ -83,3 +83,40 @@ fn payloads_open_to_their_plaintext() {
     }
     assert!(kinds.0 >= 6 && kinds.1 >= 5, "{kinds:?}");
 }
+
+fn containers() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/vectors/containers.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The same cases as the page's decoder (`ui/test/vectors.test.ts`): what one accepts the other shows alike, and
+/// what one refuses the other refuses.
+#[test]
+fn containers_accepted_and_refused_alike() {
+    let doc = containers();
+    for v in doc["accept"].as_array().unwrap() {
+        let why = v["why"].as_str().unwrap();
+        let tar = STANDARD.decode(v["tar"].as_str().unwrap()).unwrap();
+        let mut sink = MemorySink::default();
+        burnlink_core::container::decode(&tar[..], &mut sink).unwrap_or_else(|e| panic!("{why}: {e}"));
+        assert_eq!(sink.text.as_deref().map(String::as_str), v["text"].as_str(), "{why}");
+        let want = v["files"].as_array().unwrap();
+        assert_eq!(sink.files.len(), want.len(), "{why}");
+        for ((name, data), w) in sink.files.iter().zip(want) {
+            assert_eq!(name.as_str(), w["name"].as_str().unwrap(), "{why}");
+            assert_eq!(hex::encode(Sha256::digest(data)), w["sha256"].as_str().unwrap(), "{why}");
+        }
+        let dirs: Vec<&str> = sink.dirs.iter().map(|d| d.as_str()).collect();
+        let want_dirs: Vec<&str> = v["dirs"].as_array().unwrap().iter().map(|d| d.as_str().unwrap()).collect();
+        assert_eq!(dirs, want_dirs, "{why}");
+    }
+    let refused = doc["refuse"].as_array().unwrap();
+    assert!(refused.len() >= 40);
+    for v in refused {
+        let why = v["why"].as_str().unwrap();
+        let tar = STANDARD.decode(v["tar"].as_str().unwrap()).unwrap();
+        let mut sink = MemorySink::default();
+        let got = burnlink_core::container::decode(&tar[..], &mut sink);
+        assert!(got.is_err(), "{why}: accepted with {} files, text {:?}", sink.files.len(), sink.text.is_some());
+    }
+}

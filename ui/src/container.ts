@@ -5,7 +5,8 @@
  *
  * Written by hand because no maintained tar library streams in the browser without Node's stream shims; it reads only
  * what our writers produce (regular files, folders, pax `x` and GNU `L` long names) and refuses anything else, with the
- * same rules as the Rust decoder: safe relative names, no duplicates, nothing after the archive but zeros.
+ * same rules as the Rust decoder: safe relative names, no duplicates, nothing after the archive but zeros. The two are
+ * held to each other by `tests/vectors/containers.json`.
  */
 
 export const TEXT_MARKER = "burnlink/v1 text";
@@ -122,36 +123,69 @@ function field(h: Uint8Array, off: number, len: number): Uint8Array {
   return nul < 0 ? f : f.subarray(0, nul);
 }
 
-function octal(h: Uint8Array, off: number, len: number): number {
+const ascii = (b: Uint8Array) => String.fromCharCode(...b);
+
+/** Only the two header layouts our senders write; anything else is refused rather than guessed at. */
+function formatOf(h: Uint8Array): "ustar" | "gnu" {
+  const magic = ascii(h.subarray(257, 265));
+  if (magic === "ustar\u000000") return "ustar";
+  if (magic === "ustar  \u0000") return "gnu";
+  throw new ContainerError("unknown tar header format");
+}
+
+/** A numeric field: octal digits (spaces around, NULs after), or GNU base-256 (`0x80`, then big-endian, below 2^53). */
+function numeric(h: Uint8Array, off: number, len: number): number {
   const f = h.subarray(off, off + len);
   if (f[0] & 0x80) {
-    // GNU base-256
+    if (f[0] !== 0x80) throw new ContainerError("negative size");
     let v = 0;
-    for (let i = 1; i < f.length; i++) v = v * 256 + f[i];
+    for (let i = 1; i < f.length; i++) {
+      v = v * 256 + f[i];
+      if (v >= 2 ** 53) throw new ContainerError("size too large");
+    }
     return v;
   }
-  const s = new TextDecoder().decode(field(h, off, len)).trim();
+  const s = ascii(field(h, off, len)).replace(/^ +| +$/g, "");
   if (!/^[0-7]*$/.test(s)) throw new ContainerError("bad number in a tar header");
-  return s ? parseInt(s, 8) : 0;
+  const v = s ? parseInt(s, 8) : 0;
+  if (v >= 2 ** 53) throw new ContainerError("size too large");
+  return v;
 }
 
 function checksumOk(h: Uint8Array): boolean {
   let sum = 0;
   for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : h[i];
-  return octal(h, 148, 8) === sum;
+  return numeric(h, 148, 8) === sum;
 }
 
-function paxRecords(data: Uint8Array): Map<string, Uint8Array> {
-  const out = new Map<string, Uint8Array>();
+interface Pax {
+  path?: Uint8Array;
+  comment?: Uint8Array;
+}
+
+/** Pax records, strictly (the Rust `parse_pax` rules): `<decimal length> <key>=<value>\n` with exact lengths, nothing
+ * after the last record, no key twice, and only `path`, `comment` and the times (which change nothing here). Any
+ * other key (`size`, `linkpath`, `hdrcharset`, `GNU.sparse.*`...) could make another reader show other content. */
+function paxRecords(data: Uint8Array): Pax {
+  const out: Pax = {};
+  const seen = new Set<string>();
   let i = 0;
   while (i < data.length) {
     const sp = data.indexOf(0x20, i);
-    if (sp < 0) break;
-    const len = parseInt(new TextDecoder().decode(data.subarray(i, sp)), 10);
-    if (!(len > 0) || i + len > data.length) throw new ContainerError("bad pax record");
-    const rec = data.subarray(sp + 1, i + len - 1); // without the trailing newline
+    const digits = sp < 0 ? "" : ascii(data.subarray(i, sp));
+    if (!/^[0-9]{1,7}$/.test(digits)) throw new ContainerError("bad pax record");
+    const len = parseInt(digits, 10);
+    if (len <= sp - i + 1 || i + len > data.length || data[i + len - 1] !== 0x0a) throw new ContainerError("bad pax record");
+    const rec = data.subarray(sp + 1, i + len - 1);
     const eq = rec.indexOf(0x3d);
-    if (eq > 0) out.set(new TextDecoder().decode(rec.subarray(0, eq)), rec.subarray(eq + 1));
+    if (eq <= 0) throw new ContainerError("bad pax record");
+    const key = new TextDecoder().decode(rec.subarray(0, eq));
+    if (seen.has(key)) throw new ContainerError("a pax key appears twice");
+    seen.add(key);
+    const value = rec.subarray(eq + 1);
+    if (key === "path") out.path = value;
+    else if (key === "comment") out.comment = value;
+    else if (key !== "mtime" && key !== "atime" && key !== "ctime") throw new ContainerError(`unsupported pax record ${JSON.stringify(key)}`);
     i += len;
   }
   return out;
@@ -159,15 +193,18 @@ function paxRecords(data: Uint8Array): Map<string, Uint8Array> {
 
 const pad512 = (n: number) => Math.ceil(n / 512) * 512;
 
-/** Decodes a container from a plaintext stream into `sink`; resolves only after everything was read and checked. */
+/** Decodes a container from a plaintext stream into `sink`; resolves only after everything was read and checked.
+ * The rules are the Rust decoder's, case for case (`tests/vectors/containers.json`): only ustar and GNU headers;
+ * regular files, folders without data, one pax `x` header and/or one GNU `L` long name before an entry but never a
+ * name from both; the size from the header alone; everything else refused. */
 export async function decode(input: ReadableStream<Uint8Array>, sink: Sink): Promise<Summary> {
   const r = new ByteReader(input.getReader());
   const summary: Summary = { text: false, files: 0, dirs: 0, bytes: 0 };
   const files = new Set<string>();
   const dirs = new Set<string>();
   let count = 0;
-  let pax: Map<string, Uint8Array> | null = null;
-  let longName: string | null = null;
+  let pax: Pax | null = null;
+  let longName: Uint8Array | null = null;
   const ancestorsIn = (p: string, set: Set<string>) => {
     for (let i = p.indexOf("/"); i >= 0; i = p.indexOf("/", i + 1)) if (set.has(p.slice(0, i))) return true;
     return false;
@@ -176,42 +213,50 @@ export async function decode(input: ReadableStream<Uint8Array>, sink: Sink): Pro
     const h = await r.exact(512);
     if (h === null || h.every((b) => b === 0)) break;
     if (!checksumOk(h)) throw new ContainerError("bad tar header checksum");
-    const type = String.fromCharCode(h[156] || 0x30);
-    const size = octal(h, 124, 12);
+    const format = formatOf(h);
+    const type = String.fromCharCode(h[156]);
+    const size = numeric(h, 124, 12);
     if (type === "x" || type === "L") {
-      if (size > 1 << 20) throw new ContainerError("oversized extended header");
+      if (type === "x" && pax) throw new ContainerError("two pax headers for one entry");
+      if (type === "L" && longName) throw new ContainerError("two long names for one entry");
+      if (size > (type === "x" ? 1 << 20 : 4097)) throw new ContainerError("oversized extended header");
       const data = (await r.exact(pad512(size)))?.slice(0, size);
       if (!data) throw new ContainerError("the payload ends in an extended header");
       if (type === "x") pax = paxRecords(data);
-      else longName = dec.decode(field(data, 0, data.length));
+      else longName = field(data, 0, data.length);
       continue;
     }
-    if (type === "g") {
-      await r.exact(pad512(size));
-      continue;
-    }
+    if (type !== "0" && type !== "\0" && type !== "5") throw new ContainerError(`unsupported entry type ${JSON.stringify(type)}`);
     count += 1;
     if (count > MAX_ENTRIES || summary.text) throw new ContainerError("too many entries");
+    if (pax?.path && longName) throw new ContainerError("two long names for one entry");
+    let rawName: Uint8Array;
+    if (pax?.path) rawName = pax.path;
+    else if (longName) rawName = longName;
+    else {
+      const base = field(h, 0, 100);
+      const prefix = format === "ustar" ? field(h, 345, 155) : new Uint8Array(0);
+      rawName = prefix.length ? new Uint8Array([...prefix, 0x2f, ...base]) : base;
+    }
     let name: string;
     try {
-      const paxPath = pax?.get("path");
-      if (paxPath) name = dec.decode(paxPath);
-      else if (longName !== null) name = longName;
-      else {
-        const base = dec.decode(field(h, 0, 100));
-        const ustar = dec.decode(field(h, 257, 6)) === "ustar";
-        const prefix = ustar ? dec.decode(field(h, 345, 155)) : "";
-        name = prefix ? `${prefix}/${base}` : base;
-      }
+      name = dec.decode(rawName);
     } catch {
       throw new ContainerError("entry name is not UTF-8");
     }
-    const comment = pax?.get("comment");
-    const isText = !!comment && new TextDecoder().decode(comment) === TEXT_MARKER;
+    const isText = !!pax?.comment && equalBytes(pax.comment, enc.encode(TEXT_MARKER));
     pax = null;
     longName = null;
     const path = safePath(name);
-    if ((type === "0" || type === "\0") && isText) {
+    if (type === "5") {
+      if (size !== 0) throw new ContainerError("a folder with data");
+      if (files.has(path) || ancestorsIn(path, files)) throw new ContainerError(`\`${path}\` is both a file and a folder`);
+      if (!dirs.has(path)) {
+        dirs.add(path);
+        await sink.dir(path);
+        summary.dirs += 1;
+      }
+    } else if (isText) {
       if (count !== 1 || size > MAX_TEXT) throw new ContainerError("text secret in an unexpected place");
       const data = await r.exact(pad512(size));
       if (!data) throw new ContainerError("the payload ends in the text");
@@ -224,7 +269,7 @@ export async function decode(input: ReadableStream<Uint8Array>, sink: Sink): Pro
       summary.text = true;
       summary.bytes = size;
       await sink.text(text);
-    } else if (type === "0" || type === "\0") {
+    } else {
       if (files.has(path) || dirs.has(path)) throw new ContainerError(`\`${path}\` appears twice`);
       if (ancestorsIn(path, files)) throw new ContainerError(`\`${path}\` is inside a file`);
       await sink.beginFile(path, size);
@@ -240,21 +285,16 @@ export async function decode(input: ReadableStream<Uint8Array>, sink: Sink): Pro
       files.add(path);
       summary.files += 1;
       summary.bytes += size;
-    } else if (type === "5") {
-      if (files.has(path) || ancestorsIn(path, files)) throw new ContainerError(`\`${path}\` is both a file and a folder`);
-      if (size) await r.exact(pad512(size));
-      if (!dirs.has(path)) {
-        dirs.add(path);
-        await sink.dir(path);
-        summary.dirs += 1;
-      }
-    } else {
-      throw new ContainerError(`unsupported entry type ${JSON.stringify(type)}`);
     }
   }
+  if (pax || longName) throw new ContainerError("an extended header without its entry");
   await r.rest();
   if (count === 0) throw new ContainerError("empty payload");
   return summary;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 // ---- writing (the web sender)

@@ -196,6 +196,28 @@ describe("container", () => {
   });
 });
 
+const containers = JSON.parse(readFileSync(new URL("../../tests/vectors/containers.json", import.meta.url), "utf8"));
+
+/** The same cases as core's decoder (`core/tests/vectors.rs`): what one accepts the other shows alike, and what one
+ * refuses the other refuses. Fed in odd-sized chunks so that no case passes by lining up with the reads. */
+describe("containers both decoders agree on", () => {
+  for (const v of containers.accept) {
+    it(`accepts: ${v.why}`, async () => {
+      const sink = new Collect();
+      await decode(streamOf(b64(v.tar), 333), sink);
+      expect(sink.secret).toBe(v.text);
+      expect(sink.dirs).toEqual(v.dirs);
+      expect(sink.files.map((f) => f.name)).toEqual(v.files.map((f: { name: string }) => f.name));
+      for (const [j, f] of v.files.entries()) expect(bytesToHex(sha256(sink.bytesOf(j)))).toBe(f.sha256);
+    });
+  }
+  for (const v of containers.refuse) {
+    it(`refuses: ${v.why}`, async () => {
+      await expect(decode(streamOf(b64(v.tar), 333), new Collect())).rejects.toBeInstanceOf(ContainerError);
+    });
+  }
+});
+
 describe("link", () => {
   it("parses ids and fragments and never echoes the secret", () => {
     expect(idFromPath("/o/AAAAAAAAAAAAAAAAAAAAAA")).toBe("AAAAAAAAAAAAAAAAAAAAAA");
