@@ -89,6 +89,8 @@ pub struct SentView {
     qr_svg: String,
     /// Whether the link is on the clipboard.
     copied: bool,
+    /// Seconds until the app clears it from the clipboard (0: never).
+    clear_after_secs: u64,
     /// Why the link could not be recorded in the history (the link itself is fine).
     history_error: Option<String>,
 }
@@ -114,6 +116,7 @@ fn default_label(req: &SendRequest) -> String {
 pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req: SendRequest) -> CmdResult<SentView> {
     let settings = state.settings.lock().expect("settings lock").clone();
     let connector = settings.connector()?;
+    state.grants.check_send(&req.paths)?;
     let label = default_label(&req);
     let payload = match (req.text, req.paths.is_empty()) {
         (Some(t), true) => Payload::Text(Zeroizing::new(t)),
@@ -145,8 +148,10 @@ pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req
     if recorded.is_ok() {
         watch::spawn(app.clone(), sent.id.to_string());
     }
-    let copied = write_clipboard(&app, &link).is_ok();
+    let clear_after_secs = settings.link_clear_secs;
+    let copied = copy_and_clear(&app, &link, clear_after_secs).is_ok();
     Ok(SentView {
+        clear_after_secs,
         qr_svg: qr_svg(&link),
         link,
         id: sent.id.to_string(),
@@ -168,9 +173,16 @@ fn write_clipboard<R: Runtime>(app: &AppHandle<R>, text: &str) -> CmdResult<()> 
 /// Copies `text`; with `clear_after_secs`, clears the clipboard then if it still holds `text`.
 #[tauri::command]
 pub async fn copy_text<R: Runtime>(app: AppHandle<R>, text: String, clear_after_secs: Option<u64>) -> CmdResult<()> {
-    write_clipboard(&app, &text)?;
-    if let Some(secs) = clear_after_secs {
-        let text = Zeroizing::new(text);
+    copy_and_clear(&app, &text, clear_after_secs.unwrap_or(0))
+}
+
+/// Copies `text` and, unless `secs` is 0, clears the clipboard after `secs` if it still holds `text` (so a later copy
+/// of something else is never wiped), telling the window with `clipboard-cleared`.
+fn copy_and_clear<R: Runtime>(app: &AppHandle<R>, text: &str, secs: u64) -> CmdResult<()> {
+    write_clipboard(app, text)?;
+    if secs > 0 {
+        let text = Zeroizing::new(text.to_owned());
+        let app = app.clone();
         tauri::async_runtime::spawn(async move {
             tokio::time::sleep(Duration::from_secs(secs)).await;
             use tauri_plugin_clipboard_manager::ClipboardExt;
@@ -247,7 +259,9 @@ pub async fn open<R: Runtime>(
     out_dir: Option<String>,
 ) -> CmdResult<OpenedView> {
     let (link, connector) = resolve(&state, &link)?;
-    let out = out_dir.map(PathBuf::from).unwrap_or_else(|| default_dir(&app));
+    let default = default_dir(&app);
+    let out = out_dir.map(PathBuf::from).unwrap_or_else(|| default.clone());
+    state.grants.check_save(&out, &default)?;
     if !out.is_dir() {
         return Err(CmdError::input(format!("{} is not a folder", out.display())));
     }
@@ -367,12 +381,53 @@ pub fn initial_link() -> Option<String> {
     crate::link_in_args(&std::env::args().collect::<Vec<_>>())
 }
 
-/// Testing only (`BURNLINK_TEST_HOOKS=1`): delivers a file drop to the window as the OS would.
+/// Files or folders to send, from the system's dialog; they are granted to `send`.
 #[tauri::command]
-pub fn test_drop<R: Runtime>(app: AppHandle<R>, paths: Vec<String>) -> CmdResult<()> {
+pub async fn pick_files<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    directory: bool,
+) -> CmdResult<Vec<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let dialog = app.dialog().file();
+    if directory {
+        dialog.pick_folders(move |p| {
+            let _ = tx.send(p);
+        });
+    } else {
+        dialog.pick_files(move |p| {
+            let _ = tx.send(p);
+        });
+    }
+    let picked: Vec<PathBuf> =
+        rx.await.ok().flatten().unwrap_or_default().into_iter().filter_map(|p| p.into_path().ok()).collect();
+    state.grants.allow_send(picked.iter().cloned());
+    Ok(picked.iter().map(|p| p.display().to_string()).collect())
+}
+
+/// A folder to save received files into, from the system's dialog; it is granted to `open`.
+#[tauri::command]
+pub async fn pick_folder<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> CmdResult<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog().file().pick_folder(move |p| {
+        let _ = tx.send(p);
+    });
+    let Some(dir) = rx.await.ok().flatten().and_then(|p| p.into_path().ok()) else { return Ok(None) };
+    state.grants.allow_save(dir.clone());
+    Ok(Some(dir.display().to_string()))
+}
+
+/// Testing only, in debug builds only, and only with `BURNLINK_TEST_HOOKS=1`: delivers a file drop to the window as
+/// the OS would (which grants the paths, as a real drop does).
+#[cfg(debug_assertions)]
+#[tauri::command]
+pub fn test_drop<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, paths: Vec<String>) -> CmdResult<()> {
     if std::env::var_os("BURNLINK_TEST_HOOKS").is_none() {
         return Err(CmdError::new("not_found", "no such command"));
     }
+    state.grants.allow_send(paths.iter().map(PathBuf::from));
     let payload = serde_json::json!({ "paths": paths, "position": { "x": 100, "y": 100 } });
     app.emit("tauri://drag-drop", payload).map_err(|e| CmdError::new("io", e.to_string()))
 }
@@ -449,9 +504,32 @@ mod tests {
         assert_eq!(call(&app, "forget", serde_json::json!({ "id": "nope" })).unwrap(), false);
         let req = serde_json::json!({ "req": { "text": null, "paths": [], "ttl_secs": 3600, "passphrase": null, "label": null } });
         assert_eq!(call(&app, "send", req).unwrap_err()["code"], "input");
-        // The test hook is off unless asked for.
+        // The test hook is off unless asked for (and absent from release builds).
         let drop = call(&app, "test_drop", serde_json::json!({ "paths": ["/x"] })).unwrap_err();
-        assert_eq!(drop["code"], "not_found");
+        assert!(drop == "command test_drop not found" || drop["code"] == "not_found", "{drop}");
+    }
+
+    #[test]
+    fn the_window_names_only_paths_the_person_chose() {
+        let dir = tempfile::tempdir().unwrap();
+        let (app, w) = app(dir.path());
+        let secret_file = dir.path().join("id_ed25519");
+        std::fs::write(&secret_file, "private key").unwrap();
+        let req = |p: &std::path::Path| serde_json::json!({ "req": { "text": null, "paths": [p], "ttl_secs": 3600, "passphrase": null, "label": null } });
+        let e = call(&w, "send", req(&secret_file)).unwrap_err();
+        assert_eq!(e["code"], "not_allowed", "{e}");
+        let link = "https://127.0.0.1:9/o/AAAAAAAAAAAAAAAAAAAAAA#AAcOFRwjKjE4P0ZNVFtiaXB3foWMk5qhqK-2vcTL0tk";
+        let e = call(&w, "open", serde_json::json!({ "link": link, "outDir": dir.path() })).unwrap_err();
+        assert_eq!(e["code"], "not_allowed", "{e}");
+        // Once granted (as a pick or a drop does), the same calls get past the check (and fail later, at the relay).
+        let state = app.state::<AppState>();
+        state.grants.allow_send([secret_file.clone()]);
+        state.grants.allow_save(dir.path().to_path_buf());
+        assert_ne!(call(&w, "send", req(&secret_file)).unwrap_err()["code"], "not_allowed");
+        assert_ne!(
+            call(&w, "open", serde_json::json!({ "link": link, "outDir": dir.path() })).unwrap_err()["code"],
+            "not_allowed"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde::Serialize;
 #[error("{message}")]
 pub struct CmdError {
     /// Stable code: `gone`, `wrong_key`, `wrong_passphrase`, `passphrase_required`, `unreachable`, `tls`, `relay`,
-    /// `damaged`, `input`, `io`, `keychain`, `not_found`.
+    /// `damaged`, `input`, `io`, `keychain`, `not_found`, `not_allowed` (a path the person did not pick).
     pub code: &'static str,
     /// One line for a person.
     pub message: String,

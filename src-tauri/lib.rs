@@ -15,6 +15,7 @@ use tauri::{Emitter, Manager, Runtime};
 
 pub mod commands;
 pub mod error;
+pub mod grants;
 pub mod history;
 pub mod settings;
 pub mod watch;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub state_dir: PathBuf,
     /// Links with a watcher running.
     pub watching: Mutex<HashSet<String>>,
+    /// The paths the person picked or dropped, the only ones the window may name.
+    pub grants: grants::Grants,
 }
 
 impl AppState {
@@ -50,6 +53,7 @@ impl AppState {
             config_dir,
             state_dir,
             watching: Mutex::new(HashSet::new()),
+            grants: grants::Grants::default(),
         }
     }
 }
@@ -65,24 +69,47 @@ pub fn link_in_args(args: &[String]) -> Option<String> {
     args.iter().skip(1).find(|a| a.starts_with("burnlink://") || a.contains("/o/")).cloned()
 }
 
-/// Registers the commands on `builder` (any runtime).
+/// The command list, plus `extra` ones.
+macro_rules! handler {
+    ($($extra:path),*) => {
+        tauri::generate_handler![
+            commands::get_settings,
+            commands::set_settings,
+            commands::send,
+            commands::peek,
+            commands::open,
+            commands::history,
+            commands::refresh_history,
+            commands::revoke,
+            commands::forget,
+            commands::copy_text,
+            commands::generate_passphrase,
+            commands::initial_link,
+            commands::default_folder,
+            commands::pick_files,
+            commands::pick_folder,
+            $($extra),*
+        ]
+    };
+}
+
+fn handlers<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    #[cfg(debug_assertions)]
+    return handler![commands::test_drop];
+    #[cfg(not(debug_assertions))]
+    return handler![];
+}
+
+/// Registers the commands on `builder` (any runtime), and grants what is dropped on the window. The drop test hook
+/// exists in debug builds only: a release build has no command that fakes a drop.
 pub fn run_app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    builder.invoke_handler(tauri::generate_handler![
-        commands::get_settings,
-        commands::set_settings,
-        commands::send,
-        commands::peek,
-        commands::open,
-        commands::history,
-        commands::refresh_history,
-        commands::revoke,
-        commands::forget,
-        commands::copy_text,
-        commands::generate_passphrase,
-        commands::initial_link,
-        commands::default_folder,
-        commands::test_drop,
-    ])
+    builder.invoke_handler(handlers()).on_window_event(|window, event| {
+        if let tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
+            if let Some(state) = window.try_state::<AppState>() {
+                state.grants.allow_send(paths.iter().cloned());
+            }
+        }
+    })
 }
 
 /// Starts the app.
@@ -123,4 +150,20 @@ pub fn run() {
             Ok(())
         });
     run_app(builder).run(tauri::generate_context!()).expect("the Burnlink window could not start");
+}
+
+#[cfg(test)]
+mod tests {
+    /// The window may call the app's own commands and listen to events, and nothing else: no file dialog (paths come
+    /// from Rust's dialog, so they can be granted), no clipboard reading, no notifications of its own.
+    #[test]
+    fn the_window_gets_no_plugin_permissions() {
+        let conf: serde_json::Value =
+            serde_json::from_str(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tauri.conf.json"))).unwrap();
+        let caps = conf["app"]["security"]["capabilities"].as_array().unwrap();
+        assert_eq!(caps.len(), 1);
+        let perms: Vec<&str> = caps[0]["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+        assert_eq!(perms, ["core:default", "core:event:default", "core:webview:default"]);
+        assert_eq!(conf["app"]["withGlobalTauri"], false);
+    }
 }

@@ -19,6 +19,16 @@ pub struct Settings {
     pub relay_url: String,
     /// PEM file of the certificate to trust for a self-hosted relay; `None` trusts the public web PKI.
     pub ca_path: Option<String>,
+    /// Seconds after which a link the app copied is cleared from the clipboard (if it is still there); 0 never.
+    #[serde(default = "default_link_clear_secs")]
+    pub link_clear_secs: u64,
+}
+
+/// Long enough to paste a new link into a message, short enough that it does not linger.
+pub const DEFAULT_LINK_CLEAR_SECS: u64 = 120;
+
+fn default_link_clear_secs() -> u64 {
+    DEFAULT_LINK_CLEAR_SECS
 }
 
 impl Settings {
@@ -29,7 +39,12 @@ impl Settings {
             let local = dirs_home().join(".local/share/burnlink-relay/relay-cert.pem");
             local.is_file().then(|| local.display().to_string())
         });
-        Self { relay_url, ca_path }
+        Self { relay_url, ca_path, link_clear_secs: DEFAULT_LINK_CLEAR_SECS }
+    }
+
+    /// Settings that only say how to reach a relay (a history entry's).
+    pub fn for_relay(relay_url: String, ca_path: Option<String>) -> Self {
+        Self { relay_url, ca_path, link_clear_secs: DEFAULT_LINK_CLEAR_SECS }
     }
 
     /// Reads `settings.json` from `dir`, or the defaults.
@@ -73,12 +88,16 @@ mod tests {
     #[test]
     fn save_checks_and_round_trips() {
         let dir = tempfile::tempdir().unwrap();
-        let bad = Settings { relay_url: "ftp://nope".into(), ca_path: None };
+        let bad = Settings::for_relay("ftp://nope".into(), None);
         assert_eq!(bad.save(dir.path()).unwrap_err().code, "input");
-        let missing_ca = Settings { relay_url: LOCAL_RELAY.into(), ca_path: Some("/no/such.pem".into()) };
+        let missing_ca = Settings::for_relay(LOCAL_RELAY.into(), Some("/no/such.pem".into()));
         assert_eq!(missing_ca.save(dir.path()).unwrap_err().code, "tls");
-        let good = Settings { relay_url: "https://relay.example:8443".into(), ca_path: None };
+        let good = Settings { link_clear_secs: 30, ..Settings::for_relay("https://relay.example:8443".into(), None) };
         good.save(dir.path()).unwrap();
         assert_eq!(Settings::load(dir.path()), good);
+        // A settings file from before the clipboard setting gets its default.
+        std::fs::write(dir.path().join("settings.json"), r#"{"relay_url":"https://r.example","ca_path":null}"#)
+            .unwrap();
+        assert_eq!(Settings::load(dir.path()).link_clear_secs, DEFAULT_LINK_CLEAR_SECS);
     }
 }

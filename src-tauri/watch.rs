@@ -51,7 +51,7 @@ fn notify<R: Runtime>(app: &AppHandle<R>, body: &str) {
 /// The connector and keys of a history entry.
 pub fn target(e: &Entry) -> Option<(Connector, LinkId, ManageToken)> {
     // The entry keeps the relay and CA it was sent with; they turn into a connector the way settings do.
-    let connector = Settings { relay_url: e.relay.clone(), ca_path: e.ca.clone() }.connector().ok()?;
+    let connector = Settings::for_relay(e.relay.clone(), e.ca.clone()).connector().ok()?;
     Some((connector, e.id.parse().ok()?, ManageToken::from_text(&e.manage)?))
 }
 

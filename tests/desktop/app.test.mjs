@@ -16,8 +16,16 @@ const APP = bin("burnlink-app");
 let relay;
 let s;
 
+/** The clipboard timer the tests' settings choose (the app's default is 2 minutes). */
+const CLEAR_SECS = 8;
 const shot = (name) => s.screenshot(join(artifacts, `desktop-${name}.png`));
-const clipboard = () => execFileSync("xclip", ["-selection", "clipboard", "-o"]).toString();
+const clipboard = () => {
+  try {
+    return execFileSync("xclip", ["-selection", "clipboard", "-o"], { stdio: ["ignore", "pipe", "ignore"] }).toString();
+  } catch {
+    return ""; // nothing on the clipboard
+  }
+};
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function until(what, f, timeout = 30_000) {
@@ -58,7 +66,7 @@ before(async () => {
   // The app's settings, as a user would save them: this relay and its certificate.
   const dir = join(homedir(), ".config", "dev.burnlink.app");
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "settings.json"), JSON.stringify({ relay_url: relay.url, ca_path: relay.ca }));
+  writeFileSync(join(dir, "settings.json"), JSON.stringify({ relay_url: relay.url, ca_path: relay.ca, link_clear_secs: CLEAR_SECS }));
   s = await Session.start(DRIVER, APP);
 });
 after(async () => {
@@ -69,21 +77,41 @@ after(async () => {
 describe("desktop app", () => {
   let typedSent;
 
-  it("types a secret, creates a link that is on the clipboard, with a QR code; the CLI opens it", async () => {
+  it("types a secret, creates a link that is on the clipboard for a while, with a QR code; the CLI opens it", async () => {
     await shot("send");
+    const fold = await s.script(
+      "const b = document.querySelector('[data-testid=create]').getBoundingClientRect(); return [b.bottom, window.innerHeight, document.scrollingElement.scrollTop]",
+    );
+    assert.ok(fold[0] > 0 && fold[0] <= fold[1] && fold[2] === 0, `the Send button is in view without scrolling: ${fold}`);
     await (await s.testid("secret-input")).type("desktop secret 42");
     const ttl = await s.testid("ttl");
     assert.equal(await ttl.value(), "86400", "default expiry 24 h");
     await (await s.testid("create")).click();
     const link = await (await s.testid("link", { timeout: 30_000 })).value();
+    const copiedAt = Date.now();
     assert.match(link, new RegExp(`^${relay.url}/o/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{43}$`));
     await s.testid("qr");
     await shot("sent");
     assert.equal(clipboard(), link, "the link is on the clipboard");
+    assert.match(await (await s.testid("copied")).text(), /cleared in 8 seconds/);
     typedSent = link;
     const r = cli(relay, ["open", "-"], { input: link });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "desktop secret 42");
+    // Then the app takes it off the clipboard, and says so.
+    await until("the clipboard to be cleared", () => clipboard() === "", CLEAR_SECS * 1000 + 15_000);
+    assert.ok(Date.now() - copiedAt >= (CLEAR_SECS - 1) * 1000, "not before its time");
+    await until("the window to say so", async () => /^Clipboard cleared/.test(await (await s.testid("copied")).text()));
+  });
+
+  it("refuses a text over 4 MiB before anything is sent", async () => {
+    await tab("send");
+    await s.script("const t = document.querySelector('[data-testid=secret-input]'); t.value = 'x'.repeat(4 * 1024 * 1024 + 1);");
+    await (await s.testid("create")).click();
+    const err = await s.testid("error");
+    assert.match(await err.text(), /more than the 4 MiB a text secret may hold/);
+    assert.equal((await s.findAll('[data-testid="link"]')).length, 0);
+    await s.script("document.querySelector('[data-testid=secret-input]').value = '';");
   });
 
   it("opens a link made by the CLI, shows the secret, and a second open shows gone", async () => {

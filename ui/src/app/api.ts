@@ -3,7 +3,6 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
-import { open as openDialog } from "@tauri-apps/plugin-dialog";
 
 export interface CmdError {
   code: string;
@@ -21,6 +20,7 @@ export function errorText(e: unknown): string {
 export interface Settings {
   relay_url: string;
   ca_path: string | null;
+  link_clear_secs: number;
 }
 export interface Sent {
   link: string;
@@ -29,6 +29,8 @@ export interface Sent {
   label: string;
   qr_svg: string;
   copied: boolean;
+  /** Seconds until the app clears the link from the clipboard (0: never). */
+  clear_after_secs: number;
   history_error: string | null;
 }
 export interface PeekInfo {
@@ -71,14 +73,10 @@ export const api = {
   initialLink: () => invoke<string | null>("initial_link"),
   defaultFolder: () => invoke<string>("default_folder"),
 
-  pickFiles: async (directory: boolean): Promise<string[]> => {
-    const r = await openDialog({ multiple: true, directory });
-    return r === null ? [] : Array.isArray(r) ? r : [r];
-  },
-  pickFolder: async (): Promise<string | null> => {
-    const r = await openDialog({ multiple: false, directory: true });
-    return typeof r === "string" ? r : null;
-  },
+  /** The system's dialog, run by Rust: only what the person picks (or drops) may be sent. */
+  pickFiles: (directory: boolean) => invoke<string[]>("pick_files", { directory }),
+  /** Only the default folder or one the person picks may receive files. */
+  pickFolder: () => invoke<string | null>("pick_folder"),
 
   onProgress: (f: (p: Progress) => void): Promise<UnlistenFn> => listen<Progress>("progress", (e) => f(e.payload)),
   onHistoryChanged: (f: () => void): Promise<UnlistenFn> => listen("history-changed", () => f()),

@@ -6,7 +6,8 @@
 import "../style.css";
 import "./app.css";
 import { bytes, DEFAULT_TTL, h, progressBar, secretCard, show, TTLS, when } from "../dom";
-import { api, errorText, isCmdError, type HistoryEntry, type PeekInfo } from "./api";
+import { GONE_TEXT, PASSPHRASE_HINT, SEND_TITLE, STATE_TEXT, textTooLong } from "../text";
+import { api, errorText, isCmdError, type HistoryEntry, type PeekInfo, type Sent } from "./api";
 
 type View = "send" | "open" | "history" | "settings";
 const root = document.getElementById("app")!;
@@ -62,7 +63,7 @@ function sendView() {
   pickFolder.addEventListener("click", async () => add(await api.pickFiles(true)));
   dropTarget = { add, zone };
 
-  const text = h("textarea", { id: "secret", rows: 5, testid: "secret-input", placeholder: "Type or paste the secret", autofocus: true });
+  const text = h("textarea", { id: "secret", rows: 4, testid: "secret-input", placeholder: "Type or paste the secret", autofocus: true });
   const label = h("input", { id: "label", type: "text", placeholder: "e.g. Wi-Fi password for Sam", testid: "label" });
   const ttl = h("select", { id: "ttl", testid: "ttl" });
   for (const [l, s] of TTLS) ttl.append(h("option", { value: s, selected: s === DEFAULT_TTL }, l));
@@ -72,7 +73,7 @@ function sendView() {
     pass.value = await api.generatePassphrase();
   });
   const status = h("div", { class: "status", role: "status" });
-  const create = h("button", { type: "submit", class: "primary", testid: "create" }, "Create one-time link");
+  const create = h("button", { type: "submit", class: "primary", testid: "create" }, SEND_TITLE);
   const form = h(
     "form",
     { class: "card", "aria-labelledby": "send-title" },
@@ -88,13 +89,18 @@ function sendView() {
     ),
     h("label", { for: "pass" }, "Passphrase (optional)"),
     h("div", { class: "row" }, pass, gen),
-    h("p", { class: "muted" }, "Send the passphrase through another channel than the link: say it, or use another app."),
-    create,
-    status,
+    h("p", { class: "muted hint" }, PASSPHRASE_HINT),
+    // The main action stays in view however the window is sized.
+    h("div", { class: "actions" }, create, status),
   );
   renderList();
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
+    const tooLong = draft.paths.length ? null : textTooLong(text.value);
+    if (tooLong) {
+      status.replaceChildren(h("p", { testid: "error", role: "alert" }, tooLong));
+      return;
+    }
     create.disabled = true;
     const bar = progressBar("Encrypting and uploading");
     status.replaceChildren(bar.el);
@@ -124,21 +130,26 @@ let dropTarget: { add: (p: string[]) => void; zone: HTMLElement } | null = null;
 const INSTRUCTIONS =
   "This link opens once. Open it only when you are ready to read it: after that it is gone, for you and for everyone else.";
 
-function sentView(
-  sent: { link: string; qr_svg: string; expires_at: number; copied: boolean; label: string; history_error: string | null },
-  withPass: boolean,
-) {
+/** What the window says after copying a link: where it is and when it leaves the clipboard. */
+function copiedText(what: string, secs: number): string {
+  if (!secs) return `${what} copied to the clipboard.`;
+  const after = secs % 60 === 0 ? `${secs / 60} minute${secs === 60 ? "" : "s"}` : `${secs} seconds`;
+  return `${what} copied. The clipboard will be cleared in ${after}.`;
+}
+
+function sentView(sent: Sent, withPass: boolean) {
   const link = h("input", { readonly: true, value: sent.link, testid: "link", "aria-label": "The one-time link", class: "mono" });
-  const note = h("p", { class: "ok", role: "status" }, sent.copied ? "Copied to the clipboard." : "");
+  const note = h("p", { class: "ok", role: "status", testid: "copied" }, sent.copied ? copiedText("Link", sent.clear_after_secs) : "");
+  clipboardNote = note;
   const copy = h("button", { type: "button", class: "primary", testid: "copy" }, "Copy link");
   copy.addEventListener("click", async () => {
-    await api.copy(sent.link);
-    note.textContent = "Copied to the clipboard.";
+    await api.copy(sent.link, sent.clear_after_secs || null);
+    note.textContent = copiedText("Link", sent.clear_after_secs);
   });
   const copyInstr = h("button", { type: "button" }, "Copy with instructions");
   copyInstr.addEventListener("click", async () => {
-    await api.copy(`${sent.link}\n\n${INSTRUCTIONS}`);
-    note.textContent = "Link and instructions copied.";
+    await api.copy(`${sent.link}\n\n${INSTRUCTIONS}`, sent.clear_after_secs || null);
+    note.textContent = copiedText("Link and instructions", sent.clear_after_secs);
   });
   const qr = h("img", { testid: "qr", class: "qr", alt: "QR code of the link", src: `data:image/svg+xml;base64,${btoa(sent.qr_svg)}` });
   const again = h("button", { type: "button" }, "Send something else");
@@ -276,9 +287,7 @@ function openView() {
 }
 
 function gone(where: HTMLElement) {
-  where.replaceChildren(
-    h("p", { testid: "gone", role: "alert", class: "gone" }, "This link is gone. It was already opened, it expired, it was revoked, or it never existed."),
-  );
+  where.replaceChildren(h("p", { testid: "gone", role: "alert", class: "gone" }, GONE_TEXT));
 }
 
 /** Where "Clipboard cleared." is said when Rust clears a copied secret. */
@@ -320,15 +329,6 @@ function filesView(saved: string[], files: number, total: number) {
 
 // ---- History
 
-const STATE_TEXT: Record<HistoryEntry["state"], string> = {
-  fresh: "Waiting",
-  claimed: "Opened",
-  consumed: "Opened",
-  expired: "Expired",
-  revoked: "Revoked",
-  burned: "Burned after failed attempts",
-  unknown: "No longer on the relay",
-};
 
 /** Redraws the history list in place when a state changes (no new relay round trip). */
 let redrawHistory: (() => void) | null = null;
@@ -344,7 +344,7 @@ function historyView() {
     list.replaceChildren(
       ...entries.map((e) => {
         const opened = e.claimed_at ? ` at ${when(e.claimed_at)}` : "";
-        const badge = h("span", { class: `badge ${e.state}`, testid: "history-state" }, STATE_TEXT[e.state] + (e.state === "claimed" || e.state === "consumed" ? opened : ""));
+        const badge = h("span", { class: `badge ${e.state}`, testid: "history-state" }, (e.state === "claimed" || e.state === "consumed" ? "Opened" + opened : STATE_TEXT[e.state]));
         const actions = h("div", { class: "row" });
         if (e.link) {
           const c = h("button", { type: "button" }, "Copy link");
@@ -393,10 +393,20 @@ function historyView() {
 
 // ---- Settings
 
+const CLEAR_CHOICES: [string, number][] = [
+  ["After 30 seconds", 30],
+  ["After 2 minutes", 120],
+  ["After 10 minutes", 600],
+  ["Never", 0],
+];
+
 async function settingsView() {
   const s = await api.getSettings();
   const relay = h("input", { id: "relay", type: "url", value: s.relay_url, testid: "relay-url", class: "mono" });
   const ca = h("input", { id: "ca", type: "text", value: s.ca_path ?? "", testid: "relay-ca", class: "mono" });
+  const clear = h("select", { id: "clear", testid: "link-clear" });
+  for (const [label, secs] of CLEAR_CHOICES) clear.append(h("option", { value: secs, selected: secs === s.link_clear_secs }, label));
+  if (!CLEAR_CHOICES.some(([, secs]) => secs === s.link_clear_secs)) clear.append(h("option", { value: s.link_clear_secs, selected: true }, `After ${s.link_clear_secs} seconds`));
   const status = h("p", { class: "status", role: "status" });
   const save = h("button", { type: "submit", class: "primary" }, "Save");
   const form = h(
@@ -407,13 +417,15 @@ async function settingsView() {
     relay,
     h("label", { for: "ca" }, "Certificate to trust for a self-hosted relay (PEM file; empty for a relay with a public certificate)"),
     ca,
+    h("label", { for: "clear" }, "Clear a copied link from the clipboard"),
+    clear,
     save,
     status,
   );
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
-      await api.setSettings({ relay_url: relay.value.trim(), ca_path: ca.value.trim() || null });
+      await api.setSettings({ relay_url: relay.value.trim(), ca_path: ca.value.trim() || null, link_clear_secs: Number(clear.value) });
       status.textContent = "Saved.";
     } catch (e) {
       status.textContent = errorText(e);
