@@ -230,6 +230,56 @@ fn revoke_then_open_is_gone_and_status_follows() {
 }
 
 #[test]
+fn watch_follows_a_link_across_a_relay_crash_until_it_is_opened() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut r = Relay::start(&[]);
+    let h = home();
+    let sent = send_json(&r, h.path(), &["-"], b"watched");
+    let id = sent["id"].as_str().unwrap();
+    // The token goes through stdin, out of the process list.
+    let mut watch = r
+        .cli(h.path())
+        .args(["watch", id, "--manage", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    watch.stdin.take().unwrap().write_all(sent["manage_token"].as_str().unwrap().as_bytes()).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = watch.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+            let _ = tx.send(v["state"].as_str().unwrap().to_owned());
+        }
+    });
+    let next = || rx.recv_timeout(Duration::from_secs(60)).expect("a state line");
+    assert_eq!(next(), "fresh", "the state now, first");
+    // The relay crashes and comes back; the watcher reconnects by itself and misses nothing.
+    r.restart();
+    std::thread::sleep(Duration::from_millis(500));
+    run(r.cli(h.path()).args(["open", sent["link"].as_str().unwrap()]), b"").expect_code(0);
+    let mut seen = Vec::new();
+    while seen.last().map(String::as_str) != Some("consumed") {
+        seen.push(next());
+    }
+    assert!(seen.iter().all(|s| ["fresh", "claimed", "consumed"].contains(&s.as_str())), "{seen:?}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = watch.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "watch did not end with the link");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success());
+    // A wrong token learns nothing and ends at once.
+    let other = send_json(&r, h.path(), &["-"], b"other");
+    run(r.cli(h.path()).args(["watch", id, "--manage", other["manage_token"].as_str().unwrap()]), b"").expect_code(3);
+}
+
+#[test]
 fn relay_down_exits_5() {
     let mut r = Relay::start(&[]);
     let h = home();

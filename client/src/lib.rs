@@ -1,9 +1,10 @@
 /*!
-`burnlink-client`: what the CLI and the desktop app call to talk to a relay.
+`burnlink-client`: what the CLI (`cli/`) and the desktop app call to talk to a relay.
 
 - [`transport`]: the QUIC connection and one method per request of the wire protocol (the only module that talks
   to quinn).
 - [`send`] and [`open`]: the whole flows, streaming and in constant memory, with progress callbacks.
+- [`manage`]: the sender's flows: status, revoke, and following a link until it ends.
 - [`sink`] and [`resume`]: where opened files are staged and how an interrupted download is resumed.
 */
 #![forbid(unsafe_code)]
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use burnlink_core::link::RelayOrigin;
 
 pub mod error;
+pub mod manage;
 pub mod open;
 pub mod resume;
 pub mod send;

@@ -14,7 +14,7 @@ rm -rf "$work/run"; mkdir -p "$work/run"
 run=$work/run
 
 { [ -x /usr/bin/time ] && command -v bc >/dev/null; } || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time bc >/dev/null; }
-cargo build --release --locked --quiet -p burnlink-relay -p burnlink-client
+cargo build --release --locked --quiet -p burnlink-relay -p burnlink-cli
 bl=$root/target/release/burnlink
 relay_bin=$root/target/release/burnlink-relay
 

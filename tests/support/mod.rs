@@ -32,6 +32,7 @@ pub struct Relay {
     pub https: String,
     pub data: tempfile::TempDir,
     clock: PathBuf,
+    flags: Vec<String>,
 }
 
 impl Relay {
@@ -47,9 +48,35 @@ impl Relay {
         let data = tempfile::tempdir().unwrap();
         let clock = data.path().join("clock-offset");
         std::fs::write(&clock, "0").unwrap();
+        let flags: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let (child, ready) = Self::spawn(data.path(), &clock, &flags);
+        Self {
+            child: Some(child),
+            url: ready["url"].as_str().unwrap().to_owned(),
+            ca: ready["ca"].as_str().unwrap().into(),
+            https: ready["https"].as_str().unwrap().to_owned(),
+            data,
+            clock,
+            flags,
+        }
+    }
+
+    /// Kills the relay (SIGKILL) and starts it again on the same data dir, address and certificate: what a
+    /// recipient or a watching sender sees across a crash.
+    pub fn restart(&mut self) {
+        self.kill();
+        let addr = self.url.trim_start_matches("https://").to_owned();
+        let mut flags = self.flags.clone();
+        flags.extend(["--listen".to_owned(), addr]);
+        let (child, ready) = Self::spawn(self.data.path(), &self.clock, &flags);
+        assert_eq!(ready["url"].as_str().unwrap(), self.url);
+        self.child = Some(child);
+    }
+
+    fn spawn(data: &Path, clock: &Path, extra: &[String]) -> (Child, serde_json::Value) {
         let mut child = Command::new(bin("burnlink-relay"))
             .arg("--data")
-            .arg(data.path().join("relay"))
+            .arg(data.join("relay"))
             .arg("--clock-offset-file")
             .arg(&clock)
             .args(["--sweep-secs", "1"])
@@ -62,14 +89,7 @@ impl Relay {
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("ready line {line:?}: {e}"));
-        Self {
-            child: Some(child),
-            url: v["url"].as_str().unwrap().to_owned(),
-            ca: v["ca"].as_str().unwrap().into(),
-            https: v["https"].as_str().unwrap().to_owned(),
-            data,
-            clock,
-        }
+        (child, v)
     }
 
     /// Moves the relay's clock `secs` into the future (it rereads the file every 100 ms).

@@ -32,6 +32,7 @@ const DEFAULT_RELAY: &str = "https://127.0.0.1:4433";
 ///   echo 'the vault code is 0451' | burnlink send -
 ///   burnlink send --ttl 1h report.pdf photos/
 ///   burnlink open 'https://relay.example/o/ID#KEY' --out ~/Downloads
+///   burnlink watch ID --manage TOKEN
 ///
 /// Exit codes: 0 ok, 2 usage or malformed link, 3 link gone (opened, expired, revoked or unknown),
 /// 4 wrong key or passphrase (nothing burned), 5 relay unreachable or TLS failure, 1 anything else.
@@ -54,6 +55,8 @@ enum Cmd {
     Status(ManageArgs),
     /// Revoke a link you sent so it can no longer be opened.
     Revoke(ManageArgs),
+    /// Follow a link you sent: print its state as a JSON line now and at every change, until it ends.
+    Watch(ManageArgs),
 }
 
 #[derive(Args, Debug)]
@@ -127,7 +130,8 @@ struct ManageArgs {
     /// The link id (the part after /o/). Ids and tokens are base64url and may begin with `-`.
     #[arg(allow_hyphen_values = true)]
     id: String,
-    /// The manage token printed by `send --json`.
+    /// The manage token printed by `send --json`, or `-` to read it from stdin (which keeps it out of the process
+    /// list).
     #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
     manage: String,
     /// Relay the link lives on.
@@ -195,8 +199,9 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Cmd::Send(a) => send(a).await,
         Cmd::Open(a) => open(a).await,
         Cmd::Peek(a) => peek(a).await,
-        Cmd::Status(a) => manage(a, false).await,
-        Cmd::Revoke(a) => manage(a, true).await,
+        Cmd::Status(a) => manage(a, Manage::Status).await,
+        Cmd::Revoke(a) => manage(a, Manage::Revoke).await,
+        Cmd::Watch(a) => manage(a, Manage::Watch).await,
     }
 }
 
@@ -411,18 +416,39 @@ fn status_json(id: &LinkId, s: &StatusReport) -> serde_json::Value {
     })
 }
 
-async fn manage(a: ManageArgs, revoke: bool) -> Result<(), Fail> {
+enum Manage {
+    Status,
+    Revoke,
+    Watch,
+}
+
+async fn manage(a: ManageArgs, what: Manage) -> Result<(), Fail> {
+    use burnlink_client::manage;
     let id: LinkId = a.id.trim().parse().map_err(|e| usage(format!("not a link id: {e}")))?;
-    let token = ManageToken::from_text(&a.manage).ok_or_else(|| usage("--manage: not a manage token"))?;
+    let token = if a.manage == "-" {
+        let mut s = Zeroizing::new(String::new());
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| usage(format!("reading the manage token from stdin: {e}")))?;
+        s
+    } else {
+        Zeroizing::new(a.manage.clone())
+    };
+    let token = ManageToken::from_text(&token).ok_or_else(|| usage("--manage: not a manage token"))?;
     let connector = Connector { origin: origin(&a.relay)?, trust: trust(&a.trust)? };
-    let client = connector.connect().await?;
-    let report = if revoke { client.revoke(id, token).await } else { client.status(id, token).await };
-    client.close().await;
-    match report? {
-        Some(s) => {
-            println!("{}", status_json(&id, &s));
-            Ok(())
+    let report = match what {
+        Manage::Status => manage::status(&connector, id, &token).await?,
+        Manage::Revoke => manage::revoke(&connector, id, &token).await?,
+        Manage::Watch => {
+            let mut out = std::io::stdout();
+            let print = |r: &StatusReport| match writeln!(out, "{}", status_json(&id, r)).and_then(|()| out.flush()) {
+                Ok(()) => std::ops::ControlFlow::Continue(()),
+                Err(_) => std::ops::ControlFlow::Break(()), // nobody reads any more
+            };
+            manage::watch(&connector, id, &token, print).await?;
+            return Ok(());
         }
-        None => Err(Error::Gone.into()),
-    }
+    };
+    println!("{}", status_json(&id, &report));
+    Ok(())
 }
