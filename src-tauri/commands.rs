@@ -3,11 +3,11 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use burnlink_client::open::{OpenOptions, Opened, Output};
 use burnlink_client::send::{Payload, SendOptions};
-use burnlink_client::Connector;
+use burnlink_client::{manage, Connector};
 use burnlink_core::link::Link;
 use burnlink_core::secrecy::SecretString;
 use burnlink_core::zeroize::Zeroizing;
@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
 use crate::error::{CmdError, CmdResult};
-use crate::history::Entry;
+use crate::history::{Entry, LinkState};
 use crate::settings::Settings;
-use crate::{watch, AppState};
+use crate::{now_ms, watch, AppState};
 
 /// The `progress` event.
 #[derive(Clone, Serialize)]
@@ -38,10 +38,6 @@ fn progress<R: Runtime>(app: &AppHandle<R>, op: &'static str) -> burnlink_client
             let _ = app.emit("progress", ProgressEvent { op, done, total });
         }
     })
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 fn secret(s: Option<String>) -> Option<SecretString> {
@@ -129,35 +125,17 @@ pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req
     let sent = burnlink_client::send::send(&client, &connector.origin, payload, opts, progress(&app, "send")).await;
     client.close().await;
     let sent = sent?;
+    let recorded = watch::record(&app, &settings, &sent, label.clone());
     let link = sent.link.to_string();
-    // The link exists on the relay now: a keychain failure must not lose it, so it is reported, not returned.
-    let recorded = state.history.add(Entry {
-        id: sent.id.to_string(),
-        manage: sent.manage.to_text().to_string(),
-        label: label.clone(),
-        relay: settings.relay_url.clone(),
-        ca: settings.ca_path.clone(),
-        created_at: now_ms(),
-        expires_at: sent.expires_at.0,
-        link: Some(link.clone()),
-        state: "fresh".into(),
-        claimed_at: None,
-        ended_at: None,
-        notified: false,
-    });
-    if recorded.is_ok() {
-        watch::spawn(app.clone(), sent.id.to_string());
-    }
     let clear_after_secs = settings.link_clear_secs;
-    let copied = copy_and_clear(&app, &link, clear_after_secs).is_ok();
     Ok(SentView {
+        copied: copy_and_clear(&app, &link, clear_after_secs).is_ok(),
         clear_after_secs,
         qr_svg: qr_svg(&link),
         link,
         id: sent.id.to_string(),
         expires_at: sent.expires_at.0,
         label,
-        copied,
         history_error: recorded.err().map(|e| e.message),
     })
 }
@@ -297,17 +275,17 @@ pub struct EntryView {
     expires_at: u64,
     /// The link while it can still be opened.
     link: Option<String>,
-    state: String,
+    state: LinkState,
     claimed_at: Option<u64>,
     ended_at: Option<u64>,
 }
 
 impl From<Entry> for EntryView {
     fn from(e: Entry) -> Self {
-        let expired = e.state == "fresh" && e.expires_at <= now_ms();
+        let expired = e.state == LinkState::Fresh && e.expires_at <= now_ms();
         Self {
             link: if expired { None } else { e.link },
-            state: if expired { "expired".into() } else { e.state },
+            state: if expired { LinkState::Expired } else { e.state },
             id: e.id,
             label: e.label,
             created_at: e.created_at,
@@ -332,11 +310,10 @@ pub fn history(state: State<'_, AppState>) -> CmdResult<Vec<EntryView>> {
 pub async fn refresh_history<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> CmdResult<Vec<EntryView>> {
     for e in state.history.list().into_iter().filter(Entry::pending) {
         let Some((connector, id, manage)) = watch::target(&e) else { continue };
-        let Ok(Ok(client)) = tokio::time::timeout(Duration::from_secs(5), connector.connect()).await else { continue };
-        if let Ok(Some(r)) = client.status(id, manage).await {
+        let asked = tokio::time::timeout(Duration::from_secs(5), manage::status(&connector, id, &manage)).await;
+        if let Ok(Ok(r)) = asked {
             watch::apply(&app, &e.id, &r);
         }
-        client.close().await;
         watch::spawn(app.clone(), e.id.clone());
     }
     history(state)
@@ -348,13 +325,8 @@ pub async fn revoke<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, i
     let e = state.history.get(&id).ok_or_else(|| CmdError::new("not_found", "no such link in the history"))?;
     let (connector, link_id, manage) =
         watch::target(&e).ok_or_else(|| CmdError::new("not_found", "this history entry is damaged"))?;
-    let client = connector.connect().await?;
-    let report = client.revoke(link_id, manage).await;
-    client.close().await;
-    match report? {
-        Some(r) => Ok(watch::apply(&app, &id, &r).map(EntryView::from).unwrap_or_else(|| e.into())),
-        None => Err(CmdError::new("gone", "the relay no longer knows this link")),
-    }
+    let r = manage::revoke(&connector, link_id, &manage).await?;
+    Ok(watch::apply(&app, &id, &r).map_or_else(|| e.into(), EntryView::from))
 }
 
 /// Removes a link from the history (the link itself keeps working until opened or expired).
@@ -474,7 +446,7 @@ mod tests {
         let bad =
             call(&app, "set_settings", serde_json::json!({ "settings": { "relay_url": "nope", "ca_path": null } }));
         assert_eq!(bad.unwrap_err()["code"], "input");
-        let good = serde_json::json!({ "relay_url": "https://relay.example", "ca_path": null });
+        let good = serde_json::json!({ "relay_url": "https://relay.example", "ca_path": null, "link_clear_secs": 30 });
         call(&app, "set_settings", serde_json::json!({ "settings": good })).unwrap();
         assert_eq!(call(&app, "get_settings", serde_json::json!({})).unwrap(), good);
         assert_eq!(Settings::load(&dir.path().join("config")).relay_url, "https://relay.example");

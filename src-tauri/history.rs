@@ -4,6 +4,8 @@
 
 use std::sync::Mutex;
 
+use burnlink_core::coding::StateKind;
+use burnlink_core::proto::StatusReport;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CmdError, CmdResult};
@@ -55,6 +57,48 @@ impl Vault for MemoryVault {
     }
 }
 
+/// A link's last known state, as the relay reported it. Stored as its lowercase name (`"fresh"`...), as before it
+/// was an enum; a name this version does not know reads as `Unknown` instead of making the whole history unreadable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkState {
+    /// Waiting to be opened.
+    Fresh,
+    /// Being downloaded.
+    Claimed,
+    /// Opened.
+    Consumed,
+    /// Expired unopened.
+    Expired,
+    /// Revoked by the sender.
+    Revoked,
+    /// Burned after too many wrong passphrases.
+    Burned,
+    /// The relay no longer knows it.
+    #[serde(other)]
+    Unknown,
+}
+
+impl LinkState {
+    /// Whether the state can still change.
+    pub fn pending(self) -> bool {
+        matches!(self, Self::Fresh | Self::Claimed)
+    }
+}
+
+impl From<StateKind> for LinkState {
+    fn from(k: StateKind) -> Self {
+        match k {
+            StateKind::Fresh => Self::Fresh,
+            StateKind::Claimed => Self::Claimed,
+            StateKind::Consumed => Self::Consumed,
+            StateKind::Expired => Self::Expired,
+            StateKind::Revoked => Self::Revoked,
+            StateKind::BurnedByAttempts => Self::Burned,
+        }
+    }
+}
+
 /// One link the user sent.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Entry {
@@ -74,8 +118,8 @@ pub struct Entry {
     pub expires_at: u64,
     /// The link, until it is opened, expires or is revoked.
     pub link: Option<String>,
-    /// Last known state: fresh, claimed, consumed, expired, revoked, burned.
-    pub state: String,
+    /// Last known state.
+    pub state: LinkState,
     /// When the recipient opened it.
     pub claimed_at: Option<u64>,
     /// When it reached its end state.
@@ -104,7 +148,19 @@ impl std::fmt::Debug for Entry {
 impl Entry {
     /// Whether the state can still change.
     pub fn pending(&self) -> bool {
-        matches!(self.state.as_str(), "fresh" | "claimed")
+        self.state.pending()
+    }
+
+    /// Records what the relay reported; returns whether this is the first sight of the link opened (so the sender
+    /// is told once).
+    pub fn observe(&mut self, r: &StatusReport) -> bool {
+        self.state = r.state.into();
+        self.expires_at = r.expires_at.0;
+        self.claimed_at = r.claimed_at.map(|t| t.0);
+        self.ended_at = r.ended_at.map(|t| t.0);
+        let first = matches!(self.state, LinkState::Claimed | LinkState::Consumed) && !self.notified;
+        self.notified |= first;
+        first
     }
 }
 
@@ -174,7 +230,7 @@ impl History {
         let Some(e) = list.iter_mut().find(|e| e.id == id) else { return Ok(None) };
         let before = e.clone();
         f(e);
-        if !e.pending() || e.state == "claimed" {
+        if e.state != LinkState::Fresh {
             e.link = None;
         }
         let after = e.clone();
@@ -223,7 +279,7 @@ mod tests {
             created_at: created,
             expires_at: created + 1000,
             link: Some(format!("https://r/o/{id}#k")),
-            state: "fresh".into(),
+            state: LinkState::Fresh,
             claimed_at: None,
             ended_at: None,
             notified: false,
@@ -247,18 +303,31 @@ mod tests {
         h.add(entry("a", 1)).unwrap();
         h.add(entry("b", 2)).unwrap();
         assert_eq!(h.list().iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["b", "a"]);
-        let (e, changed) = h.update("a", |e| e.state = "consumed".into()).unwrap().unwrap();
+        let (e, changed) = h.update("a", |e| e.state = LinkState::Consumed).unwrap().unwrap();
         assert!(changed);
         assert_eq!(e.link, None, "an opened link is not kept");
-        assert!(!h.update("a", |e| e.state = "consumed".into()).unwrap().unwrap().1, "no change, no write");
+        assert!(!h.update("a", |e| e.state = LinkState::Consumed).unwrap().unwrap().1, "no change, no write");
         assert!(!vault.load().unwrap().unwrap().contains("https://r/o/a#k"));
         // A fresh process sees the same.
         let again = History::open(Box::new(Shared(vault.clone()))).unwrap();
-        assert_eq!(again.get("a").unwrap().state, "consumed");
+        assert_eq!(again.get("a").unwrap().state, LinkState::Consumed);
         assert_eq!(again.get("b").unwrap().link.as_deref(), Some("https://r/o/b#k"));
         assert!(again.forget("b").unwrap());
         assert!(!again.forget("b").unwrap());
         assert_eq!(History::open(Box::new(Shared(vault))).unwrap().list().len(), 1);
+    }
+
+    #[test]
+    fn states_keep_their_stored_names_and_unknown_ones_do_not_break_the_list() {
+        let v = MemoryVault::default();
+        let mut stored = serde_json::to_value([entry("a", 1), entry("b", 2)]).unwrap();
+        assert_eq!(stored[0]["state"], "fresh", "the keychain format is unchanged");
+        stored[0]["state"] = "burned".into();
+        stored[1]["state"] = "some-future-state".into();
+        v.save(&stored.to_string()).unwrap();
+        let h = History::open(Box::new(v)).unwrap();
+        assert_eq!(h.get("a").unwrap().state, LinkState::Burned);
+        assert_eq!(h.get("b").unwrap().state, LinkState::Unknown);
     }
 
     #[test]

@@ -58,6 +58,11 @@ impl AppState {
     }
 }
 
+/// Milliseconds since the epoch, the history's clock.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
 /// The keychain item of the history; `BURNLINK_KEYCHAIN_SERVICE` lets tests and second profiles use their own.
 fn keychain() -> error::CmdResult<Keychain> {
     let service = std::env::var("BURNLINK_KEYCHAIN_SERVICE").unwrap_or_else(|_| "burnlink".into());

@@ -1,42 +1,52 @@
-//! Follows a pending link on its relay (`watch`, with a status poll after every reconnect) and records each change
-//! in the history; tells the window (`history-changed`) and the sender (a desktop notification) when it was opened.
+//! The app's side of the sender's links: records a new link in the history and follows every pending one on its
+//! relay (through `burnlink_client::manage::watch`, which catches up after each reconnect), recording each change;
+//! tells the window (`history-changed`) and the sender (a desktop notification) when a link was opened.
 
-use std::time::Duration;
+use std::ops::ControlFlow;
 
+use burnlink_client::send::Sent;
 use burnlink_client::Connector;
 use burnlink_core::keys::ManageToken;
 use burnlink_core::link::LinkId;
 use burnlink_core::proto::StatusReport;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
-use crate::history::Entry;
+use crate::error::CmdResult;
+use crate::history::{Entry, LinkState};
 use crate::settings::Settings;
 use crate::AppState;
+
+/// Records a link just sent with `settings` in the history and starts following it. The link exists on the relay
+/// whatever happens here: a keychain failure is returned for the window to show, never in place of the link.
+pub fn record<R: Runtime>(app: &AppHandle<R>, settings: &Settings, sent: &Sent, label: String) -> CmdResult<()> {
+    app.state::<AppState>().history.add(Entry {
+        id: sent.id.to_string(),
+        manage: sent.manage.to_text().to_string(),
+        label,
+        relay: settings.relay_url.clone(),
+        ca: settings.ca_path.clone(),
+        created_at: crate::now_ms(),
+        expires_at: sent.expires_at.0,
+        link: Some(sent.link.to_string()),
+        state: LinkState::Fresh,
+        claimed_at: None,
+        ended_at: None,
+        notified: false,
+    })?;
+    spawn(app.clone(), sent.id.to_string());
+    Ok(())
+}
 
 /// Records `report` for `id`; returns the entry. Tells the window only when something changed, and the sender once,
 /// when the link was first seen opened.
 pub fn apply<R: Runtime>(app: &AppHandle<R>, id: &str, report: &StatusReport) -> Option<Entry> {
-    let state = app.state::<AppState>();
-    let mut tell = None;
-    let (entry, changed) = state
-        .history
-        .update(id, |e| {
-            e.state = report.state.name().to_owned();
-            e.expires_at = report.expires_at.0;
-            e.claimed_at = report.claimed_at.map(|t| t.0);
-            e.ended_at = report.ended_at.map(|t| t.0);
-            if matches!(e.state.as_str(), "claimed" | "consumed") && !e.notified {
-                e.notified = true;
-                tell = Some(e.label.clone());
-            }
-        })
-        .ok()
-        .flatten()?;
+    let mut opened = false;
+    let (entry, changed) = app.state::<AppState>().history.update(id, |e| opened = e.observe(report)).ok().flatten()?;
     if changed {
         let _ = app.emit("history-changed", &entry.id);
     }
-    if let Some(label) = tell {
-        notify(app, &format!("Your link “{label}” was opened."));
+    if opened {
+        notify(app, &format!("Your link “{}” was opened.", entry.label));
     }
     Some(entry)
 }
@@ -55,43 +65,25 @@ pub fn target(e: &Entry) -> Option<(Connector, LinkId, ManageToken)> {
     Some((connector, e.id.parse().ok()?, ManageToken::from_text(&e.manage)?))
 }
 
-/// Starts following `id` unless a watcher already runs for it.
+/// Starts following `id` unless a watcher already runs for it. It stops when the link ends, when the relay forgets
+/// it, or when the entry is forgotten here.
 pub fn spawn<R: Runtime>(app: AppHandle<R>, id: String) {
     if !app.state::<AppState>().watching.lock().expect("watching lock").insert(id.clone()) {
         return;
     }
     tauri::async_runtime::spawn(async move {
-        let mut backoff = Duration::from_secs(2);
-        while let Some(entry) = app.state::<AppState>().history.get(&id).filter(|e| e.pending()) {
-            let Some((connector, link_id, manage)) = target(&entry) else { break };
-            if let Ok(client) = connector.connect().await {
-                backoff = Duration::from_secs(2);
-                // Catch up on what happened while we were away, then follow.
-                match client.status(link_id, manage.clone()).await {
-                    Ok(Some(r)) => {
-                        apply(&app, &id, &r);
-                    }
-                    Ok(None) => {
-                        // The relay no longer knows it (its tombstone was purged): nothing more will happen.
-                        let _ = app.state::<AppState>().history.update(&id, |e| e.state = "unknown".into());
-                        let _ = app.emit("history-changed", &id);
-                        continue;
-                    }
-                    Err(_) => {}
-                }
-                if let Ok(mut w) = client.watch(link_id, manage.clone()).await {
-                    while let Ok(Some(r)) = w.next().await {
-                        if apply(&app, &id, &r).is_none_or(|e| !e.pending()) {
-                            break;
-                        }
-                    }
-                }
-                if let Ok(Some(r)) = client.status(link_id, manage).await {
-                    apply(&app, &id, &r);
-                }
+        if let Some((connector, link_id, manage)) = app.state::<AppState>().history.get(&id).and_then(|e| target(&e)) {
+            let seen = |r: &StatusReport| match apply(&app, &id, r) {
+                Some(e) if e.pending() => ControlFlow::Continue(()),
+                _ => ControlFlow::Break(()),
+            };
+            if let Err(burnlink_client::Error::Gone) =
+                burnlink_client::manage::watch(&connector, link_id, &manage, seen).await
+            {
+                // The relay no longer knows it (its tombstone was purged): nothing more will happen.
+                let _ = app.state::<AppState>().history.update(&id, |e| e.state = LinkState::Unknown);
+                let _ = app.emit("history-changed", &id);
             }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(60));
         }
         app.state::<AppState>().watching.lock().expect("watching lock").remove(&id);
     });
