@@ -103,3 +103,25 @@ export const TTLS: [string, number][] = [
   ["30 days", 30 * 86400],
 ];
 export const DEFAULT_TTL = 86400;
+
+/** The expiry choice, the same in the web sender and the app. */
+export function ttlSelect(): HTMLSelectElement {
+  const ttl = h("select", { id: "ttl", testid: "ttl" });
+  for (const [label, secs] of TTLS) ttl.append(h("option", { value: secs, selected: secs === DEFAULT_TTL }, label));
+  return ttl;
+}
+
+/** The optional passphrase with its Generate button (`generate` makes one: in the page, or in Rust for the app). */
+export function passphraseField(generate: () => string | Promise<string>): { input: HTMLInputElement; row: HTMLElement } {
+  const input = h("input", { id: "pass", type: "text", autocomplete: "off", spellcheck: "false", testid: "passphrase" });
+  const gen = h("button", { type: "button" }, "Generate");
+  gen.addEventListener("click", async () => {
+    input.value = await generate();
+  });
+  return { input, row: h("div", { class: "row" }, input, gen) };
+}
+
+/** A list of facts about a link (size, expiry...), as the page, the manage page and the app show them. */
+export function facts(rows: [string, string][], testid?: string): HTMLElement {
+  return h("dl", { class: "facts", testid }, ...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+}

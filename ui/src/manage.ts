@@ -3,7 +3,7 @@
  * fragment (cleared from the address bar at once, like a link's key). Shows the state and when the link was opened,
  * follows it while the page is open, and revokes it.
  */
-import { h, show, when } from "./dom";
+import { facts, h, show, when } from "./dom";
 import { ApiError, revoke, status, type LinkStatus } from "./relay";
 import { STATE_TEXT } from "./text";
 
@@ -23,7 +23,7 @@ export async function manage(root: HTMLElement) {
   if (!id || !B64URL_32.test(token)) {
     return problem(root, "This manage link is not complete", "Copy the whole manage link, including the part after #.");
   }
-  const facts = h("dl", { class: "facts", testid: "manage-facts" });
+  const list = h("div");
   const state = h("p", { class: "state", testid: "manage-state", role: "status", "aria-live": "polite" });
   const note = h("p", { class: "status", role: "status" });
   const revokeBtn = h("button", { type: "button", testid: "revoke" }, "Revoke now");
@@ -40,7 +40,7 @@ export async function manage(root: HTMLElement) {
     if (s.claimedAt) rows.push(["Opened", when(s.claimedAt)]);
     if (s.endedAt && s.state !== "consumed") rows.push(["Ended", when(s.endedAt)]);
     if (s.failedAttempts) rows.push(["Wrong passphrases", String(s.failedAttempts)]);
-    facts.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+    list.replaceChildren(facts(rows, "manage-facts"));
     revokeBtn.hidden = !(s.state === "fresh" || s.state === "claimed");
   };
   const refresh = async () => {
@@ -77,7 +77,7 @@ export async function manage(root: HTMLElement) {
       revokeBtn.disabled = false;
     }
   });
-  show(root, h("section", { class: "card" }, h("h1", {}, "Your one-time link"), state, facts, h("div", { class: "row" }, revokeBtn), note));
+  show(root, h("section", { class: "card" }, h("h1", {}, "Your one-time link"), state, list, h("div", { class: "row" }, revokeBtn), note));
   await refresh();
   if (!stopped) timer = setInterval(() => {
     if (document.visibilityState === "visible") void refresh();

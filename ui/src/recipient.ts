@@ -3,13 +3,13 @@
  * shows an interstitial, and burns only when the person clicks Reveal. Decryption and checks run here, in the browser.
  */
 import { ContainerError, type Sink } from "./container";
-import { bytes, copyWithClear, h, progressBar, secretCard, show, when } from "./dom";
+import { bytes, copyWithClear, facts, h, progressBar, secretCard, show, when } from "./dom";
 import { equal, KeyError, sha256Of, unlock } from "./keys";
 import { idFromPath, LinkError, secretFromFragment } from "./link";
 import { DamagedError, openPayload } from "./payload";
 import { ack, ApiError, claim, peek, resume, type Claimed, type LinkMeta } from "./relay";
 import { clearPending, loadPending, savePending, type Pending } from "./resume";
-import { GONE_TEXT, plural } from "./text";
+import { ABOUT_TO_OPEN, GONE_TEXT, PASSPHRASE_FROM_SENDER, plural } from "./text";
 
 /** Largest payload kept in memory when the browser cannot stream to disk (no File System Access API). */
 export const MEMORY_LIMIT = 512 * 1024 * 1024;
@@ -162,16 +162,12 @@ function interstitial(root: HTMLElement, id: string, secret: Uint8Array, meta: L
     "form",
     { class: "card", "aria-labelledby": "title" },
     h("h1", { id: "title" }, "Someone sent you something private"),
-    h("p", {}, "You are about to view private content. It can be opened once: after you reveal it, this link stops working for everyone."),
-    h(
-      "dl",
-      { class: "facts" },
-      h("dt", {}, "Size"),
-      h("dd", {}, `about ${bytes(meta.size)}`),
-      h("dt", {}, "Expires"),
-      h("dd", {}, when(meta.expiresAt)),
-    ),
-    pass && h("label", { for: "passphrase" }, "Passphrase (the sender gave it to you separately)"),
+    h("p", {}, ABOUT_TO_OPEN),
+    facts([
+      ["Size", `about ${bytes(meta.size)}`],
+      ["Expires", when(meta.expiresAt)],
+    ]),
+    pass && h("label", { for: "passphrase" }, PASSPHRASE_FROM_SENDER),
     pass,
     tooBig &&
       h(

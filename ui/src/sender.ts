@@ -4,7 +4,7 @@
  * sender; this page makes a relay useful on its own.
  */
 import { ContainerWriter } from "./container";
-import { bytes, copyWithClear, DEFAULT_TTL, h, progressBar, show, TTLS, when } from "./dom";
+import { bytes, copyWithClear, h, passphraseField, progressBar, show, ttlSelect, when } from "./dom";
 import { b64url, deriveKeys, KDF_DEFAULT, secretCheck, sha256Of, type KdfParams } from "./keys";
 import { makeLink } from "./link";
 import { sealPayload } from "./payload";
@@ -31,13 +31,8 @@ export function generatePassphrase(): string {
 export function sender(root: HTMLElement) {
   const text = h("textarea", { id: "secret", rows: 6, testid: "secret-input", placeholder: "Type or paste the secret", autofocus: true });
   const files = h("input", { id: "files", type: "file", multiple: true, testid: "file-input" });
-  const ttl = h("select", { id: "ttl", testid: "ttl" });
-  for (const [label, secs] of TTLS) ttl.append(h("option", { value: secs, selected: secs === DEFAULT_TTL }, label));
-  const pass = h("input", { id: "pass", type: "text", autocomplete: "off", spellcheck: "false", testid: "passphrase" });
-  const gen = h("button", { type: "button" }, "Generate");
-  gen.addEventListener("click", () => {
-    pass.value = generatePassphrase();
-  });
+  const ttl = ttlSelect();
+  const { input: pass, row: passRow } = passphraseField(generatePassphrase);
   const status = h("p", { class: "status", role: "status" });
   const go = h("button", { type: "submit", class: "primary", testid: "create" }, SEND_TITLE);
   const form = h(
@@ -51,7 +46,7 @@ export function sender(root: HTMLElement) {
     h("label", { for: "ttl" }, "Expires unopened after"),
     ttl,
     h("label", { for: "pass" }, "Passphrase (optional)"),
-    h("div", { class: "row" }, pass, gen),
+    passRow,
     h("p", { class: "muted" }, PASSPHRASE_HINT),
     go,
     status,

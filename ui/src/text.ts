@@ -27,6 +27,11 @@ export const MANAGE_HINT =
 
 export const SEND_TITLE = "Create one-time link";
 
+export const ABOUT_TO_OPEN =
+  "You are about to view private content. It can be opened once: after you reveal it, this link stops working for everyone.";
+
+export const PASSPHRASE_FROM_SENDER = "Passphrase (the sender gave it to you separately)";
+
 /** Why a text cannot be sent as a text secret, or null when it can. */
 export function textTooLong(text: string): string | null {
   const n = new TextEncoder().encode(text).length;

@@ -1,0 +1,44 @@
+/**
+ * The app window's shared state: which view is showing, and what outlives a view (the files picked to send, a link
+ * waiting to be opened, where to say the clipboard was cleared). Views read and change it here and switch with
+ * `nav`; no view imports another.
+ */
+import { h } from "../dom";
+
+export type View = "send" | "open" | "history" | "settings";
+
+export const root = document.getElementById("app")!;
+const tabs = document.getElementById("tabs")!;
+
+export const state = {
+  current: "send" as View,
+  /** Files and folders picked or dropped, until they are sent. */
+  draft: { paths: [] as string[] },
+  /** A link handed over by the system (a clicked burnlink:// link), for the Open view. */
+  pendingLink: "",
+  /** Where "Clipboard cleared." is said when Rust clears a copied link or secret. */
+  clipboardNote: null as HTMLElement | null,
+  /** The Send view's drop zone, while it shows. */
+  dropTarget: null as { add: (p: string[]) => void; zone: HTMLElement } | null,
+  /** Redraws the history list in place when a state changes (no new relay round trip). */
+  redrawHistory: null as (() => void) | null,
+};
+
+let views: Record<View, () => void> | null = null;
+
+/** The views, once, by main.ts. */
+export function register(v: Record<View, () => void>) {
+  views = v;
+}
+
+export function nav(view: View) {
+  state.current = view;
+  tabs.replaceChildren(
+    ...(["send", "open", "history", "settings"] as View[]).map((v) => {
+      const b = h("button", { type: "button", class: "tab", "aria-current": v === view ? "page" : undefined, testid: `tab-${v}` }, v[0].toUpperCase() + v.slice(1));
+      b.addEventListener("click", () => nav(v));
+      return b;
+    }),
+  );
+  views![view]();
+}

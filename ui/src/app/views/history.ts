@@ -1,0 +1,64 @@
+/** The History view: the links this person sent, their live states from the relays, copy, revoke, forget. */
+import { h, show, when } from "../../dom";
+import { STATE_TEXT } from "../../text";
+import { api, errorText, type HistoryEntry } from "../api";
+import { root, state } from "../state";
+
+export function historyView() {
+  const list = h("ul", { class: "history", testid: "history" });
+  const status = h("div", { class: "status", role: "status" });
+  const render = (entries: HistoryEntry[]) => {
+    if (!entries.length) {
+      list.replaceChildren(h("li", { class: "muted" }, "Links you send appear here."));
+      return;
+    }
+    list.replaceChildren(
+      ...entries.map((e) => {
+        const opened = e.claimed_at ? ` at ${when(e.claimed_at)}` : "";
+        const badge = h("span", { class: `badge ${e.state}`, testid: "history-state" }, (e.state === "claimed" || e.state === "consumed" ? "Opened" + opened : STATE_TEXT[e.state]));
+        const actions = h("div", { class: "row" });
+        if (e.link) {
+          const c = h("button", { type: "button" }, "Copy link");
+          c.addEventListener("click", async () => {
+            await api.copy(e.link!);
+            status.textContent = "Link copied.";
+          });
+          actions.append(c);
+        }
+        if (e.state === "fresh") {
+          const r = h("button", { type: "button", testid: "revoke" }, "Revoke");
+          r.addEventListener("click", async () => {
+            try {
+              await api.revoke(e.id);
+              status.textContent = `“${e.label}” was revoked.`;
+            } catch (err) {
+              status.textContent = errorText(err);
+            }
+            render(await api.history());
+          });
+          actions.append(r);
+        }
+        const f = h("button", { type: "button", class: "link" }, "Forget");
+        f.addEventListener("click", async () => {
+          await api.forget(e.id);
+          render(await api.history());
+        });
+        actions.append(f);
+        return h(
+          "li",
+          { class: "entry", testid: "history-row", "data-id": e.id, "data-state": e.state },
+          h("div", { class: "entry-main" }, h("strong", {}, e.label), badge),
+          h("div", { class: "muted" }, `Sent ${when(e.created_at)} · expires ${when(e.expires_at)}`),
+          actions,
+        );
+      }),
+    );
+  };
+  show(root, h("section", { class: "card" }, h("h1", {}, "Sent links"), list, status));
+  const unavailable = (e: unknown) =>
+    list.replaceChildren(h("li", { testid: "error", role: "alert" }, `Your history is unavailable: ${errorText(e)}`));
+  state.redrawHistory = () => void api.history().then(render, unavailable);
+  void api.history().then(render, unavailable);
+  void api.refreshHistory().then(render, () => {});
+}
+

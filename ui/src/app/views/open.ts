@@ -1,0 +1,148 @@
+/** The Open view: paste a link -> what is known (never burns) -> Reveal -> the text, or the files saved. */
+import { bytes, facts, h, progressBar, secretCard, show, when } from "../../dom";
+import { ABOUT_TO_OPEN, GONE_TEXT, PASSPHRASE_FROM_SENDER } from "../../text";
+import { api, errorText, isCmdError, type PeekInfo } from "../api";
+import { nav, root, state } from "../state";
+
+export function openView() {
+  const input = h("input", { id: "open-link", type: "text", placeholder: "https://…/o/…#… or burnlink://o/…#…", testid: "open-input", class: "mono", autofocus: true, value: state.pendingLink });
+  const info = h("div", { class: "info", "aria-live": "polite" });
+  const pass = h("input", { id: "open-pass", type: "password", autocomplete: "off", testid: "passphrase" });
+  const passRow = h("div", { hidden: true }, h("label", { for: "open-pass" }, PASSPHRASE_FROM_SENDER), pass);
+  const folder = h("input", { id: "folder", type: "text", readonly: true, class: "mono", "aria-label": "Save files to" });
+  const change = h("button", { type: "button" }, "Change…");
+  change.addEventListener("click", async () => {
+    const f = await api.pickFolder();
+    if (f) folder.value = f;
+  });
+  void api.defaultFolder().then((d) => (folder.value = folder.value || d));
+  const status = h("div", { class: "status", role: "status" });
+  const reveal = h("button", { type: "submit", class: "primary", testid: "open" }, "Reveal (opens once)");
+  let peeked: { link: string; info: PeekInfo } | null = null;
+  let isGone = false; // Reveal stays off for a gone link until the link changes
+
+  const doPeek = async (): Promise<PeekInfo | null> => {
+    const link = input.value.trim();
+    if (!link) return null;
+    if (peeked?.link === link) return peeked.info;
+    try {
+      const p = await api.peek(link);
+      peeked = { link, info: p };
+      info.replaceChildren(
+        facts([
+          ["Size", `about ${bytes(p.size)}`],
+          ["Expires", when(p.expires_at)],
+          ["Passphrase", p.passphrase ? "needed" : "no"],
+        ]),
+        h("p", {}, ABOUT_TO_OPEN),
+      );
+      passRow.hidden = !p.passphrase;
+      if (!p.key_matches) info.append(h("p", { testid: "error", role: "alert" }, "This link's key does not match. Was it copied completely?"));
+      return p;
+    } catch (e) {
+      peeked = null;
+      if (isCmdError(e) && e.code === "gone") {
+        gone(info);
+        isGone = true;
+        reveal.disabled = true;
+      } else info.replaceChildren(h("p", { testid: "error", role: "alert" }, errorText(e)));
+      return null;
+    }
+  };
+  let timer = 0;
+  input.addEventListener("input", () => {
+    isGone = false;
+    reveal.disabled = false;
+    clearTimeout(timer);
+    timer = window.setTimeout(doPeek, 250);
+  });
+  const form = h(
+    "form",
+    { class: "card", "aria-labelledby": "open-title" },
+    h("h1", { id: "open-title" }, "Open a link"),
+    h("label", { for: "open-link" }, "Link"),
+    input,
+    info,
+    passRow,
+    h("label", { for: "folder" }, "Files are saved to"),
+    h("div", { class: "row" }, folder, change),
+    reveal,
+    status,
+  );
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    reveal.disabled = true;
+    status.replaceChildren();
+    try {
+      const p = await doPeek();
+      if (!p) return;
+      if (p.passphrase && !pass.value) {
+        passRow.hidden = false;
+        status.replaceChildren(h("p", { testid: "error", role: "alert" }, "Enter the passphrase first."));
+        pass.focus();
+        return;
+      }
+      const bar = progressBar("Downloading and decrypting");
+      status.replaceChildren(bar.el);
+      const un = await api.onProgress((e) => e.op === "open" && bar.set(e.done, e.total));
+      try {
+        const opened = await api.open(input.value.trim(), pass.value || null, folder.value || null);
+        state.pendingLink = "";
+        if (opened.kind === "text") textView(opened.text);
+        else filesView(opened.saved, opened.files, opened.bytes);
+      } finally {
+        un();
+      }
+    } catch (e) {
+      if (isCmdError(e) && e.code === "gone") {
+        gone(status);
+        isGone = true;
+        peeked = null;
+      } else status.replaceChildren(h("p", { testid: "error", role: "alert" }, errorText(e)));
+      if (isCmdError(e) && e.code === "wrong_passphrase") pass.select();
+    } finally {
+      reveal.disabled = isGone;
+    }
+  });
+  show(root, form);
+  if (state.pendingLink) void doPeek();
+}
+
+function gone(where: HTMLElement) {
+  where.replaceChildren(h("p", { testid: "gone", role: "alert", class: "gone" }, GONE_TEXT));
+}
+
+function textView(text: string) {
+  const done = h("button", { type: "button" }, "Done");
+  done.addEventListener("click", () => nav("open"));
+  const card = secretCard(
+    text,
+    (note) => {
+      state.clipboardNote = note;
+      void api.copy(text, 30).then(
+        () => (note.textContent = "Copied. The clipboard will be cleared in 30 seconds."),
+        (e) => (note.textContent = errorText(e)),
+      );
+    },
+    "The link no longer works. Keep the text somewhere safe if you need it later.",
+    done,
+  );
+  show(root, card);
+}
+
+function filesView(saved: string[], files: number, total: number) {
+  const done = h("button", { type: "button" }, "Done");
+  done.addEventListener("click", () => nav("open"));
+  show(
+    root,
+    h(
+      "section",
+      { class: "card" },
+      h("h1", {}, "Saved"),
+      h("p", { testid: "saved" }, `${files} file${files === 1 ? "" : "s"}, ${bytes(total)}, verified and saved:`),
+      h("ul", { class: "files" }, ...saved.map((p) => h("li", { class: "mono" }, p))),
+      done,
+    ),
+  );
+}
+

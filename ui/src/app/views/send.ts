@@ -1,0 +1,141 @@
+/** The Send view: drop zone or text, expiry, label, passphrase -> the link, its QR code, on the clipboard for a while. */
+import { h, passphraseField, progressBar, show, ttlSelect, when } from "../../dom";
+import { PASSPHRASE_HINT, SEND_TITLE, textTooLong } from "../../text";
+import { api, errorText, type Sent } from "../api";
+import { nav, root, state } from "../state";
+
+export function sendView() {
+  const zone = h(
+    "div",
+    { class: "drop", testid: "drop-zone", tabindex: 0, role: "group", "aria-label": "Files to send: drop them here" },
+    h("p", { class: "drop-title" }, "Drop files or folders here"),
+  );
+  const list = h("ul", { class: "picked", "aria-label": "Files to send" });
+  const pickFiles = h("button", { type: "button" }, "Choose files…");
+  const pickFolder = h("button", { type: "button" }, "Choose a folder…");
+  zone.append(h("div", { class: "row center" }, pickFiles, pickFolder), list);
+  const renderList = () => {
+    list.replaceChildren(
+      ...state.draft.paths.map((p, i) => {
+        const rm = h("button", { type: "button", class: "link", "aria-label": `Remove ${p}` }, "Remove");
+        rm.addEventListener("click", () => {
+          state.draft.paths.splice(i, 1);
+          renderList();
+        });
+        return h("li", { testid: "picked-file" }, h("span", {}, p), rm);
+      }),
+    );
+    text.disabled = state.draft.paths.length > 0;
+    text.placeholder = state.draft.paths.length ? "Sending files (remove them to send text instead)" : "Type or paste the secret";
+  };
+  const add = (paths: string[]) => {
+    for (const p of paths) if (!state.draft.paths.includes(p)) state.draft.paths.push(p);
+    renderList();
+  };
+  pickFiles.addEventListener("click", async () => add(await api.pickFiles(false)));
+  pickFolder.addEventListener("click", async () => add(await api.pickFiles(true)));
+  state.dropTarget = { add, zone };
+
+  const text = h("textarea", { id: "secret", rows: 4, testid: "secret-input", placeholder: "Type or paste the secret", autofocus: true });
+  const label = h("input", { id: "label", type: "text", placeholder: "e.g. Wi-Fi password for Sam", testid: "label" });
+  const ttl = ttlSelect();
+  const { input: pass, row: passRow } = passphraseField(api.generatePassphrase);
+  const status = h("div", { class: "status", role: "status" });
+  const create = h("button", { type: "submit", class: "primary", testid: "create" }, SEND_TITLE);
+  const form = h(
+    "form",
+    { class: "card", "aria-labelledby": "send-title" },
+    h("h1", { id: "send-title" }, "Send something once"),
+    zone,
+    h("label", { for: "secret" }, "…or a secret"),
+    text,
+    h(
+      "div",
+      { class: "grid2" },
+      h("div", {}, h("label", { for: "ttl" }, "Expires unopened after"), ttl),
+      h("div", {}, h("label", { for: "label" }, "Name in your history (optional)"), label),
+    ),
+    h("label", { for: "pass" }, "Passphrase (optional)"),
+    passRow,
+    h("p", { class: "muted hint" }, PASSPHRASE_HINT),
+    // The main action stays in view however the window is sized.
+    h("div", { class: "actions" }, create, status),
+  );
+  renderList();
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const tooLong = state.draft.paths.length ? null : textTooLong(text.value);
+    if (tooLong) {
+      status.replaceChildren(h("p", { testid: "error", role: "alert" }, tooLong));
+      return;
+    }
+    create.disabled = true;
+    const bar = progressBar("Encrypting and uploading");
+    status.replaceChildren(bar.el);
+    const un = await api.onProgress((p) => p.op === "send" && bar.set(p.done, p.total));
+    try {
+      const sent = await api.send({
+        text: state.draft.paths.length ? null : text.value,
+        paths: state.draft.paths,
+        ttl_secs: Number(ttl.value),
+        passphrase: pass.value || null,
+        label: label.value || null,
+      });
+      state.draft.paths = [];
+      sentView(sent, !!pass.value);
+    } catch (e) {
+      create.disabled = false;
+      status.replaceChildren(h("p", { testid: "error", role: "alert" }, errorText(e)));
+    } finally {
+      un();
+    }
+  });
+  show(root, form);
+}
+
+const INSTRUCTIONS =
+  "This link opens once. Open it only when you are ready to read it: after that it is gone, for you and for everyone else.";
+
+/** What the window says after copying a link: where it is and when it leaves the clipboard. */
+function copiedText(what: string, secs: number): string {
+  if (!secs) return `${what} copied to the clipboard.`;
+  const after = secs % 60 === 0 ? `${secs / 60} minute${secs === 60 ? "" : "s"}` : `${secs} seconds`;
+  return `${what} copied. The clipboard will be cleared in ${after}.`;
+}
+
+function sentView(sent: Sent, withPass: boolean) {
+  const link = h("input", { readonly: true, value: sent.link, testid: "link", "aria-label": "The one-time link", class: "mono" });
+  const note = h("p", { class: "ok", role: "status", testid: "copied" }, sent.copied ? copiedText("Link", sent.clear_after_secs) : "");
+  state.clipboardNote = note;
+  const copy = h("button", { type: "button", class: "primary", testid: "copy" }, "Copy link");
+  copy.addEventListener("click", async () => {
+    await api.copy(sent.link, sent.clear_after_secs || null);
+    note.textContent = copiedText("Link", sent.clear_after_secs);
+  });
+  const copyInstr = h("button", { type: "button" }, "Copy with instructions");
+  copyInstr.addEventListener("click", async () => {
+    await api.copy(`${sent.link}\n\n${INSTRUCTIONS}`, sent.clear_after_secs || null);
+    note.textContent = copiedText("Link and instructions", sent.clear_after_secs);
+  });
+  const qr = h("img", { testid: "qr", class: "qr", alt: "QR code of the link", src: `data:image/svg+xml;base64,${btoa(sent.qr_svg)}` });
+  const again = h("button", { type: "button" }, "Send something else");
+  again.addEventListener("click", () => nav("send"));
+  show(
+    root,
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "sent-title" },
+      h("h1", { id: "sent-title" }, "Your one-time link is ready"),
+      h("div", { class: "sent" }, h("div", { class: "sent-main" }, link, h("div", { class: "row" }, copy, copyInstr), note), qr),
+      h("p", {}, `“${sent.label}” opens once and expires ${when(sent.expires_at)} if nobody opens it. You will be told when it is opened.`),
+      withPass ? h("p", { class: "warn" }, "Send the passphrase separately, not in the same message as the link.") : null,
+      sent.history_error
+        ? h("p", { class: "warn", role: "alert" }, `This link was not saved to your history (${sent.history_error}). Copy it now.`)
+        : null,
+      h("blockquote", { class: "muted" }, INSTRUCTIONS),
+      again,
+    ),
+  );
+  copy.focus();
+}
+
