@@ -1,4 +1,6 @@
 /** Tiny DOM helpers: build elements without innerHTML, so no content is ever parsed as markup. */
+import { CLIPBOARD_CLEARED, copiedText } from "./text";
+
 type Attrs = Record<string, string | boolean | number | undefined>;
 type Child = Node | string | null | undefined | false;
 
@@ -60,13 +62,13 @@ export async function copyWithClear(text: string, secs: number, note: HTMLElemen
   const wipe = async () => {
     try {
       await navigator.clipboard.writeText("");
-      note.textContent = "Clipboard cleared.";
+      note.textContent = CLIPBOARD_CLEARED;
     } catch {
       note.textContent = "Could not clear the clipboard; copy something else over it.";
     }
   };
   clear.addEventListener("click", wipe);
-  note.replaceChildren(`Copied. Anyone with access to this device's clipboard can read it; it will be cleared in ${secs} s. `, clear);
+  note.replaceChildren(`${copiedText("Copied", secs)} `, clear);
   setTimeout(wipe, secs * 1000);
 }
 

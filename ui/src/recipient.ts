@@ -9,7 +9,7 @@ import { idFromPath, LinkError, secretFromFragment } from "./link";
 import { DamagedError, openPayload } from "./payload";
 import { ack, ApiError, claim, peek, resume, type Claimed, type LinkMeta } from "./relay";
 import { clearPending, loadPending, savePending, type Pending } from "./resume";
-import { ABOUT_TO_OPEN, GONE_TEXT, PASSPHRASE_FROM_SENDER, plural } from "./text";
+import { ABOUT_TO_OPEN, GONE_TEXT, NO_LONGER_WORKS, PASSPHRASE_FROM_SENDER, PROGRESS_DOWNLOAD, wrongPassphrase } from "./text";
 
 /** Largest payload kept in memory when the browser cannot stream to disk (no File System Access API). */
 export const MEMORY_LIMIT = 512 * 1024 * 1024;
@@ -189,9 +189,7 @@ function interstitial(root: HTMLElement, id: string, secret: Uint8Array, meta: L
       if (e instanceof ApiError && e.code === "gone") return gone(root);
       const msg =
         e instanceof ApiError && e.code === "wrong_key"
-          ? e.attemptsLeft === 0
-            ? "Wrong passphrase. That was the last attempt: the link has been destroyed."
-            : `Wrong passphrase. Nothing was opened or burned; ${plural(e.attemptsLeft ?? 0, "attempt")} left.`
+          ? wrongPassphrase(e.attemptsLeft ?? 0)
           : (e as Error).message;
       status.textContent = msg;
       status.setAttribute("data-testid", "error");
@@ -215,7 +213,7 @@ async function open(root: HTMLElement, id: string, secret: Uint8Array, meta: Lin
   if (meta.kdf && !passphrase) throw new KeyError("passphrase_required", "Enter the passphrase first.");
   status.textContent = meta.kdf ? "Deriving the key from the passphrase…" : "Opening…";
   const keys = await unlock(secret, meta, passphrase);
-  const bar = progressBar("Downloading and decrypting");
+  const bar = progressBar(PROGRESS_DOWNLOAD);
   const claimed = await claim(id, keys, bar.set);
   // From here on the link is burned for everyone else. Until the content is verified, this tab keeps what it needs to
   // resume after a reload.
@@ -308,7 +306,7 @@ function resumeCard(root: HTMLElement, id: string, pending: Pending) {
       if (!equal(sha256Of(keys.claimKey), pending.claimHash)) {
         throw new KeyError("wrong_key", "Wrong passphrase. Nothing was lost: the download resumes with the right one.");
       }
-      const bar = progressBar("Downloading and decrypting");
+      const bar = progressBar(PROGRESS_DOWNLOAD);
       const claimed = await resume(id, pending.lease, bar.set);
       await receive(root, id, pending, keys.identity, claimed, bar, folder);
     } catch (e) {
@@ -332,7 +330,7 @@ function revealText(root: HTMLElement, text: string) {
     secretCard(
       text,
       (note) => void copyWithClear(text, 30, note),
-      "This link no longer works. If you need the text later, keep it somewhere safe now; it is gone when you leave this page.",
+      `${NO_LONGER_WORKS} If you need the text later, keep it somewhere safe now; it is gone when you leave this page.`,
     ),
   );
 }
@@ -356,7 +354,7 @@ function revealFiles(root: HTMLElement, sink: MemorySink | FolderSink, total: nu
       h("h1", {}, toFolder ? "Saved" : "Files received"),
       h("p", {}, `${sink.files.length} file${sink.files.length === 1 ? "" : "s"}, ${bytes(total)}, verified.${toFolder ? " They are in the folder you chose." : " Save each one now: they are gone when you leave this page."}`),
       list,
-      h("p", { class: "muted" }, "This link no longer works."),
+      h("p", { class: "muted" }, NO_LONGER_WORKS),
     ),
   );
 }

@@ -9,7 +9,7 @@ import { b64url, deriveKeys, KDF_DEFAULT, secretCheck, sha256Of, type KdfParams 
 import { makeLink } from "./link";
 import { sealPayload } from "./payload";
 import { ApiError, create } from "./relay";
-import { MANAGE_HINT, PASSPHRASE_HINT, SEND_TITLE, SHARE_HINT, textTooLong } from "./text";
+import { MANAGE_HINT, PASSPHRASE_HINT, PASSPHRASE_SEPARATELY, SEND_TITLE, SHARE_HINT, textTooLong } from "./text";
 
 /** The web sender holds the payload in memory; larger sends belong to the app or the CLI, which stream. */
 export const SEND_LIMIT = 256 * 1024 * 1024;
@@ -122,7 +122,7 @@ async function send(root: HTMLElement, text: string, files: File[], ttlSecs: num
       h("div", { class: "row" }, copy),
       note,
       h("p", {}, `It opens once and expires ${when(made.expiresAt)} if nobody opens it.`),
-      passphrase ? h("p", {}, "Send the passphrase separately, not with the link.") : null,
+      passphrase ? h("p", {}, PASSPHRASE_SEPARATELY) : null,
       h("p", { class: "muted" }, SHARE_HINT),
       h(
         "details",

@@ -20,7 +20,33 @@ export const GONE_TEXT =
 
 export const PASSPHRASE_HINT = "Send the passphrase through another channel than the link: say it, or use another app.";
 
-export const SHARE_HINT = "Paste this with it: “This link opens once. Don't click it before you are ready to read it.”";
+/** What to tell the recipient with the link (the app copies it along with the link on request). */
+export const INSTRUCTIONS =
+  "This link opens once. Open it only when you are ready to read it: after that it is gone, for you and for everyone else.";
+
+export const SHARE_HINT = `Paste this with it: “${INSTRUCTIONS}”`;
+
+export const PASSPHRASE_SEPARATELY = "Send the passphrase separately, not in the same message as the link.";
+
+export const PROGRESS_DOWNLOAD = "Downloading and decrypting";
+
+export const CLIPBOARD_CLEARED = "Clipboard cleared.";
+
+export const NO_LONGER_WORKS = "This link no longer works.";
+
+/** After copying `what`: where it is and when it leaves the clipboard (`secs` 0: never). */
+export function copiedText(what: string, secs: number): string {
+  if (!secs) return `${what} copied to the clipboard.`;
+  const after = secs % 60 === 0 ? plural(secs / 60, "minute") : plural(secs, "second");
+  return `${what} copied. Anyone with access to this device's clipboard can read it; it will be cleared in ${after}.`;
+}
+
+/** A wrong passphrase at a claim: nothing burned, unless it was the last attempt. */
+export function wrongPassphrase(attemptsLeft: number): string {
+  return attemptsLeft === 0
+    ? "Wrong passphrase. That was the last attempt: the link has been destroyed."
+    : `Wrong passphrase. Nothing was opened or burned; ${plural(attemptsLeft, "attempt")} left.`;
+}
 
 export const MANAGE_HINT =
   "Keep this manage link to yourself: it shows whether the link was opened and can revoke it. It cannot open the content.";

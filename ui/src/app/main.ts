@@ -4,6 +4,7 @@
  */
 import "../style.css";
 import "./app.css";
+import { CLIPBOARD_CLEARED } from "../text";
 import { api } from "./api";
 import { nav, register, state } from "./state";
 import { historyView } from "./views/history";
@@ -25,7 +26,7 @@ void api.onDrop((paths, over) => {
   if (paths.length) state.dropTarget.add(paths);
 });
 void api.onClipboardCleared(() => {
-  if (state.clipboardNote?.isConnected) state.clipboardNote.textContent = "Clipboard cleared.";
+  if (state.clipboardNote?.isConnected) state.clipboardNote.textContent = CLIPBOARD_CLEARED;
 });
 void api.onHistoryChanged(() => {
   if (state.current === "history") state.redrawHistory?.();

@@ -1,6 +1,6 @@
 /** The Open view: paste a link -> what is known (never burns) -> Reveal -> the text, or the files saved. */
 import { bytes, facts, h, progressBar, secretCard, show, when } from "../../dom";
-import { ABOUT_TO_OPEN, GONE_TEXT, PASSPHRASE_FROM_SENDER } from "../../text";
+import { ABOUT_TO_OPEN, copiedText, GONE_TEXT, NO_LONGER_WORKS, PASSPHRASE_FROM_SENDER, PROGRESS_DOWNLOAD } from "../../text";
 import { api, errorText, isCmdError, type PeekInfo } from "../api";
 import { nav, root, state } from "../state";
 
@@ -82,7 +82,7 @@ export function openView() {
         pass.focus();
         return;
       }
-      const bar = progressBar("Downloading and decrypting");
+      const bar = progressBar(PROGRESS_DOWNLOAD);
       status.replaceChildren(bar.el);
       const un = await api.onProgress((e) => e.op === "open" && bar.set(e.done, e.total));
       try {
@@ -120,11 +120,11 @@ function textView(text: string) {
     (note) => {
       state.clipboardNote = note;
       void api.copy(text, 30).then(
-        () => (note.textContent = "Copied. The clipboard will be cleared in 30 seconds."),
+        () => (note.textContent = copiedText("Copied", 30)),
         (e) => (note.textContent = errorText(e)),
       );
     },
-    "The link no longer works. Keep the text somewhere safe if you need it later.",
+    `${NO_LONGER_WORKS} Keep the text somewhere safe if you need it later.`,
     done,
   );
   show(root, card);

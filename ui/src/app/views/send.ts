@@ -1,6 +1,6 @@
 /** The Send view: drop zone or text, expiry, label, passphrase -> the link, its QR code, on the clipboard for a while. */
 import { h, passphraseField, progressBar, show, ttlSelect, when } from "../../dom";
-import { PASSPHRASE_HINT, SEND_TITLE, textTooLong } from "../../text";
+import { copiedText, INSTRUCTIONS, PASSPHRASE_HINT, PASSPHRASE_SEPARATELY, SEND_TITLE, textTooLong } from "../../text";
 import { api, errorText, type Sent } from "../api";
 import { nav, root, state } from "../state";
 
@@ -93,16 +93,6 @@ export function sendView() {
   show(root, form);
 }
 
-const INSTRUCTIONS =
-  "This link opens once. Open it only when you are ready to read it: after that it is gone, for you and for everyone else.";
-
-/** What the window says after copying a link: where it is and when it leaves the clipboard. */
-function copiedText(what: string, secs: number): string {
-  if (!secs) return `${what} copied to the clipboard.`;
-  const after = secs % 60 === 0 ? `${secs / 60} minute${secs === 60 ? "" : "s"}` : `${secs} seconds`;
-  return `${what} copied. The clipboard will be cleared in ${after}.`;
-}
-
 function sentView(sent: Sent, withPass: boolean) {
   const link = h("input", { readonly: true, value: sent.link, testid: "link", "aria-label": "The one-time link", class: "mono" });
   const note = h("p", { class: "ok", role: "status", testid: "copied" }, sent.copied ? copiedText("Link", sent.clear_after_secs) : "");
@@ -128,7 +118,7 @@ function sentView(sent: Sent, withPass: boolean) {
       h("h1", { id: "sent-title" }, "Your one-time link is ready"),
       h("div", { class: "sent" }, h("div", { class: "sent-main" }, link, h("div", { class: "row" }, copy, copyInstr), note), qr),
       h("p", {}, `“${sent.label}” opens once and expires ${when(sent.expires_at)} if nobody opens it. You will be told when it is opened.`),
-      withPass ? h("p", { class: "warn" }, "Send the passphrase separately, not in the same message as the link.") : null,
+      withPass ? h("p", { class: "warn" }, PASSPHRASE_SEPARATELY) : null,
       sent.history_error
         ? h("p", { class: "warn", role: "alert" }, `This link was not saved to your history (${sent.history_error}). Copy it now.`)
         : null,
