@@ -408,9 +408,9 @@ fn parse_pax(data: &[u8]) -> Result<Pax, ContainerError> {
 ///
 /// The rules are strict and the same as the page's reader (`ui/src/container.ts`), so that a hostile sender cannot
 /// show one thing in the browser and another here: only ustar and GNU headers; regular files, folders (without data),
-/// one pax `x` header and/or one GNU `L` long name before an entry but never a name from both; pax records as
-/// [`parse_pax`] allows; the size from the header alone. Everything else is refused, and `tests/vectors/
-/// containers.json` holds cases both readers must accept alike or refuse.
+/// one pax `x` header and/or one GNU `L` long name before an entry but never a name from both; pax records strictly
+/// formed, with only `path`, `comment` and the times; the size from the header alone. Everything else is refused,
+/// and `tests/vectors/containers.json` holds cases both readers must accept alike or refuse.
 pub fn decode<R: Read>(input: R, sink: &mut dyn Sink) -> Result<Summary, ContainerError> {
     let mut archive = tar::Archive::new(input);
     let mut summary = Summary::default();

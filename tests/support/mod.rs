@@ -78,7 +78,7 @@ impl Relay {
             .arg("--data")
             .arg(data.join("relay"))
             .arg("--clock-offset-file")
-            .arg(&clock)
+            .arg(clock)
             .args(["--sweep-secs", "1"])
             .args(extra)
             .env("BURNLINK_LOG", "warn")
