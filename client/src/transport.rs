@@ -472,3 +472,18 @@ fn is_tls(e: &quinn_proto::TransportError) -> bool {
     let code: u64 = e.code.into();
     (0x100..=0x1ff).contains(&code) || e.reason.contains("certificate")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relay_text_reaches_the_terminal_without_control_characters() {
+        // A hostile relay's error text: set the window title, clear the screen, fake a new prompt (C0 and C1).
+        let hostile = "\u{1b}]0;owned\u{7}\u{1b}[2J\r\nfake prompt$ \u{9b}31m done";
+        let e = unexpected(Response::Error { code: ErrorCode::BadRequest, message: hostile.into() });
+        let shown = e.to_string();
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(shown.contains("owned") && shown.contains("fake prompt$"), "the text itself stays readable: {shown}");
+    }
+}
