@@ -136,27 +136,12 @@ impl Relay {
             Request::Revoke { id, manage } => (id, Action::Revoke(manage)),
             _ => return bad_request("this request is not served here").into(),
         };
-        let resumed_lease = match &action {
-            Action::Resume(lease, _) => Some(lease.clone()),
-            _ => None,
-        };
         match self.apply(id, action).await {
             Ok(applied) => {
                 if let Some(next) = &applied.outcome.next {
                     tracing::debug!(link = %id.short(), state = next.state.kind().name(), "{kind}");
                 }
-                // A download's lease runs on while its bytes flow.
-                let lease = match &applied.outcome.reply {
-                    Response::Claimed { lease, .. } => Some(lease.clone()),
-                    _ => resumed_lease,
-                };
-                let body = match (applied.body, lease) {
-                    (Some(body), Some(lease)) => {
-                        Some(self.keep_lease(id, lease, applied.outcome.serve_from.unwrap_or(0), body))
-                    }
-                    (body, _) => body,
-                };
-                Answer { response: applied.outcome.reply, body }
+                Answer { response: applied.outcome.reply, body: applied.body }
             }
             Err(e) => {
                 tracing::warn!(link = %id.short(), "{kind} failed: {e}");

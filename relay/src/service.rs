@@ -181,7 +181,16 @@ impl Relay {
                 return Ok(Applied { outcome, body: None });
             }
             let body = match outcome.serve_from {
-                Some(offset) => Some(self.store.open(&id, offset).await?.ok_or(StoreError::Lost)?),
+                Some(offset) => {
+                    let body = self.store.open(&id, offset).await?.ok_or(StoreError::Lost)?;
+                    // Whatever serves a download, its lease runs on while its bytes flow.
+                    match (&action, &outcome.reply) {
+                        (Action::Resume(lease, _), _) | (_, Response::Claimed { lease, .. }) => {
+                            Some(self.keep_lease(id, lease.clone(), offset, body))
+                        }
+                        _ => Some(body),
+                    }
+                }
                 None => None,
             };
             let Some(old) = current else { return Ok(Applied { outcome, body }) };
@@ -209,7 +218,7 @@ impl Relay {
     /// Wraps a download so that its lease runs on while bytes flow: each time half a lease has passed since the last
     /// extension and the recipient is still reading, the lease is extended in the background (one durable write per
     /// half lease, never per chunk). `served` is where the download started.
-    pub fn keep_lease(self: &Arc<Self>, id: LinkId, lease: LeaseToken, served: u64, body: BlobStream) -> BlobStream {
+    fn keep_lease(self: &Arc<Self>, id: LinkId, lease: LeaseToken, served: u64, body: BlobStream) -> BlobStream {
         use futures_util::StreamExt;
         let relay = self.clone();
         let half = self.config.lease / 2;
