@@ -324,14 +324,18 @@ async fn send(a: SendArgs) -> Result<(), Fail> {
     Ok(())
 }
 
+/// `arg`, or stdin when it is `-` (which keeps a secret out of the process list).
+fn arg_or_stdin(arg: &str, what: &str) -> Result<Zeroizing<String>, Fail> {
+    if arg != "-" {
+        return Ok(Zeroizing::new(arg.to_owned()));
+    }
+    let mut s = Zeroizing::new(String::new());
+    std::io::stdin().read_to_string(&mut s).map_err(|e| usage(format!("reading the {what} from stdin: {e}")))?;
+    Ok(s)
+}
+
 fn read_link(arg: &str, relay: &str) -> Result<(Link, RelayOrigin), Fail> {
-    let text = if arg == "-" {
-        let mut s = Zeroizing::new(String::new());
-        std::io::stdin().read_to_string(&mut s).map_err(|e| usage(format!("reading the link from stdin: {e}")))?;
-        s
-    } else {
-        Zeroizing::new(arg.to_owned())
-    };
+    let text = arg_or_stdin(arg, "link")?;
     let link = Link::parse(&text).map_err(|e| usage(format!("not a valid Burnlink link: {e}")))?;
     let origin = match &link.relay {
         Some(o) => o.clone(),
@@ -425,16 +429,8 @@ enum Manage {
 async fn manage(a: ManageArgs, what: Manage) -> Result<(), Fail> {
     use burnlink_client::manage;
     let id: LinkId = a.id.trim().parse().map_err(|e| usage(format!("not a link id: {e}")))?;
-    let token = if a.manage == "-" {
-        let mut s = Zeroizing::new(String::new());
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| usage(format!("reading the manage token from stdin: {e}")))?;
-        s
-    } else {
-        Zeroizing::new(a.manage.clone())
-    };
-    let token = ManageToken::from_text(&token).ok_or_else(|| usage("--manage: not a manage token"))?;
+    let token = ManageToken::from_text(&arg_or_stdin(&a.manage, "manage token")?)
+        .ok_or_else(|| usage("--manage: not a manage token"))?;
     let connector = Connector { origin: origin(&a.relay)?, trust: trust(&a.trust)? };
     let report = match what {
         Manage::Status => manage::status(&connector, id, &token).await?,

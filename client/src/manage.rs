@@ -48,9 +48,9 @@ pub async fn watch(
             let r = follow(&client, id, manage, &mut seen).await;
             client.close().await;
             match r {
-                Ok(Some(end)) => return Ok(end),
+                Ok(Followed::Over(end)) => return Ok(end),
                 Err(Error::Gone) => return Err(Error::Gone),
-                Ok(None) | Err(_) => {} // the connection dropped: catch up after the backoff
+                Ok(Followed::Dropped) | Err(_) => {} // catch up after the backoff
             }
         }
         tokio::time::sleep(backoff).await;
@@ -58,33 +58,38 @@ pub async fn watch(
     }
 }
 
-/// One connection's worth of [`watch`]: `Ok(Some(..))` when it is over, `Ok(None)` when the connection ended first.
+/// How one connection's worth of [`watch`] ended.
+enum Followed {
+    /// The link ended (its final view), or `seen` broke off (`None`).
+    Over(Option<StatusReport>),
+    /// The connection ended first.
+    Dropped,
+}
+
 async fn follow(
     client: &crate::RelayClient,
     id: LinkId,
     manage: &ManageToken,
     seen: &mut impl FnMut(&StatusReport) -> ControlFlow<()>,
-) -> Result<Option<Option<StatusReport>>, Error> {
-    let mut tell = |r: StatusReport| -> Option<Option<StatusReport>> {
+) -> Result<Followed, Error> {
+    let mut tell = |r: StatusReport| {
         if seen(&r).is_break() {
-            return Some(None);
+            Some(Followed::Over(None))
+        } else {
+            (!r.state.holds_content()).then_some(Followed::Over(Some(r)))
         }
-        (!r.state.holds_content()).then_some(Some(r))
     };
     let now = client.status(id, manage.clone()).await?.ok_or(Error::Gone)?;
-    if let Some(end) = tell(now) {
-        return Ok(Some(end));
+    if let Some(over) = tell(now) {
+        return Ok(over);
     }
     let mut w = client.watch(id, manage.clone()).await?;
     while let Some(r) = w.next().await? {
-        if let Some(end) = tell(r) {
-            return Ok(Some(end));
+        if let Some(over) = tell(r) {
+            return Ok(over);
         }
     }
     // The relay ended the watch: the link changed as the stream closed. One more status says how it ended.
-    match client.status(id, manage.clone()).await?.map(tell) {
-        Some(Some(end)) => Ok(Some(end)),
-        Some(None) => Ok(None),
-        None => Err(Error::Gone),
-    }
+    let last = client.status(id, manage.clone()).await?.ok_or(Error::Gone)?;
+    Ok(tell(last).unwrap_or(Followed::Dropped))
 }
