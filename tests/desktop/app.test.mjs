@@ -126,6 +126,10 @@ describe("desktop app", () => {
     const secret = await s.testid("secret", { timeout: 30_000 });
     assert.equal(await secret.text(), "from the command line");
     await shot("open-secret");
+    await (await s.testid("copy-secret")).click();
+    await until("the copy note", async () => (await (await s.testid("copy-note")).text()) !== "");
+    assert.match(await (await s.testid("copy-note")).text(), /^Secret copied\. .*cleared in 30 seconds\.$/);
+    assert.equal(clipboard(), "from the command line");
     await tab("open");
     await (await s.testid("open-input")).type(sent.link);
     await (await s.testid("open")).click();

@@ -15,6 +15,11 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
   return el;
 }
 
+/** A card that says what went wrong (`data-testid="error"`), in place of the page. */
+export function errorCard(root: HTMLElement, title: string, msg: string) {
+  show(root, h("section", { class: "card" }, h("h1", {}, title), h("p", { testid: "error", role: "alert" }, msg)));
+}
+
 export function show(root: HTMLElement, ...children: Child[]) {
   root.replaceChildren(...(children.filter(Boolean) as (Node | string)[]));
   const focus = root.querySelector<HTMLElement>("[autofocus], button, input, textarea");
@@ -50,8 +55,8 @@ export function progressBar(label: string): { el: HTMLElement; set: (done: numbe
 }
 
 /** Copies text, then clears the clipboard after `secs` if it still holds it (best effort: browsers allow writes only
- * while the page has focus). */
-export async function copyWithClear(text: string, secs: number, note: HTMLElement): Promise<void> {
+ * while the page has focus). `what` names it in the note ("Link", "Secret"). */
+export async function copyWithClear(what: string, text: string, secs: number, note: HTMLElement): Promise<void> {
   try {
     await navigator.clipboard.writeText(text);
   } catch {
@@ -68,7 +73,7 @@ export async function copyWithClear(text: string, secs: number, note: HTMLElemen
     }
   };
   clear.addEventListener("click", wipe);
-  note.replaceChildren(`${copiedText("Copied", secs)} `, clear);
+  note.replaceChildren(`${copiedText(what, secs)} `, clear);
   setTimeout(wipe, secs * 1000);
 }
 
@@ -76,7 +81,7 @@ export async function copyWithClear(text: string, secs: number, note: HTMLElemen
  * `note` how the clipboard gets cleared; `extra` buttons go beside them. */
 export function secretCard(text: string, copy: (note: HTMLElement) => void, footer: string, ...extra: HTMLElement[]): HTMLElement {
   const secret = h("pre", { testid: "secret", class: "secret", tabindex: 0, "aria-label": "The secret" }, text);
-  const note = h("p", { class: "muted", role: "status" });
+  const note = h("p", { class: "muted", role: "status", testid: "copy-note" });
   const copyBtn = h("button", { type: "button", class: "primary", testid: "copy-secret" }, "Copy");
   copyBtn.addEventListener("click", () => copy(note));
   const hide = h("button", { type: "button" }, "Hide");

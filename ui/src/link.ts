@@ -17,9 +17,9 @@ function decodeExact(s: string, bytes: number, what: string): Uint8Array {
   }
 }
 
-/** The id from a `/o/<id>` path. */
-export function idFromPath(path: string): string {
-  const m = /^\/o\/([^/]+)\/?$/.exec(path);
+/** The id from a `/o/<id>` path (a link), or `/m/<id>` (a manage link). */
+export function idFromPath(path: string, page: "o" | "m" = "o"): string {
+  const m = new RegExp(`^/${page}/([^/]+)/?$`).exec(path);
   if (!m) throw new LinkError("this is not a link page");
   decodeExact(m[1], 16, "id");
   return m[1];
@@ -34,4 +34,16 @@ export function secretFromFragment(fragment: string): Uint8Array {
 
 export function makeLink(origin: string, id: string, secret: Uint8Array): string {
   return `${origin}/o/${id}#${b64url.encode(secret)}`;
+}
+
+/** The sender's private manage link: `/m/<id>#<manage token>` (status and revoke; it cannot open the content). */
+export function makeManageLink(origin: string, id: string, token: Uint8Array): string {
+  return `${origin}/m/${id}#${b64url.encode(token)}`;
+}
+
+/** The 32-byte manage token from a manage link's fragment. */
+export function tokenFromFragment(fragment: string): string {
+  const f = fragment.startsWith("#") ? fragment.slice(1) : fragment;
+  decodeExact(f, 32, "manage token");
+  return f;
 }

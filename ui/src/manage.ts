@@ -3,25 +3,24 @@
  * fragment (cleared from the address bar at once, like a link's key). Shows the state and when the link was opened,
  * follows it while the page is open, and revokes it.
  */
-import { facts, h, show, when } from "./dom";
+import { errorCard, facts, h, show, when } from "./dom";
+import { idFromPath, tokenFromFragment } from "./link";
 import { ApiError, revoke, status, type LinkStatus } from "./relay";
 import { STATE_TEXT } from "./text";
 
-const B64URL_32 = /^[A-Za-z0-9_-]{43}$/;
-const ID = /^\/m\/([A-Za-z0-9_-]{22})\/?$/;
 /** How often an open manage page asks the relay again. */
 const FOLLOW_MS = 10_000;
 
-function problem(root: HTMLElement, title: string, msg: string) {
-  show(root, h("section", { class: "card" }, h("h1", {}, title), h("p", { testid: "error", role: "alert" }, msg)));
-}
-
 export async function manage(root: HTMLElement) {
-  const id = ID.exec(location.pathname)?.[1];
-  const token = location.hash.replace(/^#/, "");
-  history.replaceState(null, "", location.pathname);
-  if (!id || !B64URL_32.test(token)) {
-    return problem(root, "This manage link is not complete", "Copy the whole manage link, including the part after #.");
+  let id: string;
+  let token: string;
+  try {
+    id = idFromPath(location.pathname, "m");
+    token = tokenFromFragment(location.hash);
+  } catch {
+    return errorCard(root, "This manage link is not complete", "Copy the whole manage link, including the part after #.");
+  } finally {
+    history.replaceState(null, "", location.pathname);
   }
   const list = h("div");
   const state = h("p", { class: "state", testid: "manage-state", role: "status", "aria-live": "polite" });
@@ -51,7 +50,7 @@ export async function manage(root: HTMLElement) {
       if (e instanceof ApiError && e.code === "gone") {
         stopped = true;
         clearInterval(timer);
-        return problem(root, "Nothing here", "The relay knows no link with this manage link. Links are forgotten a week after they end.");
+        return errorCard(root, "Nothing here", "The relay knows no link with this manage link. Links are forgotten a week after they end.");
       }
       note.textContent = `Could not ask the relay: ${(e as Error).message}`;
     }

@@ -3,7 +3,7 @@
  * shows an interstitial, and burns only when the person clicks Reveal. Decryption and checks run here, in the browser.
  */
 import { ContainerError, type Sink } from "./container";
-import { bytes, copyWithClear, facts, h, progressBar, secretCard, show, when } from "./dom";
+import { bytes, copyWithClear, errorCard, facts, h, progressBar, secretCard, show, when } from "./dom";
 import { equal, KeyError, sha256Of, unlock } from "./keys";
 import { idFromPath, LinkError, secretFromFragment } from "./link";
 import { DamagedError, openPayload } from "./payload";
@@ -16,10 +16,6 @@ export const MEMORY_LIMIT = 512 * 1024 * 1024;
 
 function gone(root: HTMLElement) {
   show(root, h("section", { class: "card" }, h("h1", {}, "Nothing here"), h("p", { testid: "gone", role: "alert" }, GONE_TEXT)));
-}
-
-function error(root: HTMLElement, title: string, msg: string) {
-  show(root, h("section", { class: "card" }, h("h1", {}, title), h("p", { testid: "error", role: "alert" }, msg)));
 }
 
 interface SavedFile {
@@ -109,7 +105,7 @@ export async function recipient(root: HTMLElement) {
     id = idFromPath(location.pathname);
   } catch (e) {
     history.replaceState(null, "", location.pathname);
-    error(root, "This link is not complete", (e as LinkError).message);
+    errorCard(root, "This link is not complete", (e as LinkError).message);
     return;
   }
   let secret: Uint8Array | null = null;
@@ -126,7 +122,7 @@ export async function recipient(root: HTMLElement) {
   const pending = loadPending(id);
   if (pending) return resumeCard(root, id, pending);
   if (!secret) {
-    error(root, "This link is not complete", incomplete!.message);
+    errorCard(root, "This link is not complete", incomplete!.message);
     return;
   }
   show(root, h("p", { class: "muted" }, "Checking the link…"));
@@ -136,26 +132,21 @@ export async function recipient(root: HTMLElement) {
     meta = await peek(id);
   } catch (e) {
     if (e instanceof ApiError && e.code === "gone") gone(root);
-    else error(root, "Could not check the link", (e as Error).message);
+    else errorCard(root, "Could not check the link", (e as Error).message);
     return;
   }
   interstitial(root, id, secret, meta);
 }
 
+/** The passphrase field a recipient types into, when the link has one. */
+function passphraseInput(meta: LinkMeta): HTMLInputElement | null {
+  if (!meta.kdf) return null;
+  return h("input", { id: "passphrase", type: "password", autocomplete: "off", spellcheck: "false", testid: "passphrase", required: true, autofocus: true });
+}
+
 function interstitial(root: HTMLElement, id: string, secret: Uint8Array, meta: LinkMeta) {
   const status = h("p", { class: "status", role: "status", "aria-live": "assertive" });
-  const needsPass = !!meta.kdf;
-  const pass = needsPass
-    ? h("input", {
-        id: "passphrase",
-        type: "password",
-        autocomplete: "off",
-        spellcheck: "false",
-        testid: "passphrase",
-        required: true,
-        autofocus: true,
-      })
-    : null;
+  const pass = passphraseInput(meta);
   const tooBig = meta.size > MEMORY_LIMIT && !("showDirectoryPicker" in window);
   const reveal = h("button", { type: "submit", testid: "reveal", class: "primary", disabled: tooBig }, "Reveal");
   const form = h(
@@ -242,10 +233,10 @@ async function receive(
     if (e instanceof DamagedError || e instanceof ContainerError) {
       // Downloading it again gives the same bytes: nothing to resume.
       clearPending(id);
-      error(root, "The content could not be opened", `${(e as Error).message}. Nothing was saved.`);
+      errorCard(root, "The content could not be opened", `${(e as Error).message}. Nothing was saved.`);
     } else if (e instanceof ApiError && e.code === "gone") {
       clearPending(id);
-      error(root, "The download can no longer be resumed", LEASE_OVER);
+      errorCard(root, "The download can no longer be resumed", LEASE_OVER);
     } else {
       interrupted(root, id, pending, (e as Error).message);
     }
@@ -281,9 +272,7 @@ function interrupted(root: HTMLElement, id: string, pending: Pending, why: strin
 function resumeCard(root: HTMLElement, id: string, pending: Pending) {
   const { meta } = pending;
   const status = h("p", { class: "status", role: "status", "aria-live": "assertive" });
-  const pass = meta.kdf
-    ? h("input", { id: "passphrase", type: "password", autocomplete: "off", spellcheck: "false", testid: "passphrase", required: true, autofocus: true })
-    : null;
+  const pass = passphraseInput(meta);
   const go = h("button", { type: "submit", testid: "resume", class: "primary" }, "Resume");
   const form = h(
     "form",
@@ -313,7 +302,7 @@ function resumeCard(root: HTMLElement, id: string, pending: Pending) {
       go.disabled = false;
       if (e instanceof ApiError && e.code === "gone") {
         clearPending(id);
-        return error(root, "The download can no longer be resumed", LEASE_OVER);
+        return errorCard(root, "The download can no longer be resumed", LEASE_OVER);
       }
       status.textContent = (e as Error).message;
       status.setAttribute("data-testid", "error");
@@ -329,7 +318,7 @@ function revealText(root: HTMLElement, text: string) {
     root,
     secretCard(
       text,
-      (note) => void copyWithClear(text, 30, note),
+      (note) => void copyWithClear("Secret", text, 30, note),
       `${NO_LONGER_WORKS} If you need the text later, keep it somewhere safe now; it is gone when you leave this page.`,
     ),
   );

@@ -92,17 +92,26 @@ export async function claim(
 ): Promise<Claimed> {
   const r = await post(api(id, "/claim"), { holder: b64url.encode(keys.holder), claim_key: b64url.encode(keys.claimKey) });
   if (!r.ok || !r.body) return fail(r);
-  const lease = r.headers.get("burnlink-lease") ?? "";
+  return downloading(r, r.body, id, r.headers.get("burnlink-lease") ?? "", onProgress);
+}
+
+/** A download answer (claim or resume) as a body that resumes by itself under `lease`. */
+function downloading(
+  r: Response,
+  body: ReadableStream<Uint8Array>,
+  id: string,
+  lease: string,
+  onProgress: (done: number, total: number) => void,
+): Claimed {
   const size = Number(r.headers.get("burnlink-size") ?? r.headers.get("content-length"));
-  return { lease, size, body: resumable(id, lease, size, r.body, onProgress) };
+  return { lease, size, body: resumable(id, lease, size, body, onProgress) };
 }
 
 /** Downloads again, from the start, under a lease this page holds from an earlier claim (a reload after a cut). */
 export async function resume(id: string, lease: string, onProgress: (done: number, total: number) => void): Promise<Claimed> {
   const r = await post(api(id, "/resume"), { lease, offset: 0 });
   if (!r.ok || !r.body) return fail(r);
-  const size = Number(r.headers.get("burnlink-size") ?? r.headers.get("content-length"));
-  return { lease, size, body: resumable(id, lease, size, r.body, onProgress) };
+  return downloading(r, r.body, id, lease, onProgress);
 }
 
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));

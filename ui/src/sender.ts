@@ -5,8 +5,8 @@
  */
 import { ContainerWriter } from "./container";
 import { bytes, copyWithClear, h, passphraseField, progressBar, show, ttlSelect, when } from "./dom";
-import { b64url, deriveKeys, KDF_DEFAULT, secretCheck, sha256Of, type KdfParams } from "./keys";
-import { makeLink } from "./link";
+import { deriveKeys, KDF_DEFAULT, secretCheck, sha256Of, type KdfParams } from "./keys";
+import { makeLink, makeManageLink } from "./link";
 import { sealPayload } from "./payload";
 import { ApiError, create } from "./relay";
 import { MANAGE_HINT, PASSPHRASE_HINT, PASSPHRASE_SEPARATELY, SEND_TITLE, SHARE_HINT, textTooLong } from "./text";
@@ -107,11 +107,11 @@ async function send(root: HTMLElement, text: string, files: File[], ttlSecs: num
   });
   bar.set(sealed.size, sealed.size);
   const link = makeLink(location.origin, made.id, secret);
-  const manageLink = `${location.origin}/m/${made.id}#${b64url.encode(manage)}`;
+  const manageLink = makeManageLink(location.origin, made.id, manage);
   const out = h("input", { id: "link", readonly: true, value: link, testid: "link", "aria-label": "The one-time link" });
   const note = h("p", { class: "muted", role: "status" });
   const copy = h("button", { type: "button", class: "primary", testid: "copy" }, "Copy link");
-  copy.addEventListener("click", () => copyWithClear(link, 60, note));
+  copy.addEventListener("click", () => copyWithClear("Link", link, 60, note));
   show(
     root,
     h(

@@ -222,6 +222,9 @@ describe("link", () => {
   it("parses ids and fragments and never echoes the secret", () => {
     expect(idFromPath("/o/AAAAAAAAAAAAAAAAAAAAAA")).toBe("AAAAAAAAAAAAAAAAAAAAAA");
     expect(() => idFromPath("/o/short")).toThrow();
+    expect(idFromPath("/m/AAAAAAAAAAAAAAAAAAAAAA", "m")).toBe("AAAAAAAAAAAAAAAAAAAAAA");
+    expect(() => idFromPath("/o/AAAAAAAAAAAAAAAAAAAAAA", "m")).toThrow();
+    expect(() => idFromPath("/m/AAAAAAAAAAAAAAAAAAAAAA")).toThrow();
     const s = "AAcOFRwjKjE4P0ZNVFtiaXB3foWMk5qhqK-2vcTL0tk";
     expect(secretFromFragment(`#${s}`).length).toBe(32);
     for (const bad of ["", "#", `#${s}x`, `#${s.slice(0, 42)}*`]) {

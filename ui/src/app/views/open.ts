@@ -120,7 +120,7 @@ function textView(text: string) {
     (note) => {
       state.clipboardNote = note;
       void api.copy(text, 30).then(
-        () => (note.textContent = copiedText("Copied", 30)),
+        () => (note.textContent = copiedText("Secret", 30)),
         (e) => (note.textContent = errorText(e)),
       );
     },
