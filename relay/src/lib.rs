@@ -5,7 +5,7 @@
 on the same port; [`Server::run`] serves both and sweeps expired links until a shutdown future resolves. Tests run it
 in-process on port 0; the binary is a page of flag parsing around it.
 
-Modules: [`store`] (the storage contract and its sled backend), [`request`] (the one request path both front
+Modules: [`store`] (the storage contract, its sled backend and its PostgreSQL + S3 backend), [`request`] (the one request path both front
 ends call), [`service`] (links: apply, create, sweep, limits),
 [`limits`] (budgets, connection slots, storage space), [`quic`] and [`https`] (front ends), [`tls`] (certificates).
 */
@@ -110,6 +110,9 @@ pub struct Options {
     pub cert: Option<PathBuf>,
     /// Private key PEM.
     pub key: Option<PathBuf>,
+    /// A shared store on PostgreSQL (and S3-compatible object storage) instead of sled in `data`; `data` then only
+    /// holds a generated certificate, if no `cert` is given.
+    pub database: Option<store::PgOptions>,
     /// Limits.
     pub config: Config,
 }
@@ -125,6 +128,7 @@ impl Options {
             public_url: None,
             cert: None,
             key: None,
+            database: None,
             config: Config::default(),
         }
     }
@@ -171,12 +175,25 @@ fn bind_pair(listen: SocketAddr) -> anyhow::Result<(UdpSocket, std::net::TcpList
 impl Server {
     /// Opens the store and binds the sockets.
     pub async fn bind(opts: Options) -> anyhow::Result<Server> {
-        let (store, swept) =
-            store::SledStore::open(&opts.data, opts.config.inline_threshold, opts.config.durable_deadline)?;
-        if swept != store::SweepReport::default() {
-            warn!(?swept, "removed what an earlier crash left behind");
-        }
-        let relay = Relay::new(Arc::new(store), opts.config.clone());
+        let store: Arc<dyn store::Store> = match &opts.database {
+            None => {
+                let (store, swept) =
+                    store::SledStore::open(&opts.data, opts.config.inline_threshold, opts.config.durable_deadline)?;
+                if swept != store::SweepReport::default() {
+                    warn!(?swept, "removed what an earlier crash left behind");
+                }
+                Arc::new(store)
+            }
+            Some(pg) => {
+                if opts.cert.is_none() {
+                    // Only a generated certificate lives here: make the folder, private, as the sled store would.
+                    std::fs::create_dir_all(&opts.data)?;
+                    std::fs::set_permissions(&opts.data, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+                }
+                Arc::new(store::PgStore::open(pg).await?)
+            }
+        };
+        let relay = Relay::new(store, opts.config.clone());
         relay.count_stored().await?;
 
         let (udp, tcp) = match (opts.quic, opts.https) {

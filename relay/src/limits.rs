@@ -176,6 +176,11 @@ impl Space {
         self.stored.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Sets the count from a shared store's own total (several relays store into one database).
+    pub fn set_stored(&self, n: u64) {
+        self.stored.store(n, Ordering::Relaxed);
+    }
+
     /// Content erased.
     pub fn remove_stored(&self, n: u64) {
         let _ = self.stored.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| Some(s.saturating_sub(n)));

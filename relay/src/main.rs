@@ -15,9 +15,22 @@ use clap::Parser;
 #[derive(Parser, Debug)]
 #[command(version, about, long_about)]
 struct Args {
-    /// Data directory: database, stored ciphertext, and the generated certificate (relay-cert.pem).
-    #[arg(long, env = "BURNLINK_RELAY_DATA")]
-    data: PathBuf,
+    /// Data directory: database, stored ciphertext, and the generated certificate (relay-cert.pem). With --database it
+    /// only holds the generated certificate, and may be left out when --cert and --key are given.
+    #[arg(long, env = "BURNLINK_RELAY_DATA", required_unless_present = "database")]
+    data: Option<PathBuf>,
+    /// Keep links in PostgreSQL instead of the data directory, so several relays can serve them as one:
+    /// postgres://USER[:PASSWORD]@HOST[:PORT]/DB. The schema is created and migrated at start-up.
+    #[arg(long, env = "BURNLINK_RELAY_DATABASE")]
+    database: Option<String>,
+    /// With --database: keep content above --inline-max in S3-compatible object storage,
+    /// s3://BUCKET?endpoint=URL&region=R. Credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+    /// Without it large content is kept in the database.
+    #[arg(long, env = "BURNLINK_RELAY_BLOBS", requires = "database")]
+    blobs: Option<burnlink_relay::store::BlobsUrl>,
+    /// With --database: connections this relay keeps to it.
+    #[arg(long, env = "BURNLINK_RELAY_DATABASE_POOL", default_value_t = 16)]
+    database_pool: usize,
     /// Address for QUIC and HTTPS together. Port 0 picks a port that is free for both.
     #[arg(long, env = "BURNLINK_RELAY_LISTEN", default_value = "127.0.0.1:0")]
     listen: SocketAddr,
@@ -121,8 +134,21 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         inline_threshold: args.inline_max,
         ..Config::default()
     };
+    if args.data.is_none() && args.cert.is_none() {
+        anyhow::bail!(
+            "with --database and no --data, give --cert and --key (there is nowhere to keep a generated one)"
+        );
+    }
+    let database = args.database.map(|url| burnlink_relay::store::PgOptions {
+        url,
+        blobs: args.blobs,
+        inline_threshold: config.inline_threshold,
+        deadline: config.durable_deadline,
+        pool_size: args.database_pool,
+    });
     let opts = Options {
-        data: args.data,
+        data: args.data.unwrap_or_default(),
+        database,
         listen: args.listen,
         https: args.https,
         quic: args.quic,

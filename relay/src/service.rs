@@ -130,6 +130,10 @@ impl Relay {
 
     /// Counts the content already stored (at start-up), for the storage cap.
     pub async fn count_stored(&self) -> RelayResult<u64> {
+        if let Some(total) = self.store.shared_stored_bytes().await? {
+            self.space.set_stored(total);
+            return Ok(total);
+        }
         let mut pages = Pages::new(self.store.as_ref(), SWEEP_BATCH);
         let mut total = 0;
         while let Some(batch) = pages.next().await? {
@@ -280,27 +284,52 @@ impl Relay {
         }
     }
 
-    /// One sweep: applies expiry, lease ends and purges to every record due, in bounded batches. A record that does
-    /// not decode is skipped and reported, never the end of the sweep. Returns how many records changed.
+    /// One sweep: applies expiry, lease ends and purges to every record due, in bounded batches, then tidies what
+    /// interrupted work left in the store. A record that does not decode is skipped and reported, never the end of the
+    /// sweep. On a store that several relays share, each due record goes to one relay's sweep, and the storage count
+    /// is refreshed from the store's own total. Returns how many records changed.
     pub async fn sweep(self: &Arc<Self>) -> RelayResult<usize> {
-        let mut pages = Pages::new(self.store.as_ref(), SWEEP_BATCH);
-        let (mut changed, mut bad) = (0, 0);
-        while let Some(batch) = pages.next().await? {
-            let now = self.clock.now();
-            for (id, rec) in batch {
-                match rec {
-                    Ok(rec) if rec.next_deadline() <= now => match self.apply(id, Action::Tick).await {
-                        Ok(a) => changed += usize::from(a.outcome.next.is_some() || a.outcome.purge),
-                        Err(e) => tracing::warn!(link = %id.short(), "sweeping failed: {e}"),
-                    },
-                    Ok(_) => {}
-                    Err(_) => bad += 1,
+        let now = self.clock.now();
+        let decide = move |rec: &Record| {
+            let o = step(Some(rec), now, Event::Tick);
+            if o.purge {
+                Some(None)
+            } else {
+                o.next.map(Some)
+            }
+        };
+        let (mut changed, mut bad, mut after) = (0, 0, None);
+        loop {
+            let batch = self.store.tick_due(after, now, SWEEP_BATCH, &decide).await?;
+            bad += batch.bad;
+            for t in &batch.changed {
+                changed += 1;
+                let holds = |r: &Record| r.state.kind().holds_content();
+                if holds(&t.old) && !t.new.as_ref().is_some_and(holds) {
+                    self.space.remove_stored(t.old.size);
+                    if let Err(e) = self.store.erase(&t.id).await {
+                        // The state already says "no content"; tidying (or the start-up reconcile) finishes it.
+                        tracing::warn!(link = %t.id.short(), "erasing content failed: {e}");
+                    }
                 }
+                let _ = self.changes.send(t.id);
+            }
+            match batch.next {
+                Some(next) => after = Some(next),
+                None => break,
             }
             tokio::task::yield_now().await;
         }
         if bad > 0 {
             tracing::error!(records = bad, "the sweeper skipped records that do not decode");
+        }
+        match self.store.tidy().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "tidied what interrupted work left behind"),
+            Err(e) => tracing::warn!("tidying the store failed: {e}"),
+        }
+        if let Some(total) = self.store.shared_stored_bytes().await? {
+            self.space.set_stored(total);
         }
         Ok(changed)
     }

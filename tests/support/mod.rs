@@ -2,6 +2,10 @@
 Harness for the black-box tests: starts the real `burnlink-relay` binary on a fresh data dir (port 0, its own
 certificate) and runs the real `burnlink` binary against it with a private state dir, as a user would.
 
+With `BURNLINK_TEST_BACKEND=cluster`, every [`Relay`] is instead three relay processes on one fresh PostgreSQL
+database and a SeaweedFS bucket, sharing one certificate, behind a round-robin load balancer ([`balancer`]) whose
+address the links name: the same tests then check that the relays behave as one.
+
 The binaries are looked up beside the test executable (`target/<profile>/`); `cargo build --workspace --bins` must
 have built them, which `scripts/test` does before `cargo test`.
 */
@@ -15,7 +19,10 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+pub mod balancer;
 pub mod servers;
+
+use std::sync::{Arc, Mutex, Weak};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -31,15 +38,58 @@ pub fn bin(name: &str) -> PathBuf {
     p
 }
 
-/// A running `burnlink-relay`; killed on drop.
+/// Whether this test run drives a three-relay cluster (`BURNLINK_TEST_BACKEND=cluster`) instead of one sled relay.
+pub fn cluster_mode() -> bool {
+    match std::env::var("BURNLINK_TEST_BACKEND").as_deref() {
+        Ok("cluster") => true,
+        Ok("sled") | Err(_) => false,
+        Ok(other) => panic!("BURNLINK_TEST_BACKEND={other:?}: use sled or cluster"),
+    }
+}
+
+/// The SeaweedFS server the clusters of this test process share (object names are random, so they never clash); it
+/// stops when the last cluster using it is gone.
+fn shared_seaweed() -> Arc<servers::Seaweed> {
+    static SHARED: Mutex<Weak<servers::Seaweed>> = Mutex::new(Weak::new());
+    let mut w = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(s) = w.upgrade() {
+        return s;
+    }
+    let s = Arc::new(servers::Seaweed::start());
+    *w = Arc::downgrade(&s);
+    s
+}
+
+/// Relays in a test cluster.
+pub const CLUSTER_SIZE: usize = 3;
+
+/// The servers behind a cluster-mode [`Relay`].
+pub struct Cluster {
+    pub pg: servers::Postgres,
+    pub s3: Arc<servers::Seaweed>,
+    pub lb: balancer::Balancer,
+    /// Each relay's own address, for restarts and for tests that pick a relay.
+    pub relays: Vec<String>,
+}
+
+impl Cluster {
+    /// `--database` and `--blobs` flags and the S3 credentials, for a relay of this cluster.
+    pub fn flags(&self) -> Vec<String> {
+        let blobs = format!("s3://{}?endpoint={}&region=us-east-1", servers::S3_BUCKET, self.s3.endpoint());
+        vec!["--database".into(), self.pg.url(), "--blobs".into(), blobs]
+    }
+}
+
+/// A running `burnlink-relay` (or, in cluster mode, three of them behind a balancer); killed on drop.
 pub struct Relay {
-    child: Option<Child>,
+    children: Vec<Child>,
     pub url: String,
     pub ca: PathBuf,
     pub https: String,
     pub data: tempfile::TempDir,
     clock: PathBuf,
     flags: Vec<String>,
+    pub cluster: Option<Cluster>,
 }
 
 impl Relay {
@@ -52,50 +102,143 @@ impl Relay {
 
     /// Starts a relay with its shipped limits, plus `extra` flags: what a crowd behind one address meets.
     pub fn start_as_shipped(extra: &[&str]) -> Self {
+        if cluster_mode() {
+            return Self::start_cluster(extra);
+        }
         let data = tempfile::tempdir().unwrap();
         let clock = data.path().join("clock-offset");
         std::fs::write(&clock, "0").unwrap();
         let flags: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let (child, ready) = Self::spawn(data.path(), &clock, &flags);
         Self {
-            child: Some(child),
+            children: vec![child],
             url: ready["url"].as_str().unwrap().to_owned(),
             ca: ready["ca"].as_str().unwrap().into(),
             https: ready["https"].as_str().unwrap().to_owned(),
             data,
             clock,
             flags,
+            cluster: None,
         }
     }
 
+    /// Three relays on a fresh PostgreSQL and the shared S3 server, behind a balancer whose address the links name.
+    /// The first makes the certificate; the others are given it, so one CA file serves all three.
+    pub fn start_cluster(extra: &[&str]) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let clock = data.path().join("clock-offset");
+        std::fs::write(&clock, "0").unwrap();
+        let cluster = Cluster {
+            pg: servers::Postgres::start(),
+            s3: shared_seaweed(),
+            lb: balancer::Balancer::start(0, Arc::default()),
+            relays: vec!["127.0.0.1:0".to_owned(); CLUSTER_SIZE],
+        };
+        let mut flags: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        flags.extend(["--public-url".to_owned(), format!("https://127.0.0.1:{}", cluster.lb.port)]);
+        flags.extend(cluster.flags());
+        let mut r = Self {
+            children: Vec::new(),
+            url: String::new(),
+            ca: PathBuf::new(),
+            https: format!("127.0.0.1:{}", cluster.lb.port),
+            data,
+            clock,
+            flags,
+            cluster: Some(cluster),
+        };
+        let ready = r.spawn_cluster();
+        r.url = ready["url"].as_str().unwrap().to_owned();
+        r.ca = ready["ca"].as_str().unwrap().into();
+        r
+    }
+
+    /// Starts every relay of the cluster on its address (port 0 the first time); returns the first one's ready line.
+    fn spawn_cluster(&mut self) -> serde_json::Value {
+        let cluster = self.cluster.as_mut().expect("cluster mode");
+        let cert_dir = self.data.path().join("relay");
+        let mut first = None;
+        for i in 0..CLUSTER_SIZE {
+            let mut flags = self.flags.clone();
+            flags.extend(["--listen".to_owned(), cluster.relays[i].clone()]);
+            if i > 0 {
+                flags.extend(["--cert".to_owned(), cert_dir.join("relay-cert.pem").display().to_string()]);
+                flags.extend(["--key".to_owned(), cert_dir.join("relay-key.pem").display().to_string()]);
+            }
+            let data = (i == 0).then(|| self.data.path());
+            let (child, ready) = Self::spawn_with(data, &self.clock, &flags);
+            cluster.relays[i] = ready["https"].as_str().unwrap().to_owned();
+            self.children.push(child);
+            first.get_or_insert(ready);
+        }
+        *cluster.lb.backends().lock().unwrap() = cluster.relays.iter().map(|a| a.parse().unwrap()).collect();
+        first.unwrap()
+    }
+
+    /// The link with its relay replaced by relay `i` of the cluster: a request that a balancer sent there.
+    pub fn via(&self, link: &str, i: usize) -> String {
+        let cluster = self.cluster.as_ref().expect("cluster mode");
+        link.replacen(&self.url, &format!("https://{}", cluster.relays[i]), 1)
+    }
+
+    /// Kills relay `i` of the cluster (SIGKILL) and takes it out of the balancer.
+    pub fn kill_one(&mut self, i: usize) {
+        let cluster = self.cluster.as_ref().expect("cluster mode");
+        let addr: std::net::SocketAddr = cluster.relays[i].parse().unwrap();
+        cluster.lb.backends().lock().unwrap().retain(|a| *a != addr);
+        let _ = self.children[i].kill();
+        let _ = self.children[i].wait();
+    }
+
     /// Kills the relay (SIGKILL) and starts it again on the same data dir, address and certificate: what a
-    /// recipient or a watching sender sees across a crash.
+    /// recipient or a watching sender sees across a crash. In cluster mode: all three relays.
     pub fn restart(&mut self) {
         self.kill();
+        if let Some(cluster) = &mut self.cluster {
+            // `kill` stopped the balancer too: listen on the same address again.
+            cluster.lb = balancer::Balancer::start(cluster.lb.port, Arc::default());
+            let ready = self.spawn_cluster();
+            assert_eq!(ready["url"].as_str().unwrap(), self.url);
+            return;
+        }
         let addr = self.url.trim_start_matches("https://").to_owned();
         let mut flags = self.flags.clone();
         flags.extend(["--listen".to_owned(), addr]);
         let (child, ready) = Self::spawn(self.data.path(), &self.clock, &flags);
         assert_eq!(ready["url"].as_str().unwrap(), self.url);
-        self.child = Some(child);
+        self.children = vec![child];
     }
 
     fn spawn(data: &Path, clock: &Path, extra: &[String]) -> (Child, serde_json::Value) {
-        let mut child = Command::new(bin("burnlink-relay"))
-            .arg("--data")
-            .arg(data.join("relay"))
+        Self::spawn_with(Some(data), clock, extra)
+    }
+
+    fn spawn_with(data: Option<&Path>, clock: &Path, extra: &[String]) -> (Child, serde_json::Value) {
+        // Its warnings, kept beside the clock file (one log per process start), to explain a failed start.
+        let log_path = (0..).map(|n| clock.with_file_name(format!("relay.{n}.log"))).find(|p| !p.exists()).unwrap();
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut cmd = Command::new(bin("burnlink-relay"));
+        if let Some(data) = data {
+            cmd.arg("--data").arg(data.join("relay"));
+        }
+        let mut child = cmd
+            .env("AWS_ACCESS_KEY_ID", servers::S3_KEY.0)
+            .env("AWS_SECRET_ACCESS_KEY", servers::S3_KEY.1)
             .arg("--clock-offset-file")
             .arg(clock)
             .args(["--sweep-secs", "1"])
             .args(extra)
             .env("BURNLINK_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log.try_clone().unwrap())
             .spawn()
             .unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("ready line {line:?}: {e}"));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+            let said = std::fs::read_to_string(&log_path).unwrap_or_default();
+            panic!("ready line {line:?}: {e}; the relay said: {said}")
+        });
         (child, v)
     }
 
@@ -105,11 +248,14 @@ impl Relay {
         std::thread::sleep(Duration::from_millis(400));
     }
 
-    /// Stops the relay at once (SIGKILL).
+    /// Stops the relay at once (SIGKILL); in cluster mode every relay, and the balancer stops listening.
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
+        for mut c in self.children.drain(..) {
             let _ = c.kill();
             let _ = c.wait();
+        }
+        if let Some(cluster) = &mut self.cluster {
+            cluster.lb.stop();
         }
     }
 

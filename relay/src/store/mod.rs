@@ -10,7 +10,9 @@ Every backend seals stored content under a per-link storage key ([`seal`]) and d
 content ends, so a burned link cannot be read back from any copy of the storage.
 
 Submodules: [`seal`] (sealing, pure), `keyslots` (the key file), `files` (durable file helpers and group commit),
-`sled_store` (the sled + files backend, the only code that imports sled).
+`sled_store` (the sled + files backend, the only code that imports sled), `pg` (the PostgreSQL backend, the only code
+that speaks SQL), `blobs` (S3-compatible object storage for the PostgreSQL backend's large content), `sealed` (opening
+a stream of sealed chunks, shared by the backends).
 */
 
 use std::io;
@@ -21,12 +23,17 @@ use burnlink_core::state::Record;
 use bytes::Bytes;
 use futures_util::Stream;
 
+mod blobs;
 mod files;
 mod keyslots;
+mod pg;
 pub mod seal;
+mod sealed;
 mod sled_store;
 
+pub use blobs::BlobsUrl;
 pub use files::write_file_durably;
+pub use pg::{PgOptions, PgStats, PgStore};
 pub use sled_store::{SledStore, SweepReport};
 
 /// Why a storage operation failed.
@@ -36,6 +43,9 @@ pub enum StoreError {
     /// The database failed.
     #[error("database: {0}")]
     Db(String),
+    /// Object storage failed.
+    #[error("object storage: {0}")]
+    Blobs(String),
     /// A file operation failed.
     #[error("storage: {0}")]
     Io(#[from] io::Error),
@@ -55,6 +65,32 @@ pub type BlobStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 
 /// One record of a [`Store::scan`]: an id and its record, or why the record could not be read.
 pub type Scanned = (LinkId, Result<Record, StoreError>);
+
+/// What time alone does to a record that is due: `None` nothing, `Some(None)` purge it, `Some(Some(r))` replace it.
+/// The relay passes the state machine's `Tick` here, so the store decides nothing itself.
+pub type Decide<'a> = &'a (dyn Fn(&Record) -> Option<Option<Record>> + Send + Sync);
+
+/// A record a sweep changed, durably: what it was and what it is now (`None`: purged).
+#[derive(Debug)]
+pub struct Ticked {
+    /// The link.
+    pub id: LinkId,
+    /// The record before.
+    pub old: Record,
+    /// The record after, or `None` if it was purged.
+    pub new: Option<Record>,
+}
+
+/// One batch of a sweep.
+#[derive(Debug, Default)]
+pub struct TickBatch {
+    /// The records it changed.
+    pub changed: Vec<Ticked>,
+    /// Records that did not decode, left in place.
+    pub bad: usize,
+    /// Where the next batch starts, or `None` after the last.
+    pub next: Option<LinkId>,
+}
 
 /// An upload being received. Dropped without [`Upload::commit`], it leaves nothing behind.
 #[async_trait::async_trait]
@@ -86,6 +122,48 @@ pub trait Store: Send + Sync + 'static {
     async fn scan(&self, after: Option<LinkId>, limit: usize) -> Result<Vec<Scanned>, StoreError>;
     /// Free bytes where this store writes, if it is a local disk (`None`: not known or not limited).
     fn available(&self) -> Option<u64>;
+
+    /// Applies `decide` to up to `limit` records that are due at `now`, starting after `after`, each by a durable
+    /// compare-and-set. Several relays may sweep one store at once: a backend shared between them must hand each due
+    /// record to one sweeper only. This default walks every record in id order, for a store that only one relay uses.
+    async fn tick_due(
+        &self,
+        after: Option<LinkId>,
+        now: burnlink_core::state::Timestamp,
+        limit: usize,
+        decide: Decide<'_>,
+    ) -> Result<TickBatch, StoreError> {
+        let batch = self.scan(after, limit).await?;
+        let next = (batch.len() == limit).then(|| batch.last().map(|(id, _)| *id)).flatten();
+        let mut out = TickBatch { next, ..TickBatch::default() };
+        for (id, rec) in batch {
+            let Ok(old) = rec else {
+                out.bad += 1;
+                continue;
+            };
+            if old.next_deadline() > now {
+                continue;
+            }
+            let Some(new) = decide(&old) else { continue };
+            // Lost to a request that changed it meanwhile: that request already applied time's effect.
+            if self.swap(&id, &old, new.as_ref()).await? {
+                out.changed.push(Ticked { id, old, new });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes what interrupted work left behind (content no live link owns, objects whose deletion failed).
+    /// Returns how many things it removed. A store that reconciles at start-up instead does nothing here.
+    async fn tidy(&self) -> Result<usize, StoreError> {
+        Ok(0)
+    }
+
+    /// Bytes of content stored by every relay on this store, if the store is shared and can say (`None`: this relay's
+    /// own count is the whole truth).
+    async fn shared_stored_bytes(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// Every record of a store, a batch at a time, so that no walk over them holds them all in memory.

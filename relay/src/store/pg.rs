@@ -1,0 +1,931 @@
+/*!
+The shared backend: records, tombstones, storage keys and small content in PostgreSQL; large content in S3-compatible
+object storage ([`super::blobs`]), or in table pieces when no object storage is configured. The only code that speaks
+SQL. Several relays use one database at once and behave as one.
+
+| table | what |
+| --- | --- |
+| `burnlink_links` | one row per link: the encoded record, its state name, whether it holds content, its next deadline and size |
+| `burnlink_contents` | one row per stored content: the storage key, the sealed bytes when small, else the object (and its multipart upload while in progress) |
+| `burnlink_pieces` | sealed content of about 1 MiB a row, when there is no object storage |
+| `burnlink_doomed` | objects whose content ended and whose deletion has not been confirmed yet |
+| `burnlink_schema` | the migrations applied |
+
+**Portable SQL.** The claim, like every transition, is one conditional `UPDATE … WHERE id = $1 AND state = $old_state
+AND record = $old RETURNING id` (for a claim the old state is `fresh`). No advisory lock, no `LISTEN`, no stored
+procedure: the statements run on PostgreSQL and on Postgres-compatible distributed SQL (CockroachDB, YugabyteDB).
+Every statement retries on SQLSTATE 40001 (serialization failure) and 40P01 (deadlock), and on a lost connection,
+with jittered exponential backoff, until the durable deadline.
+
+**A write whose answer was lost** (the connection dropped after the server got it) is retried and then checked: a
+transition whose retry finds the record already equal to the new one was ours (each new record carries a fresh
+random lease or timestamp, so another relay cannot have written the same bytes), so the claimer keeps its link.
+
+**Sweeping with several relays.** Each sweep takes its batch of due records with `FOR UPDATE SKIP LOCKED`, so two
+relays never work on one record, and changes them in the same transaction.
+
+**Erasure.** Deleting a content row destroys its storage key and small content in one statement, which also records
+any object in `burnlink_doomed`; the object is deleted after that commits, and the doomed row after that. A failed
+deletion stays in `burnlink_doomed` for the next sweep of any relay.
+*/
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use burnlink_core::link::LinkId;
+use burnlink_core::state::{Record, Timestamp};
+use bytes::Bytes;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+use object_store::multipart::PartId;
+
+use super::blobs::{Blobs, BlobsUrl, UploadId, PART};
+use super::seal::{self, Opener, Sealer, StorageKey};
+use super::{sealed, BlobStream, Decide, Scanned, Store, StoreError, TickBatch, Ticked, Upload};
+
+/// The schema, one migration per version, in order. Never edit a released one: add the next.
+const MIGRATIONS: &[(i32, &str)] = &[(
+    1,
+    "CREATE TABLE burnlink_links (
+        id BYTEA PRIMARY KEY,
+        record BYTEA NOT NULL,
+        state TEXT NOT NULL,
+        holds BOOLEAN NOT NULL,
+        deadline BIGINT NOT NULL,
+        size BIGINT NOT NULL
+    );
+    CREATE INDEX burnlink_links_deadline ON burnlink_links (deadline);
+    CREATE INDEX burnlink_links_stored ON burnlink_links (size) WHERE holds;
+    CREATE TABLE burnlink_contents (
+        id BYTEA PRIMARY KEY,
+        storage_key BYTEA NOT NULL,
+        inline BYTEA,
+        object TEXT,
+        upload TEXT,
+        sealed_len BIGINT,
+        touched BIGINT NOT NULL
+    );
+    CREATE TABLE burnlink_pieces (
+        id BYTEA NOT NULL,
+        n INTEGER NOT NULL,
+        data BYTEA NOT NULL,
+        PRIMARY KEY (id, n)
+    );
+    CREATE TABLE burnlink_doomed (
+        object TEXT PRIMARY KEY,
+        upload TEXT,
+        since BIGINT NOT NULL
+    );",
+)];
+
+/// Sealed chunks per table piece (about 1 MiB).
+const PIECE_CHUNKS: usize = 16;
+const PIECE: usize = PIECE_CHUNKS * seal::SEALED_CHUNK;
+/// Pieces read per query.
+const PIECES_PER_READ: i64 = 4;
+/// An upload refreshes its content row this often, so a sweep can tell it from one a dead relay left behind.
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
+/// A content row with no link, untouched this long, was left by an upload that died: a sweep removes it.
+const STALE: Duration = Duration::from_secs(10 * 60);
+/// A doomed object is retried by a sweep once its deletion has had this long.
+const DOOMED_GRACE: Duration = Duration::from_secs(60);
+/// Rows a tidy pass handles at once.
+const TIDY_BATCH: i64 = 100;
+
+fn wall_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+fn ms(d: Duration) -> i64 {
+    d.as_millis() as i64
+}
+
+/// How to reach the database and the object storage.
+#[derive(Clone, Debug)]
+pub struct PgOptions {
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`.
+    pub url: String,
+    /// Object storage for content above `inline_threshold`; without it large content goes to table pieces.
+    pub blobs: Option<BlobsUrl>,
+    /// Largest content kept in its content row.
+    pub inline_threshold: usize,
+    /// How long a statement keeps retrying before it fails.
+    pub deadline: Duration,
+    /// Database connections this relay keeps.
+    pub pool_size: usize,
+}
+
+/// Counters, for tests and operators.
+#[derive(Debug, Default)]
+pub struct PgStats {
+    /// Objects deleted from object storage (content ends, abandoned uploads, retried deletions).
+    pub objects_deleted: AtomicU64,
+    /// Statements retried after a conflict or a lost connection.
+    pub retries: AtomicU64,
+}
+
+struct Inner {
+    pool: Pool,
+    blobs: Option<Blobs>,
+    inline_threshold: usize,
+    deadline: Duration,
+    stats: PgStats,
+}
+
+/// The PostgreSQL (+ S3) backend.
+#[derive(Clone)]
+pub struct PgStore {
+    inner: Arc<Inner>,
+}
+
+/// Why a statement failed, as far as retrying goes.
+enum Failure {
+    /// Retry: a serialization failure, a deadlock, or the connection (the server restarting, say).
+    Transient { lost_connection: bool, why: String },
+    /// Don't.
+    Fatal(StoreError),
+}
+
+impl From<tokio_postgres::Error> for Failure {
+    fn from(e: tokio_postgres::Error) -> Self {
+        match e.code().map(|c| c.code()) {
+            Some("40001" | "40P01") => Failure::Transient { lost_connection: false, why: e.to_string() },
+            // Connection exceptions, and the server shutting down or starting up.
+            Some(c) if c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03") => {
+                Failure::Transient { lost_connection: true, why: e.to_string() }
+            }
+            Some(_) => Failure::Fatal(StoreError::Db(describe(&e))),
+            // No SQLSTATE: the connection broke (closed, reset, refused).
+            None => Failure::Transient { lost_connection: true, why: e.to_string() },
+        }
+    }
+}
+
+impl From<PoolError> for Failure {
+    fn from(e: PoolError) -> Self {
+        match e {
+            PoolError::Backend(e) => e.into(),
+            other => Failure::Transient { lost_connection: true, why: other.to_string() },
+        }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::Fatal(e)
+    }
+}
+
+/// The server's own words for an error (tokio-postgres' `Display` says only "db error").
+fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}
+
+fn unique_violation(e: &tokio_postgres::Error) -> bool {
+    e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+}
+
+fn corrupt<T>(_: T) -> StoreError {
+    StoreError::Corrupt
+}
+
+fn link_id(b: &[u8]) -> Result<LinkId, StoreError> {
+    Ok(LinkId(b.try_into().map_err(corrupt)?))
+}
+
+/// A record's columns besides its id.
+struct Row {
+    record: Vec<u8>,
+    state: &'static str,
+    holds: bool,
+    deadline: i64,
+    size: i64,
+}
+
+impl Row {
+    fn of(r: &Record) -> Self {
+        Row {
+            record: r.encode(),
+            state: r.state.kind().name(),
+            holds: r.state.kind().holds_content(),
+            deadline: r.next_deadline().0 as i64,
+            size: r.size as i64,
+        }
+    }
+}
+
+impl PgStore {
+    /// Connects, runs the migrations this relay knows (idempotently: several relays may start at once) and refuses a
+    /// database that a newer relay has migrated further.
+    pub async fn open(opts: &PgOptions) -> Result<Self, StoreError> {
+        let pg: tokio_postgres::Config =
+            opts.url.parse().map_err(|e| StoreError::Db(format!("--database is not a PostgreSQL URL: {e}")))?;
+        let mgr = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(mgr)
+            .max_size(opts.pool_size.max(1))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(opts.deadline))
+            .create_timeout(Some(Duration::from_secs(5)))
+            .recycle_timeout(Some(Duration::from_secs(5)))
+            .build()
+            .map_err(|e| StoreError::Db(e.to_string()))?;
+        let blobs = opts.blobs.as_ref().map(|u| Blobs::connect(u, opts.deadline)).transpose()?;
+        let store = Self {
+            inner: Arc::new(Inner {
+                pool,
+                blobs,
+                inline_threshold: opts.inline_threshold,
+                deadline: opts.deadline,
+                stats: PgStats::default(),
+            }),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &PgStats {
+        &self.inner.stats
+    }
+
+    /// The object storage, if any (tests: list what the bucket holds).
+    pub fn blobs(&self) -> Option<&Blobs> {
+        self.inner.blobs.as_ref()
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let known = MIGRATIONS.last().map_or(0, |m| m.0);
+        let newest = self
+            .run(|mut c, _| async move {
+                c.batch_execute(
+                    "CREATE TABLE IF NOT EXISTS burnlink_schema (version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL)",
+                )
+                .await
+                .map_err(migration_race)?;
+                for (version, sql) in MIGRATIONS {
+                    let tx = c.transaction().await?;
+                    if tx.query_opt("SELECT 1 FROM burnlink_schema WHERE version = $1", &[version]).await?.is_some() {
+                        continue;
+                    }
+                    tx.batch_execute(sql).await.map_err(migration_race)?;
+                    tx.execute("INSERT INTO burnlink_schema (version, applied_ms) VALUES ($1, $2)", &[version, &wall_ms()])
+                        .await
+                        .map_err(migration_race)?;
+                    tx.commit().await.map_err(migration_race)?;
+                    tracing::info!(version, "applied a database migration");
+                }
+                let newest: Option<i32> = c.query_one("SELECT max(version) FROM burnlink_schema", &[]).await?.get(0);
+                Ok(newest.unwrap_or(0))
+            })
+            .await?;
+        if newest > known {
+            return Err(StoreError::Db(format!(
+                "the database is at schema version {newest}, newer than this relay's {known}: upgrade the relay"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on a pooled connection, retrying transient failures with jittered backoff until the deadline. `f`'s
+    /// second argument says whether an earlier try lost its connection mid-statement (its write may have happened).
+    async fn run<T, F, Fut>(&self, mut f: F) -> Result<T, StoreError>
+    where
+        F: FnMut(Object, bool) -> Fut,
+        Fut: Future<Output = Result<T, Failure>>,
+    {
+        let started = Instant::now();
+        let mut backoff = Duration::from_millis(10);
+        let mut lost = false;
+        loop {
+            let attempt = async { f(self.inner.pool.get().await?, lost).await };
+            match attempt.await {
+                Ok(v) => return Ok(v),
+                Err(Failure::Fatal(e)) => return Err(e),
+                Err(Failure::Transient { lost_connection, why }) => {
+                    lost |= lost_connection;
+                    if started.elapsed() + backoff > self.inner.deadline {
+                        tracing::warn!("the database did not answer within {:?}: {why}", self.inner.deadline);
+                        return Err(StoreError::Timeout(self.inner.deadline));
+                    }
+                    self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!("retrying a database statement: {why}");
+                    let jitter = rand::Rng::gen_range(&mut rand::rngs::OsRng, 0.5..1.0);
+                    tokio::time::sleep(backoff.mul_f64(jitter)).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    async fn get_encoded(&self, id: &LinkId) -> Result<Option<Vec<u8>>, StoreError> {
+        let id = &id.0[..];
+        self.run(|c, _| async move {
+            let st = c.prepare_cached("SELECT record FROM burnlink_links WHERE id = $1").await?;
+            Ok(c.query_opt(&st, &[&id]).await?.map(|r| r.get::<_, Vec<u8>>(0)))
+        })
+        .await
+    }
+
+    /// Deletes what is left of an object: its upload's parts and the object, then its doomed row.
+    async fn bury(&self, object: &str, upload: Option<&UploadId>) -> Result<(), StoreError> {
+        let Some(blobs) = &self.inner.blobs else { return Ok(()) };
+        blobs.delete(object, upload).await?;
+        self.inner.stats.objects_deleted.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!("deleted an object");
+        self.run(|c, _| async move {
+            let st = c.prepare_cached("DELETE FROM burnlink_doomed WHERE object = $1").await?;
+            c.execute(&st, &[&object]).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Erases a content row (key, small content, pieces) in one statement; returns its object, if any, now doomed.
+    async fn erase_row(&self, id: &LinkId) -> Result<Option<(String, Option<UploadId>)>, StoreError> {
+        let id = &id.0[..];
+        self.run(|c, _| async move {
+            let st = c
+                .prepare_cached(
+                    "WITH c AS (DELETE FROM burnlink_contents WHERE id = $1 RETURNING object, upload),
+                          p AS (DELETE FROM burnlink_pieces WHERE id = $1),
+                          d AS (INSERT INTO burnlink_doomed (object, upload, since)
+                                SELECT object, upload, $2 FROM c WHERE object IS NOT NULL
+                                ON CONFLICT (object) DO NOTHING)
+                     SELECT object, upload FROM c",
+                )
+                .await?;
+            let row = c.query_opt(&st, &[&id, &wall_ms()]).await?;
+            Ok(row.and_then(|r| r.get::<_, Option<String>>(0).map(|o| (o, r.get(1)))))
+        })
+        .await
+    }
+
+    async fn tidy_contents(&self) -> Result<usize, StoreError> {
+        let stale = wall_ms() - ms(STALE);
+        let ids: Vec<Vec<u8>> = self
+            .run(|c, _| async move {
+                let st = c
+                    .prepare_cached(
+                        "SELECT c.id FROM burnlink_contents c LEFT JOIN burnlink_links l ON l.id = c.id
+                         WHERE (l.id IS NULL AND c.touched < $1) OR l.holds = false LIMIT $2",
+                    )
+                    .await?;
+                Ok(c.query(&st, &[&stale, &TIDY_BATCH]).await?.into_iter().map(|r| r.get(0)).collect())
+            })
+            .await?;
+        let mut n = 0;
+        for id in ids {
+            let id = link_id(&id)?;
+            // A link whose content ended but whose erase never ran, or an upload a dead relay left: erase it the same
+            // way. The statement is atomic, so two relays tidying at once erase it once.
+            if let Some((object, upload)) = self.erase_row(&id).await? {
+                self.bury(&object, upload.as_ref()).await?;
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    async fn tidy_doomed(&self) -> Result<usize, StoreError> {
+        let (now, due) = (wall_ms(), wall_ms() - ms(DOOMED_GRACE));
+        // Take a batch for one grace period, so no other relay retries the same objects meanwhile.
+        let rows: Vec<(String, Option<String>)> = self
+            .run(|c, _| async move {
+                let st = c
+                    .prepare_cached(
+                        "UPDATE burnlink_doomed SET since = $1 WHERE object IN
+                           (SELECT object FROM burnlink_doomed WHERE since < $2 LIMIT $3 FOR UPDATE SKIP LOCKED)
+                         RETURNING object, upload",
+                    )
+                    .await?;
+                Ok(c.query(&st, &[&now, &due, &TIDY_BATCH]).await?.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+            })
+            .await?;
+        let n = rows.len();
+        for (object, upload) in rows {
+            self.bury(&object, upload.as_ref()).await?;
+        }
+        Ok(n)
+    }
+}
+
+/// During migrations, another relay creating the same table first is a race to retry, not a failure.
+fn migration_race(e: tokio_postgres::Error) -> Failure {
+    match e.code().map(|c| c.code()) {
+        Some("23505" | "42P07" | "42710") => Failure::Transient { lost_connection: false, why: e.to_string() },
+        _ => e.into(),
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for PgStore {
+    async fn get(&self, id: &LinkId) -> Result<Option<Record>, StoreError> {
+        match self.get_encoded(id).await? {
+            None => Ok(None),
+            Some(v) => Record::decode(&v).map(Some).map_err(corrupt),
+        }
+    }
+
+    async fn swap(&self, id: &LinkId, old: &Record, new: Option<&Record>) -> Result<bool, StoreError> {
+        let (idb, old_bytes, old_state) = (&id.0[..], &old.encode(), old.state.kind().name());
+        let new_row = new.map(Row::of);
+        let new_row = &new_row;
+        self.run(|c, lost| async move {
+            let changed = match new_row {
+                Some(n) => {
+                    let st = c
+                        .prepare_cached(
+                            "UPDATE burnlink_links SET record = $3, state = $4, holds = $5, deadline = $6
+                             WHERE id = $1 AND state = $7 AND record = $2 RETURNING id",
+                        )
+                        .await?;
+                    let args: [&(dyn tokio_postgres::types::ToSql + Sync); 7] =
+                        [&idb, old_bytes, &n.record, &n.state, &n.holds, &n.deadline, &old_state];
+                    c.query_opt(&st, &args).await?.is_some()
+                }
+                None => {
+                    let st = c
+                        .prepare_cached("DELETE FROM burnlink_links WHERE id = $1 AND record = $2 RETURNING id")
+                        .await?;
+                    c.query_opt(&st, &[&idb, old_bytes]).await?.is_some()
+                }
+            };
+            if changed || !lost {
+                return Ok(changed);
+            }
+            // An earlier try lost its connection: it may have made this very change. It did if the record is now
+            // exactly the new one (or gone, for a purge).
+            let st = c.prepare_cached("SELECT record FROM burnlink_links WHERE id = $1").await?;
+            let now: Option<Vec<u8>> = c.query_opt(&st, &[&idb]).await?.map(|r| r.get(0));
+            Ok(now.as_deref() == new_row.as_ref().map(|n| &n.record[..]))
+        })
+        .await
+    }
+
+    async fn upload(&self, id: &LinkId) -> Result<Box<dyn Upload>, StoreError> {
+        let key = StorageKey::generate();
+        Ok(Box::new(PgUpload {
+            store: self.clone(),
+            id: *id,
+            sealer: Some(Sealer::new(&key, id)),
+            key,
+            out: Vec::new(),
+            written: 0,
+            sent: 0,
+            spilled: None,
+            committed: false,
+        }))
+    }
+
+    async fn open(&self, id: &LinkId, offset: u64) -> Result<Option<BlobStream>, StoreError> {
+        let idb = &id.0[..];
+        type Content = (Vec<u8>, Option<Vec<u8>>, Option<String>, Option<i64>);
+        let row: Option<Content> = self
+            .run(|c, _| async move {
+                let st = c
+                    .prepare_cached(
+                        "SELECT storage_key, inline, object, sealed_len FROM burnlink_contents WHERE id = $1",
+                    )
+                    .await?;
+                Ok(c.query_opt(&st, &[&idb]).await?.map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))))
+            })
+            .await?;
+        let Some((key, inline, object, sealed_len)) = row else { return Ok(None) };
+        let Some(sealed_len) = sealed_len else { return Ok(None) }; // an upload still in progress
+        let mut key: [u8; 32] = key.try_into().map_err(corrupt)?;
+        let storage_key = StorageKey::from_bytes(key).ok_or(StoreError::Lost)?;
+        burnlink_core::zeroize::Zeroize::zeroize(&mut key);
+        let opener = Opener::new(&storage_key, id);
+        let (first, skip) = sealed::start(offset);
+        let from = (first * seal::SEALED_CHUNK as u64).min(sealed_len as u64);
+        if let Some(inline) = inline {
+            let rest = Bytes::from(inline).slice(from as usize..);
+            let body = futures_util::stream::iter([Ok(rest)]);
+            return Ok(Some(sealed::open_stream(body, opener, first, skip)));
+        }
+        if let Some(object) = object {
+            let blobs = self.inner.blobs.as_ref().ok_or(StoreError::Lost)?;
+            let body = blobs.read(&object, from, sealed_len as u64);
+            return Ok(Some(sealed::open_stream(body, opener, first, skip)));
+        }
+        let piece = (first / PIECE_CHUNKS as u64) as i32;
+        let skip_in_piece = (first % PIECE_CHUNKS as u64) as usize * seal::SEALED_CHUNK;
+        let body = self.pieces(*id, piece, skip_in_piece);
+        Ok(Some(sealed::open_stream(body, opener, first, skip)))
+    }
+
+    async fn erase(&self, id: &LinkId) -> Result<(), StoreError> {
+        if let Some((object, upload)) = self.erase_row(id).await? {
+            // Doomed and committed: if this deletion fails, a sweep retries it.
+            if let Err(e) = self.bury(&object, upload.as_ref()).await {
+                tracing::warn!(link = %id.short(), "deleting an object failed, a sweep will retry: {e}");
+            }
+        }
+        Ok(())
+    }
+
+    async fn scan(&self, after: Option<LinkId>, limit: usize) -> Result<Vec<Scanned>, StoreError> {
+        let after = after.map(|a| a.0.to_vec()).unwrap_or_default();
+        let (after, limit) = (&after, limit as i64);
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = self
+            .run(|c, _| async move {
+                let st = c
+                    .prepare_cached("SELECT id, record FROM burnlink_links WHERE id > $1 ORDER BY id LIMIT $2")
+                    .await?;
+                Ok(c.query(&st, &[after, &limit]).await?.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+            })
+            .await?;
+        rows.into_iter().map(|(id, rec)| Ok((link_id(&id)?, Record::decode(&rec).map_err(corrupt)))).collect()
+    }
+
+    fn available(&self) -> Option<u64> {
+        None
+    }
+
+    async fn tick_due(
+        &self,
+        _after: Option<LinkId>,
+        now: Timestamp,
+        limit: usize,
+        decide: Decide<'_>,
+    ) -> Result<TickBatch, StoreError> {
+        let (now_ms, limit) = (now.0 as i64, limit as i64);
+        self.run(|mut c, _| async move {
+            let tx = c.transaction().await?;
+            let due = tx
+                .query(
+                    "SELECT id, record FROM burnlink_links WHERE deadline <= $1 ORDER BY deadline LIMIT $2
+                     FOR UPDATE SKIP LOCKED",
+                    &[&now_ms, &limit],
+                )
+                .await?;
+            let full = due.len() as i64 == limit;
+            let mut out = TickBatch::default();
+            let (mut ids, mut records, mut states, mut holds, mut deadlines, mut purged) =
+                (vec![], vec![], vec![], vec![], vec![], vec![]);
+            for row in due {
+                let id = link_id(row.get::<_, &[u8]>(0))?;
+                let Ok(old) = Record::decode(row.get::<_, &[u8]>(1)) else {
+                    out.bad += 1;
+                    continue;
+                };
+                let Some(new) = decide(&old) else { continue };
+                match &new {
+                    Some(n) => {
+                        let r = Row::of(n);
+                        ids.push(id.0.to_vec());
+                        records.push(r.record);
+                        states.push(r.state);
+                        holds.push(r.holds);
+                        deadlines.push(r.deadline);
+                    }
+                    None => purged.push(id.0.to_vec()),
+                }
+                out.changed.push(Ticked { id, old, new });
+            }
+            if !ids.is_empty() {
+                tx.execute(
+                    "UPDATE burnlink_links AS l SET record = u.record, state = u.state, holds = u.holds,
+                            deadline = u.deadline
+                     FROM unnest($1::bytea[], $2::bytea[], $3::text[], $4::bool[], $5::int8[])
+                          AS u(id, record, state, holds, deadline)
+                     WHERE l.id = u.id",
+                    &[&ids, &records, &states, &holds, &deadlines],
+                )
+                .await?;
+            }
+            if !purged.is_empty() {
+                tx.execute("DELETE FROM burnlink_links WHERE id = ANY($1)", &[&purged]).await?;
+            }
+            tx.commit().await?;
+            // Another batch only if this one was full and did something: records that did not decode, or that time
+            // did not change, stay due and must not make the sweep spin.
+            if full && !out.changed.is_empty() {
+                out.next = Some(LinkId([0; 16]));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn tidy(&self) -> Result<usize, StoreError> {
+        Ok(self.tidy_contents().await? + self.tidy_doomed().await?)
+    }
+
+    async fn shared_stored_bytes(&self) -> Result<Option<u64>, StoreError> {
+        let total: i64 = self
+            .run(|c, _| async move {
+                let st =
+                    c.prepare_cached("SELECT COALESCE(SUM(size), 0)::BIGINT FROM burnlink_links WHERE holds").await?;
+                Ok(c.query_one(&st, &[]).await?.get(0))
+            })
+            .await?;
+        Ok(Some(total.max(0) as u64))
+    }
+}
+
+impl PgStore {
+    /// Table pieces of `id` from piece `from`, skipping `skip` bytes of the first, a few pieces per query.
+    fn pieces(&self, id: LinkId, from: i32, skip: usize) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> {
+        let store = self.clone();
+        futures_util::stream::unfold(Some((from, skip)), move |st| {
+            let store = store.clone();
+            async move {
+                let (next, skip) = st?;
+                let idb = &id.0[..];
+                let rows = store
+                    .run(|c, _| async move {
+                        let st = c
+                            .prepare_cached(
+                                "SELECT data FROM burnlink_pieces WHERE id = $1 AND n >= $2 ORDER BY n LIMIT $3",
+                            )
+                            .await?;
+                        let rows = c.query(&st, &[&idb, &next, &PIECES_PER_READ]).await?;
+                        Ok(rows.into_iter().map(|r| r.get::<_, Vec<u8>>(0)).collect::<Vec<_>>())
+                    })
+                    .await;
+                match rows {
+                    Err(e) => Some((Err(std::io::Error::other(e)), None)),
+                    Ok(rows) if rows.is_empty() => None,
+                    Ok(rows) => {
+                        let more = rows.len() as i64 == PIECES_PER_READ;
+                        let joined = Bytes::from(rows.concat());
+                        let out = joined.slice(skip.min(joined.len())..);
+                        Some((Ok(out), more.then_some((next + PIECES_PER_READ as i32, 0))))
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// What a commit's insert did.
+enum Inserted {
+    Yes,
+    /// Nothing: the id exists, or no content row is waiting. `lost`: an earlier try lost its connection, so the row
+    /// there may be this very commit's.
+    No {
+        lost: bool,
+    },
+}
+
+type PartTask = tokio::task::JoinHandle<Result<PartId, StoreError>>;
+
+/// Where a large upload goes once it outgrows its row.
+enum Spilled {
+    /// A multipart upload: the parts done, in order, and the one in flight.
+    Object { name: String, upload: UploadId, done: Vec<PartId>, in_flight: Option<PartTask> },
+    /// Table pieces: the next piece's number.
+    Pieces { next: i32 },
+}
+
+async fn join(task: PartTask) -> Result<PartId, StoreError> {
+    task.await.map_err(|e| StoreError::Blobs(format!("a part upload failed: {e}")))?
+}
+
+/// An upload to the PostgreSQL store: sealed as it arrives, in memory up to the inline threshold, then out to object
+/// storage (or pieces) part by part, under a content row made before the first part.
+struct PgUpload {
+    store: PgStore,
+    id: LinkId,
+    key: StorageKey,
+    sealer: Option<Sealer>,
+    /// Sealed bytes not yet sent out (all of them while inline).
+    out: Vec<u8>,
+    written: u64,
+    /// Sealed bytes sent out.
+    sent: u64,
+    spilled: Option<(Spilled, Instant)>,
+    committed: bool,
+}
+
+impl PgUpload {
+    /// Creates the content row (and the multipart upload), so that from now on nothing this upload writes is unknown.
+    async fn spill(&mut self) -> Result<(), StoreError> {
+        let (idb, key, now) = (&self.id.0[..], &self.key.expose()[..], wall_ms());
+        let spilled = match &self.store.inner.blobs {
+            Some(blobs) => {
+                let name = Blobs::new_name();
+                let name_ref = &name;
+                // The row first: if creating the upload fails or the relay dies, a sweep finds the row.
+                self.store
+                    .run(|c, _| async move {
+                        let st = c
+                            .prepare_cached(
+                                "INSERT INTO burnlink_contents (id, storage_key, object, touched) VALUES ($1, $2, $3, $4)",
+                            )
+                            .await?;
+                        c.execute(&st, &[&idb, &key, name_ref, &now]).await?;
+                        Ok(())
+                    })
+                    .await?;
+                // Recorded from here on, so a failure below is cleaned up by `Drop` (or, if the relay dies, a sweep).
+                self.spilled = Some((Spilled::Pieces { next: 0 }, Instant::now()));
+                let upload = blobs.create(&name).await?;
+                let up = &upload;
+                self.store
+                    .run(|c, _| async move {
+                        let st = c.prepare_cached("UPDATE burnlink_contents SET upload = $2 WHERE id = $1").await?;
+                        c.execute(&st, &[&idb, up]).await?;
+                        Ok(())
+                    })
+                    .await?;
+                Spilled::Object { name, upload, done: Vec::new(), in_flight: None }
+            }
+            None => {
+                self.store
+                    .run(|c, _| async move {
+                        let st = c
+                            .prepare_cached(
+                                "INSERT INTO burnlink_contents (id, storage_key, touched) VALUES ($1, $2, $3)",
+                            )
+                            .await?;
+                        c.execute(&st, &[&idb, &key, &now]).await?;
+                        Ok(())
+                    })
+                    .await?;
+                Spilled::Pieces { next: 0 }
+            }
+        };
+        self.spilled = Some((spilled, Instant::now()));
+        Ok(())
+    }
+
+    /// Sends the buffered sealed bytes out in whole parts (and the rest too when `last`).
+    async fn flush(&mut self, last: bool) -> Result<(), StoreError> {
+        let part = match &self.spilled {
+            Some((Spilled::Object { .. }, _)) => PART,
+            _ => PIECE,
+        };
+        while self.out.len() >= part || (last && !self.out.is_empty()) {
+            let n = part.min(self.out.len());
+            let data = Bytes::from(self.out.drain(..n).collect::<Vec<u8>>());
+            self.sent += n as u64;
+            let (spilled, touched) = self.spilled.as_mut().expect("spilled before flushing");
+            match spilled {
+                Spilled::Object { name, upload, done, in_flight } => {
+                    // One part in flight while the next fills: wait for the previous before sending this one.
+                    if let Some(prev) = in_flight.take() {
+                        done.push(join(prev).await?);
+                    }
+                    let blobs = self.store.inner.blobs.clone().expect("an object spill has object storage");
+                    let (name, upload, index) = (name.clone(), upload.clone(), done.len());
+                    *in_flight = Some(tokio::spawn(async move { blobs.put_part(&name, &upload, index, data).await }));
+                }
+                Spilled::Pieces { next } => {
+                    let (idb, n, d) = (&self.id.0[..], *next, &data[..]);
+                    self.store
+                        .run(|c, _| async move {
+                            let st = c
+                                .prepare_cached(
+                                    "INSERT INTO burnlink_pieces (id, n, data) VALUES ($1, $2, $3)
+                                     ON CONFLICT (id, n) DO NOTHING",
+                                )
+                                .await?;
+                            c.execute(&st, &[&idb, &n, &d]).await?;
+                            Ok(())
+                        })
+                        .await?;
+                    *next += 1;
+                }
+            }
+            if touched.elapsed() >= TOUCH_EVERY {
+                *touched = Instant::now();
+                let (idb, now) = (&self.id.0[..], wall_ms());
+                let alive = self
+                    .store
+                    .run(|c, _| async move {
+                        let st = c.prepare_cached("UPDATE burnlink_contents SET touched = $2 WHERE id = $1").await?;
+                        Ok(c.execute(&st, &[&idb, &now]).await? == 1)
+                    })
+                    .await?;
+                if !alive {
+                    return Err(StoreError::Lost);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `record` is what the database holds for this id: after a lost connection, whether our own insert
+    /// went through.
+    async fn landed(&self, record: &[u8]) -> Result<bool, StoreError> {
+        Ok(self.store.get_encoded(&self.id).await?.as_deref() == Some(record))
+    }
+}
+
+#[async_trait::async_trait]
+impl Upload for PgUpload {
+    async fn write(&mut self, data: &[u8]) -> Result<(), StoreError> {
+        self.sealer.as_mut().expect("not finished").write(data, &mut self.out);
+        self.written += data.len() as u64;
+        if self.spilled.is_none() && self.written > self.store.inner.inline_threshold as u64 {
+            self.spill().await?;
+        }
+        if self.spilled.is_some() {
+            self.flush(false).await?;
+        }
+        Ok(())
+    }
+
+    fn written(&self) -> u64 {
+        self.written
+    }
+
+    async fn commit(mut self: Box<Self>, record: &Record) -> Result<(), StoreError> {
+        self.sealer.take().expect("committed once").finish(&mut self.out);
+        let r = Row::of(record);
+        let id = self.id;
+        let (idb, now, r) = (&id.0[..], wall_ms(), &r);
+        let inserted = if self.spilled.is_none() {
+            let (key, inline, len) = (&self.key.expose()[..], &self.out[..], self.out.len() as i64);
+            // Content and link in one statement: one round trip, one commit.
+            self.store
+                .run(|c, lost| async move {
+                    let st = c
+                        .prepare_cached(
+                            "WITH c AS (INSERT INTO burnlink_contents (id, storage_key, inline, sealed_len, touched)
+                                        VALUES ($1, $2, $3, $4, $5))
+                             INSERT INTO burnlink_links (id, record, state, holds, deadline, size)
+                             VALUES ($1, $6, $7, $8, $9, $10)",
+                        )
+                        .await?;
+                    let args: [&(dyn tokio_postgres::types::ToSql + Sync); 10] =
+                        [&idb, &key, &inline, &len, &now, &r.record, &r.state, &r.holds, &r.deadline, &r.size];
+                    match c.execute(&st, &args).await {
+                        Ok(1) => Ok(Inserted::Yes),
+                        Ok(_) => Ok(Inserted::No { lost }),
+                        Err(e) if unique_violation(&e) => Ok(Inserted::No { lost }),
+                        Err(e) => Err(e.into()),
+                    }
+                })
+                .await?
+        } else {
+            self.flush(true).await?;
+            if let Some((Spilled::Object { name, upload, done, in_flight }, _)) = &mut self.spilled {
+                if let Some(last) = in_flight.take() {
+                    done.push(join(last).await?);
+                }
+                let blobs = self.store.inner.blobs.as_ref().expect("an object spill has object storage");
+                blobs.complete(name, upload, std::mem::take(done)).await?;
+            }
+            let sealed_len = self.sent as i64;
+            self.store
+                .run(|c, lost| async move {
+                    let st = c
+                        .prepare_cached(
+                            "WITH c AS (UPDATE burnlink_contents SET upload = NULL, sealed_len = $2, touched = $3
+                                        WHERE id = $1 AND sealed_len IS NULL RETURNING id)
+                             INSERT INTO burnlink_links (id, record, state, holds, deadline, size)
+                             SELECT id, $4, $5, $6, $7, $8 FROM c",
+                        )
+                        .await?;
+                    let args: [&(dyn tokio_postgres::types::ToSql + Sync); 8] =
+                        [&idb, &sealed_len, &now, &r.record, &r.state, &r.holds, &r.deadline, &r.size];
+                    match c.execute(&st, &args).await {
+                        Ok(1) => Ok(Inserted::Yes),
+                        Ok(_) => Ok(Inserted::No { lost }),
+                        Err(e) if unique_violation(&e) => Ok(Inserted::No { lost }),
+                        Err(e) => Err(e.into()),
+                    }
+                })
+                .await?
+        };
+        // Not inserted: the id exists (or its content row was tidied away), unless an earlier try that lost its
+        // connection inserted it.
+        if let Inserted::No { lost } = inserted {
+            if !(lost && self.landed(&r.record).await?) {
+                return Err(StoreError::Db("id exists".into()));
+            }
+        }
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for PgUpload {
+    fn drop(&mut self) {
+        if self.committed || self.spilled.is_none() {
+            return; // nothing of an inline upload reached the database
+        }
+        if let Some((Spilled::Object { in_flight: Some(t), .. }, _)) = &self.spilled {
+            t.abort();
+        }
+        // An abandoned large upload: erase its row and delete what it sent. Without a runtime (shutting down), a sweep
+        // of any relay does it once the row is stale.
+        let (store, id) = (self.store.clone(), self.id);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = store.erase(&id).await {
+                    tracing::warn!("cleaning up an abandoned upload failed, a sweep will: {e}");
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! The PostgreSQL backend against a real PostgreSQL and a real S3 server (SeaweedFS): content of every size in every
+//! place it can live, compare-and-set, erasure down to an empty bucket, migrations by relays starting together, and
+//! what an abandoned upload, a dead relay or a dead S3 server leaves behind.
+
+use std::time::Duration;
+
+use burnlink_core::keys::{Digest32, PublicMeta, SecretCheck};
+use burnlink_core::link::LinkId;
+use burnlink_core::proto::CreateRequest;
+use burnlink_core::state::{Record, State, Timestamp};
+use burnlink_e2e::servers::{Postgres, Seaweed, S3_BUCKET, S3_KEY};
+use burnlink_relay::store::{PgOptions, PgStore, Store};
+use futures_util::StreamExt;
+
+/// SeaweedFS listens on fixed ports: one test at a time uses it (an async lock: each test has its own runtime).
+static S3: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const INLINE: usize = 4096;
+
+fn options(pg: &Postgres, s3: Option<&Seaweed>) -> PgOptions {
+    std::env::set_var("AWS_ACCESS_KEY_ID", S3_KEY.0);
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", S3_KEY.1);
+    PgOptions {
+        url: pg.url(),
+        blobs: s3.map(|s| format!("s3://{S3_BUCKET}?endpoint={}&region=us-east-1", s.endpoint()).parse().unwrap()),
+        inline_threshold: INLINE,
+        deadline: Duration::from_secs(10),
+        pool_size: 4,
+    }
+}
+
+fn record() -> Record {
+    let req = CreateRequest {
+        ttl_secs: 600,
+        claim_hash: Digest32([1; 32]),
+        holder_hash: Digest32([3; 32]),
+        manage_hash: Digest32([2; 32]),
+        meta: PublicMeta { check: SecretCheck([0; 16]), kdf: None },
+    };
+    Record::new(&req, 3, Timestamp(0)).unwrap()
+}
+
+fn data(len: usize, seed: u8) -> Vec<u8> {
+    (0..len).map(|i| (i as u32 * 31 + u32::from(seed)) as u8).collect()
+}
+
+async fn put(store: &PgStore, id: &LinkId, bytes: &[u8]) {
+    let mut up = store.upload(id).await.unwrap();
+    for c in bytes.chunks(100_000) {
+        up.write(c).await.unwrap();
+    }
+    up.commit(&record()).await.unwrap();
+}
+
+async fn read(store: &PgStore, id: &LinkId, offset: u64) -> Option<Vec<u8>> {
+    let mut s = store.open(id, offset).await.unwrap()?;
+    let mut v = Vec::new();
+    while let Some(b) = s.next().await {
+        v.extend_from_slice(&b.unwrap());
+    }
+    Some(v)
+}
+
+async fn objects(store: &PgStore) -> Vec<String> {
+    store.blobs().expect("object storage").list().await.unwrap()
+}
+
+fn count(pg: &Postgres, table: &str) -> usize {
+    pg.psql(&format!("SELECT count(*) FROM {table}")).parse().unwrap()
+}
+
+/// Writes content at each size that matters (empty, inline, one part, several parts with a short last one), reads
+/// each back from offsets around every boundary, refuses a second commit of an id, and erases everything.
+async fn round_trip(store: &PgStore, pg: &Postgres) {
+    let sizes = [0usize, 3, INLINE, INLINE + 1, 1 << 20, (12 << 20) + 17];
+    let ids: Vec<LinkId> = (0..sizes.len()).map(|i| LinkId([i as u8 + 1; 16])).collect();
+    for (i, (id, &len)) in ids.iter().zip(&sizes).enumerate() {
+        put(store, id, &data(len, i as u8)).await;
+    }
+    for (i, (id, &len)) in ids.iter().zip(&sizes).enumerate() {
+        let want = data(len, i as u8);
+        for off in [0u64, 1, 65_535, 65_536, 65_537, 5 << 20, (len as u64).saturating_sub(1), len as u64] {
+            let off = off.min(len as u64);
+            let got = read(store, id, off).await.unwrap();
+            assert!(got == want[off as usize..], "size {len} offset {off}: {} bytes back", got.len());
+        }
+    }
+    let mut again = store.upload(&ids[1]).await.unwrap();
+    again.write(b"other").await.unwrap();
+    let err = again.commit(&record()).await.unwrap_err();
+    assert!(err.to_string().contains("id exists"), "{err}");
+    assert_eq!(read(store, &ids[1], 0).await.unwrap(), data(3, 1), "the refused commit changed nothing");
+
+    for id in &ids {
+        store.erase(id).await.unwrap();
+        store.erase(id).await.unwrap(); // idempotent
+        assert!(read(store, id, 0).await.is_none());
+    }
+    assert_eq!(count(pg, "burnlink_contents"), 0);
+    assert_eq!(count(pg, "burnlink_pieces"), 0);
+    assert_eq!(count(pg, "burnlink_doomed"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_round_trips_in_rows_and_pieces_and_erases() {
+    let pg = Postgres::start();
+    let store = PgStore::open(&options(&pg, None)).await.unwrap();
+    round_trip(&store, &pg).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_round_trips_through_s3_and_every_object_is_deleted_once() {
+    let _s3 = S3.lock().await;
+    let (pg, s3) = (Postgres::start(), Seaweed::start());
+    let store = PgStore::open(&options(&pg, Some(&s3))).await.unwrap();
+    round_trip(&store, &pg).await;
+    assert_eq!(count(&pg, "burnlink_pieces"), 0, "with object storage, nothing large goes to pieces");
+    assert!(objects(&store).await.is_empty(), "the bucket is empty once every link ended");
+    // Three sizes above the inline threshold made three objects; each was deleted once, double erases included.
+    assert_eq!(store.stats().objects_deleted.load(std::sync::atomic::Ordering::Relaxed), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swap_is_compare_and_set_and_the_claim_names_the_old_state() {
+    let pg = Postgres::start();
+    let store = PgStore::open(&options(&pg, None)).await.unwrap();
+    let id = LinkId([7; 16]);
+    put(&store, &id, b"x").await;
+    let fresh = record();
+    let mut claimed = fresh.clone();
+    claimed.state = State::Revoked;
+    assert!(store.swap(&id, &fresh, Some(&claimed)).await.unwrap());
+    assert!(!store.swap(&id, &fresh, Some(&claimed)).await.unwrap(), "a stale swap fails");
+    assert_eq!(pg.psql("SELECT state FROM burnlink_links"), "revoked");
+    assert_eq!(store.get(&id).await.unwrap().unwrap().state, State::Revoked);
+    assert!(!store.swap(&id, &fresh, None).await.unwrap(), "a stale purge fails");
+    assert!(store.swap(&id, &claimed, None).await.unwrap());
+    assert!(store.get(&id).await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relays_starting_together_migrate_once_and_a_newer_schema_is_refused() {
+    let pg = Postgres::start();
+    let opts = options(&pg, None);
+    let opens: Vec<_> = (0..6)
+        .map(|_| {
+            tokio::spawn({
+                let opts = opts.clone();
+                async move { PgStore::open(&opts).await.map(drop) }
+            })
+        })
+        .collect();
+    for o in opens {
+        o.await.unwrap().unwrap();
+    }
+    assert_eq!(pg.psql("SELECT string_agg(version::text, ',') FROM burnlink_schema"), "1");
+    pg.psql("INSERT INTO burnlink_schema VALUES (99, 0)");
+    let err = PgStore::open(&opts).await.err().unwrap();
+    assert!(err.to_string().contains("newer than this relay"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_upload_and_a_dead_relays_upload_leave_nothing() {
+    let _s3 = S3.lock().await;
+    let (pg, s3) = (Postgres::start(), Seaweed::start());
+    let store = PgStore::open(&options(&pg, Some(&s3))).await.unwrap();
+    // Dropped mid-way: it cleans up after itself.
+    let mut up = store.upload(&LinkId([1; 16])).await.unwrap();
+    up.write(&data(6 << 20, 1)).await.unwrap();
+    drop(up);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while count(&pg, "burnlink_contents") > 0 || !objects(&store).await.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the abandoned upload was not cleaned up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A relay that died mid-upload cleans nothing; its row goes stale, and any relay's tidy removes it and its parts.
+    let mut up = store.upload(&LinkId([2; 16])).await.unwrap();
+    up.write(&data(6 << 20, 2)).await.unwrap();
+    std::mem::forget(up);
+    assert_eq!(store.tidy().await.unwrap(), 0, "a fresh upload in progress is left alone");
+    pg.psql("UPDATE burnlink_contents SET touched = touched - 3600000");
+    assert_eq!(store.tidy().await.unwrap(), 1);
+    assert_eq!(count(&pg, "burnlink_contents") + count(&pg, "burnlink_doomed"), 0);
+    assert!(objects(&store).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_s3_down_creates_fail_cleanly_and_a_sweep_afterwards_leaves_no_orphans() {
+    let _s3 = S3.lock().await;
+    let (pg, mut s3) = (Postgres::start(), Seaweed::start());
+    let mut opts = options(&pg, Some(&s3));
+    opts.deadline = Duration::from_secs(3);
+    let store = PgStore::open(&opts).await.unwrap();
+    let live = LinkId([9; 16]);
+    put(&store, &live, &data(6 << 20, 9)).await;
+    // Mid-upload, the S3 server dies.
+    let mut up = store.upload(&LinkId([1; 16])).await.unwrap();
+    up.write(&data(6 << 20, 1)).await.unwrap();
+    s3.kill();
+    let failed = async {
+        up.write(&data(6 << 20, 1)).await?;
+        up.commit(&record()).await
+    };
+    assert!(failed.await.is_err(), "a create with the S3 server down fails"); // and `up` is gone with it
+                                                                              // A new one fails too, and neither is visible.
+    let mut up = store.upload(&LinkId([2; 16])).await.unwrap();
+    assert!(up.write(&data(6 << 20, 2)).await.is_err());
+    drop(up);
+    assert!(
+        store.get(&LinkId([1; 16])).await.unwrap().is_none() && store.get(&LinkId([2; 16])).await.unwrap().is_none()
+    );
+    // Back up: the live link reads whole, new links work, and a sweep leaves exactly the live objects.
+    s3.up();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(read(&store, &live, 0).await.unwrap() == data(6 << 20, 9));
+    let id = LinkId([3; 16]);
+    put(&store, &id, &data(6 << 20, 3)).await;
+    pg.psql("UPDATE burnlink_contents SET touched = touched - 3600000 WHERE sealed_len IS NULL");
+    pg.psql("UPDATE burnlink_doomed SET since = since - 3600000");
+    store.tidy().await.unwrap();
+    assert_eq!(objects(&store).await.len(), 2, "the two live links' objects, and nothing else");
+    assert_eq!(count(&pg, "burnlink_contents"), 2);
+    assert_eq!(count(&pg, "burnlink_doomed"), 0);
+}
