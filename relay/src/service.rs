@@ -186,7 +186,14 @@ impl Relay {
             }
             let body = match outcome.serve_from {
                 Some(offset) => {
-                    let body = self.store.open(&id, offset).await?.ok_or(StoreError::Lost)?;
+                    let Some(body) = self.store.open(&id, offset).await? else {
+                        // The content went away after the read: another request (perhaps on another relay) ended
+                        // the link meanwhile. Decide again on what is there now.
+                        if self.store.get(&id).await? != current {
+                            continue;
+                        }
+                        return Err(StoreError::Lost);
+                    };
                     // Whatever serves a download, its lease runs on while its bytes flow.
                     match (&action, &outcome.reply) {
                         (Action::Resume(lease, _), _) | (_, Response::Claimed { lease, .. }) => {

@@ -228,7 +228,8 @@ impl Relay {
             .arg(clock)
             .args(["--sweep-secs", "1"])
             .args(extra)
-            .env("BURNLINK_LOG", "warn")
+            // Object deletions are logged (by name, at debug) so that cluster tests can count them across relays.
+            .env("BURNLINK_LOG", "warn,burnlink_relay::store::pg=debug")
             .stdout(Stdio::piped())
             .stderr(log.try_clone().unwrap())
             .spawn()
@@ -240,6 +241,17 @@ impl Relay {
             panic!("ready line {line:?}: {e}; the relay said: {said}")
         });
         (child, v)
+    }
+
+    /// Everything the relay processes have logged so far (warnings; object deletions in cluster mode).
+    pub fn logs(&self) -> String {
+        let mut logs: Vec<_> = std::fs::read_dir(self.data.path())
+            .unwrap()
+            .filter_map(|e| Some(e.ok()?.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "log"))
+            .collect();
+        logs.sort();
+        logs.iter().map(|p| std::fs::read_to_string(p).unwrap_or_default()).collect()
     }
 
     /// Moves the relay's clock `secs` into the future (it rereads the file every 100 ms).

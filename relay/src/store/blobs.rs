@@ -166,21 +166,27 @@ impl Blobs {
         }
     }
 
-    /// The object's sealed bytes from `from` to `len`, a part's worth per request, one request ahead.
-    pub fn read(&self, name: &str, from: u64, len: u64) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
+    /// The object's sealed bytes from `from` to `len`, a part's worth per request, one request ahead. The first
+    /// request is made before this returns, so a missing object or an unreachable server is an error here, before
+    /// anything (a claim) depends on the content.
+    pub async fn read(
+        &self,
+        name: &str,
+        from: u64,
+        len: u64,
+    ) -> Result<impl Stream<Item = io::Result<Bytes>> + Send + 'static, StoreError> {
         let (s3, path) = (self.s3.clone(), Path::from(name));
-        let starts = (from..len).step_by(PART);
-        futures_util::stream::iter(starts)
-            .map(move |start| {
-                let (s3, path) = (s3.clone(), path.clone());
-                async move {
-                    let range = GetRange::Bounded(start..(start + PART as u64).min(len));
-                    let opts = GetOptions { range: Some(range), ..GetOptions::default() };
-                    s3.get_opts(&path, opts).await?.bytes().await
-                }
-            })
-            .buffered(2)
-            .map(|r| r.map_err(io::Error::other))
+        let get = move |start: u64| {
+            let (s3, path) = (s3.clone(), path.clone());
+            async move {
+                let range = GetRange::Bounded(start..(start + PART as u64).min(len));
+                let opts = GetOptions { range: Some(range), ..GetOptions::default() };
+                s3.get_opts(&path, opts).await?.bytes().await
+            }
+        };
+        let first = if from < len { Some(get(from).await.map_err(failed)?) } else { None };
+        let rest = futures_util::stream::iter((from..len).step_by(PART).skip(1)).map(get).buffered(2);
+        Ok(futures_util::stream::iter(first.map(Ok)).chain(rest).map(|r| r.map_err(io::Error::other)))
     }
 
     /// Names of every object under `burnlink/` (tests and operators: what the bucket holds).
