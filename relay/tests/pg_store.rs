@@ -222,3 +222,37 @@ async fn with_s3_down_creates_fail_cleanly_and_a_sweep_afterwards_leaves_no_orph
     assert_eq!(count(&pg, "burnlink_contents"), 2);
     assert_eq!(count(&pg, "burnlink_doomed"), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn under_serializable_isolation_conflicts_are_retried_and_each_race_has_one_winner() {
+    // CockroachDB runs every transaction serializable: concurrent writers of one row get SQLSTATE 40001, which every
+    // statement must retry. PostgreSQL set the same way shows it.
+    let pg = Postgres::start();
+    pg.psql("ALTER DATABASE postgres SET default_transaction_isolation = 'serializable'");
+    let mut stores = Vec::new();
+    for _ in 0..3 {
+        stores.push(std::sync::Arc::new(PgStore::open(&options(&pg, None)).await.unwrap()));
+    }
+    for round in 0..40u8 {
+        let id = LinkId([round; 16]);
+        put(&stores[0], &id, b"x").await;
+        let racers: Vec<_> = (0..16u8)
+            .map(|i| {
+                let store = stores[usize::from(i) % 3].clone();
+                tokio::spawn(async move {
+                    let old = record();
+                    let mut new = old.clone();
+                    new.failed_attempts = i + 1; // each racer's new record is its own
+                    store.swap(&id, &old, Some(&new)).await.unwrap()
+                })
+            })
+            .collect();
+        let mut won = 0;
+        for r in racers {
+            won += usize::from(r.await.unwrap());
+        }
+        assert_eq!(won, 1, "round {round}: exactly one compare-and-set wins");
+    }
+    let retries: u64 = stores.iter().map(|s| s.stats().retries.load(std::sync::atomic::Ordering::Relaxed)).sum();
+    assert!(retries > 0, "serialization failures happened and were retried");
+}
