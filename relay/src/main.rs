@@ -28,6 +28,11 @@ struct Args {
     /// Without it large content is kept in the database.
     #[arg(long, env = "BURNLINK_RELAY_BLOBS", requires = "database")]
     blobs: Option<burnlink_relay::store::BlobsUrl>,
+    /// With --database: the certificate(s), PEM, that the database's TLS certificate must chain to (default: the
+    /// public web roots). TLS is used unless the database is on this machine or the URL sets its own sslmode; the
+    /// server's certificate and name are always verified when it is.
+    #[arg(long, env = "BURNLINK_RELAY_DATABASE_CA", requires = "database")]
+    database_ca: Option<PathBuf>,
     /// With --database: connections this relay keeps to it.
     #[arg(long, env = "BURNLINK_RELAY_DATABASE_POOL", default_value_t = 16)]
     database_pool: usize,
@@ -145,6 +150,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         inline_threshold: config.inline_threshold,
         deadline: config.durable_deadline,
         pool_size: args.database_pool,
+        ca: args.database_ca,
     });
     let opts = Options {
         data: args.data.unwrap_or_default(),

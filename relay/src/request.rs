@@ -91,7 +91,9 @@ fn full(why: Full) -> Response {
 /// The answer for a storage failure: nothing acknowledged changed.
 fn failed(e: &StoreError) -> Response {
     match e {
-        StoreError::Timeout(_) => error(ErrorCode::Busy, "the relay's storage is not responding; try again later"),
+        StoreError::Timeout(_) | StoreError::Unreachable(..) => {
+            error(ErrorCode::Busy, "the relay's storage is not responding; try again later")
+        }
         _ => internal(),
     }
 }

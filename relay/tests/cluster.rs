@@ -97,6 +97,7 @@ async fn bucket(r: &Relay) -> Vec<String> {
         inline_threshold: 0,
         deadline: Duration::from_secs(10),
         pool_size: 1,
+        ca: None,
     };
     let store = burnlink_relay::store::PgStore::open(&opts).await.unwrap();
     store.blobs().unwrap().list().await.unwrap()

@@ -26,6 +26,7 @@ fn options(pg: &Postgres, s3: Option<&Seaweed>) -> PgOptions {
         inline_threshold: INLINE,
         deadline: Duration::from_secs(10),
         pool_size: 4,
+        ca: None,
     }
 }
 
@@ -255,4 +256,31 @@ async fn under_serializable_isolation_conflicts_are_retried_and_each_race_has_on
     }
     let retries: u64 = stores.iter().map(|s| s.stats().retries.load(std::sync::atomic::Ordering::Relaxed)).sum();
     assert!(retries > 0, "serialization failures happened and were retried");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_over_tls_is_verified_and_never_used_in_the_clear() {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (cert_pem, key_pem) = (cert.cert.pem(), cert.key_pair.serialize_pem());
+    let pg = Postgres::start_tls(&cert_pem, &key_pem);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("db-ca.pem");
+    std::fs::write(&ca, &cert_pem).unwrap();
+    // By name, so the certificate's name is checked too.
+    let url = |mode: &str| pg.url().replace("127.0.0.1", "localhost") + mode;
+    let with = |url: String, ca: Option<std::path::PathBuf>| PgOptions {
+        url,
+        ca,
+        deadline: Duration::from_secs(2),
+        ..options(&pg, None)
+    };
+    // Trusted: it works, over TLS (the server refuses anything else).
+    let store = PgStore::open(&with(url("?sslmode=require"), Some(ca.clone()))).await.unwrap();
+    put(&store, &LinkId([1; 16]), b"over tls").await;
+    assert_eq!(read(&store, &LinkId([1; 16]), 0).await.unwrap(), b"over tls");
+    // Not trusted (only the web's roots): refused, with the reason.
+    let err = PgStore::open(&with(url("?sslmode=require"), None)).await.err().unwrap();
+    assert!(err.to_string().to_lowercase().contains("certificate"), "{err}");
+    // Asking for no TLS: the server refuses it.
+    assert!(PgStore::open(&with(url("?sslmode=disable"), Some(ca))).await.is_err());
 }

@@ -33,18 +33,29 @@ pub struct Postgres {
     dir: tempfile::TempDir,
     port: u16,
     as_postgres: bool,
+    tls: bool,
 }
 
 impl Postgres {
     /// `initdb` a fresh cluster (trust authentication, loopback only) and start it.
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// Like [`Postgres::start`], but TCP connections must use TLS, with this certificate and key (PEM): the server
+    /// refuses any that does not.
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> Self {
+        Self::start_with(Some((cert_pem, key_pem)))
+    }
+
+    fn start_with(tls: Option<(&str, &str)>) -> Self {
         let dir = tempfile::Builder::new().prefix("burnlink-pg-").tempdir_in("/tmp").unwrap();
         let as_postgres = is_root();
         if as_postgres {
             let ok = Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status().unwrap();
             assert!(ok.success(), "chown to postgres");
         }
-        let pg = Self { dir, port: free_port(), as_postgres };
+        let pg = Self { dir, port: free_port(), as_postgres, tls: tls.is_some() };
         let out = pg
             .tool("initdb")
             .args(["-A", "trust", "-U", "burnlink", "--no-sync", "-E", "UTF8", "-D"])
@@ -52,6 +63,22 @@ impl Postgres {
             .output()
             .unwrap();
         assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        if let Some((cert, key)) = tls {
+            let data = pg.data();
+            std::fs::write(data.join("server.crt"), cert).unwrap();
+            std::fs::write(data.join("server.key"), key).unwrap();
+            let hba =
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n";
+            std::fs::write(data.join("pg_hba.conf"), hba).unwrap();
+            let private = |f: &str| {
+                std::fs::set_permissions(data.join(f), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap()
+            };
+            private("server.key");
+            if pg.as_postgres {
+                let ok = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&data).status().unwrap();
+                assert!(ok.success(), "chown to postgres");
+            }
+        }
         pg.up();
         pg
     }
@@ -73,11 +100,14 @@ impl Postgres {
 
     /// Starts the server again (after [`Postgres::stop_fast`] or [`Postgres::stop_immediate`]), on the same port.
     pub fn up(&self) {
-        let opts = format!(
+        let mut opts = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200",
             self.port,
             self.dir.path().display()
         );
+        if self.tls {
+            opts.push_str(" -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key");
+        }
         let out = self
             .tool("pg_ctl")
             .args(["-w", "-t", "60", "-l"])

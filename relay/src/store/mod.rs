@@ -58,6 +58,9 @@ pub enum StoreError {
     /// Storage did not confirm a write in time (a full or failing disk).
     #[error("storage did not confirm the write within {0:?}")]
     Timeout(std::time::Duration),
+    /// A database or object store could not be reached, or kept failing, until the deadline.
+    #[error("storage unreachable for {0:?}: {1}")]
+    Unreachable(std::time::Duration, String),
 }
 
 /// Stored content, as it streams back: the bytes from the requested offset to the end.

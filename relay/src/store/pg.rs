@@ -38,7 +38,8 @@ use burnlink_core::link::LinkId;
 use burnlink_core::state::{Record, Timestamp};
 use bytes::Bytes;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod};
-use tokio_postgres::NoTls;
+use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use object_store::multipart::PartId;
 
@@ -116,6 +117,8 @@ pub struct PgOptions {
     pub deadline: Duration,
     /// Database connections this relay keeps.
     pub pool_size: usize,
+    /// Certificates (PEM) that the database's TLS certificate must chain to, instead of the public web roots.
+    pub ca: Option<std::path::PathBuf>,
 }
 
 /// Counters, for tests and operators.
@@ -158,8 +161,8 @@ impl From<tokio_postgres::Error> for Failure {
                 Failure::Transient { lost_connection: true, why: e.to_string() }
             }
             Some(_) => Failure::Fatal(StoreError::Db(describe(&e))),
-            // No SQLSTATE: the connection broke (closed, reset, refused).
-            None => Failure::Transient { lost_connection: true, why: e.to_string() },
+            // No SQLSTATE: the connection broke (closed, reset, refused) or could not be made.
+            None => Failure::Transient { lost_connection: true, why: describe(&e) },
         }
     }
 }
@@ -183,7 +186,16 @@ impl From<StoreError> for Failure {
 fn describe(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
-        None => e.to_string(),
+        None => {
+            // "error performing TLS handshake" alone hides the reason (an unknown issuer, a wrong name): add causes.
+            let mut why = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                why = format!("{why}: {c}");
+                cause = c.source();
+            }
+            why
+        }
     }
 }
 
@@ -229,9 +241,16 @@ impl PgStore {
     /// Connects, runs the migrations this relay knows (idempotently: several relays may start at once) and refuses a
     /// database that a newer relay has migrated further.
     pub async fn open(opts: &PgOptions) -> Result<Self, StoreError> {
-        let pg: tokio_postgres::Config =
+        let mut pg: tokio_postgres::Config =
             opts.url.parse().map_err(|e| StoreError::Db(format!("--database is not a PostgreSQL URL: {e}")))?;
-        let mgr = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        // TLS unless the database is on this machine. A URL's own `sslmode` wins; whenever TLS is used, the server's
+        // certificate is verified against `ca` (or the web roots) and its name, which is stricter than libpq's
+        // `require`.
+        if !opts.url.contains("sslmode=") {
+            pg.ssl_mode(if is_local(&pg) { SslMode::Disable } else { SslMode::Require });
+        }
+        let tls = MakeRustlsConnect::new(tls_config(opts.ca.as_deref())?);
+        let mgr = Manager::from_config(pg, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(mgr)
             .max_size(opts.pool_size.max(1))
             .runtime(deadpool_postgres::Runtime::Tokio1)
@@ -316,7 +335,7 @@ impl PgStore {
                     lost |= lost_connection;
                     if started.elapsed() + backoff > self.inner.deadline {
                         tracing::warn!("the database did not answer within {:?}: {why}", self.inner.deadline);
-                        return Err(StoreError::Timeout(self.inner.deadline));
+                        return Err(StoreError::Unreachable(self.inner.deadline, why));
                     }
                     self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!("retrying a database statement: {why}");
@@ -419,6 +438,42 @@ impl PgStore {
         }
         Ok(n)
     }
+}
+
+/// Whether every host the URL names is this machine (a Unix socket or a loopback address).
+fn is_local(pg: &tokio_postgres::Config) -> bool {
+    pg.get_hosts().iter().all(|h| match h {
+        Host::Unix(_) => true,
+        Host::Tcp(name) => {
+            name == "localhost"
+                || name.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        }
+    })
+}
+
+/// The TLS client for the database: ring, TLS 1.2+, and the roots in `ca` (PEM) or else the web's.
+fn tls_config(ca: Option<&std::path::Path>) -> Result<rustls::ClientConfig, StoreError> {
+    let mut roots = rustls::RootCertStore::empty();
+    match ca {
+        Some(path) => {
+            let pem = std::fs::read(path)?;
+            for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(&pem) {
+                let cert: rustls::pki_types::CertificateDer<'static> =
+                    cert.map_err(|e| StoreError::Db(format!("{}: {e}", path.display())))?;
+                roots.add(cert).map_err(|e| StoreError::Db(format!("{}: {e}", path.display())))?;
+            }
+            if roots.is_empty() {
+                return Err(StoreError::Db(format!("{} holds no certificate", path.display())));
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StoreError::Db(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 /// During migrations, another relay creating the same table first is a race to retry, not a failure.
@@ -937,6 +992,28 @@ impl Drop for PgUpload {
                     tracing::warn!("cleaning up an abandoned upload failed, a sweep will: {e}");
                 }
             });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_is_the_default_for_any_database_not_on_this_machine() {
+        let local = |url: &str| is_local(&url.parse().unwrap());
+        for url in [
+            "postgres://u@127.0.0.1/db",
+            "postgres://u@localhost:5433/db",
+            "postgres://u@[::1]/db",
+            "postgres://u@%2Fvar%2Frun%2Fpostgresql/db",
+        ] {
+            assert!(local(url), "{url}");
+        }
+        for url in ["postgres://u@db.internal/db", "postgres://u@10.0.0.5/db", "postgres://u@127.0.0.1,db.internal/db"]
+        {
+            assert!(!local(url), "{url}");
         }
     }
 }
