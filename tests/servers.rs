@@ -33,7 +33,7 @@ fn s3(s: &Seaweed, key: (&str, &str), args: &[&str], path: &str) -> (String, Str
 
 #[test]
 fn seaweedfs_serves_s3_to_the_test_credentials_only_and_keeps_objects_across_a_kill() {
-    let mut s = Seaweed::start();
+    let s = Seaweed::start();
     let file = s.dir().join("upload.txt");
     std::fs::write(&file, "ciphertext stand-in").unwrap();
     let (code, body) = s3(&s, S3_KEY, &["-T", file.to_str().unwrap()], "obj");

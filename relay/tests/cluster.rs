@@ -367,3 +367,67 @@ async fn postgres_restarts_under_load_fast_and_immediate_and_nothing_acknowledge
         assert_eq!(c.status(*id, k.manage.clone()).await.unwrap().unwrap().state, StateKind::Consumed);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_s3_down_large_creates_fail_cleanly_nothing_burns_and_afterwards_no_orphans_remain() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let r = Relay::start_cluster(OPEN);
+    let cluster = r.cluster.as_ref().unwrap();
+    let (k, data) = (keys(7), payload(2 << 20, 7));
+    let (live, _) = client(&r, 0).await.create(request(&k, 3600), &data[..], &|_| {}).await.unwrap();
+
+    cluster.s3.kill();
+    // A large create fails with a clear answer and leaves no link; a small one (kept in the database) still works.
+    let big = client(&r, 1).await.create(request(&keys(8), 3600), &payload(2 << 20, 8)[..], &|_| {}).await;
+    let err = big.expect_err("a large create with S3 down fails").to_string();
+    assert!(err.contains("storage is not responding") || err.contains("nothing changed"), "{err}");
+    let small = keys(9);
+    let c2 = client(&r, 2).await;
+    let (id, _) = c2.create(request(&small, 3600), &payload(1000, 9)[..], &|_| {}).await.unwrap();
+    let Claim::Won { lease, body, .. } = c2.claim(id, small.holder.clone(), small.claim.clone()).await.unwrap() else {
+        panic!("a small link works while S3 is down")
+    };
+    assert!(read_all(body).await == payload(1000, 9));
+    assert!(c2.ack(id, lease).await.unwrap());
+    // The large link cannot be delivered now, so its claim fails without burning it.
+    assert!(client(&r, 0).await.claim(live, k.holder.clone(), k.claim.clone()).await.is_err());
+    let c0 = client(&r, 0).await;
+    assert_eq!(c0.status(live, k.manage.clone()).await.unwrap().unwrap().state, StateKind::Fresh);
+
+    cluster.s3.up();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let won = loop {
+        match c0.claim(live, k.holder.clone(), k.claim.clone()).await {
+            Ok(Claim::Won { lease, body, .. }) => break (lease, read_all(body).await),
+            Ok(other) => panic!("the link must still be there: {}", matches!(other, Claim::Gone)),
+            Err(_) => {
+                assert!(Instant::now() < deadline, "S3 did not come back");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    };
+    assert!(won.1 == data, "the link made before the outage opens whole");
+    assert!(c0.ack(live, won.0).await.unwrap());
+    let after = keys(10);
+    let (fresh, _) =
+        client(&r, 1).await.create(request(&after, 3600), &payload(2 << 20, 10)[..], &|_| {}).await.unwrap();
+
+    // What the failed create left (its content row, its doomed object) is old enough for a sweep: every relay sweeps
+    // each second, and afterwards the bucket holds the one live link's object and nothing else.
+    cluster.pg.psql("UPDATE burnlink_contents SET touched = touched - 3600000 WHERE sealed_len IS NULL");
+    cluster.pg.psql("UPDATE burnlink_doomed SET since = since - 3600000");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left =
+            cluster.pg.psql("SELECT (SELECT count(*) FROM burnlink_doomed) + (SELECT count(*) FROM burnlink_contents)");
+        if left == "1" && bucket(&r).await.len() == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "orphans remain: {left} rows, {:?}", bucket(&r).await);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let Claim::Won { body, .. } = c0.claim(fresh, after.holder.clone(), after.claim.clone()).await.unwrap() else {
+        panic!("the link made after the outage opens")
+    };
+    assert!(read_all(body).await == payload(2 << 20, 10));
+}

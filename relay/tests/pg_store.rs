@@ -188,7 +188,7 @@ async fn an_abandoned_upload_and_a_dead_relays_upload_leave_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_s3_down_creates_fail_cleanly_and_a_sweep_afterwards_leaves_no_orphans() {
     let _s3 = S3.lock().await;
-    let (pg, mut s3) = (Postgres::start(), Seaweed::start());
+    let (pg, s3) = (Postgres::start(), Seaweed::start());
     let mut opts = options(&pg, Some(&s3));
     opts.deadline = Duration::from_secs(3);
     let store = PgStore::open(&opts).await.unwrap();

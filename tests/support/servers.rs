@@ -171,7 +171,7 @@ pub const S3_BUCKET: &str = "burnlink";
 /// SeaweedFS's `weed mini` (master, volume, filer and S3 in one process) on loopback, with the bucket
 /// [`S3_BUCKET`]; killed when dropped. It opens fixed ports (S3 on 8333), so tests that use it run one at a time.
 pub struct Seaweed {
-    child: Option<Child>,
+    child: std::sync::Mutex<Option<Child>>,
     dir: tempfile::TempDir,
 }
 
@@ -181,13 +181,13 @@ impl Seaweed {
     /// Starts it on a fresh data dir and waits until its S3 endpoint answers.
     pub fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = Self { child: None, dir };
+        let s = Self { child: std::sync::Mutex::new(None), dir };
         s.up();
         s
     }
 
     /// Starts the server again on the same data (after [`Seaweed::kill`]).
-    pub fn up(&mut self) {
+    pub fn up(&self) {
         let weed = crate::root().join("target/tools/seaweedfs/bin/weed");
         assert!(weed.is_file(), "{} is missing (scripts/install-deps installs it)", weed.display());
         let child = Command::new(weed)
@@ -202,7 +202,7 @@ impl Seaweed {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        self.child = Some(child);
+        *self.child.lock().unwrap() = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", Self::S3_PORT)).is_err() {
             assert!(Instant::now() < deadline, "SeaweedFS's S3 endpoint did not come up");
@@ -216,8 +216,8 @@ impl Seaweed {
     }
 
     /// Stops it at once (SIGKILL): the S3 server is down.
-    pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
+    pub fn kill(&self) {
+        if let Some(mut c) = self.child.lock().unwrap().take() {
             let _ = c.kill();
             let _ = c.wait();
         }
