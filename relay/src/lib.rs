@@ -186,9 +186,8 @@ impl Server {
             }
             Some(pg) => {
                 if opts.cert.is_none() {
-                    // Only a generated certificate lives here: make the folder, private, as the sled store would.
-                    std::fs::create_dir_all(&opts.data)?;
-                    std::fs::set_permissions(&opts.data, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+                    // Only a generated certificate lives here: make the folder, private, as the sled store does.
+                    store::private_dir(&opts.data)?;
                 }
                 Arc::new(store::PgStore::open(pg).await?)
             }

@@ -86,17 +86,7 @@ pub struct Blobs {
 }
 
 fn failed(e: object_store::Error) -> StoreError {
-    // object_store's own words, then each cause's (reqwest's "builder error" means little alone).
-    let mut why = e.to_string();
-    let mut cause = std::error::Error::source(&e);
-    while let Some(c) = cause {
-        let c_text = c.to_string();
-        if !why.contains(&c_text) {
-            why = format!("{why}: {c_text}");
-        }
-        cause = c.source();
-    }
-    StoreError::Blobs(why)
+    StoreError::Blobs(super::with_causes(&e))
 }
 
 impl Blobs {

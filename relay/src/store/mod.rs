@@ -32,7 +32,7 @@ mod sealed;
 mod sled_store;
 
 pub use blobs::BlobsUrl;
-pub use files::write_file_durably;
+pub use files::{private_dir, write_file_durably};
 pub use pg::{PgOptions, PgStats, PgStore};
 pub use sled_store::{SledStore, SweepReport};
 
@@ -61,6 +61,21 @@ pub enum StoreError {
     /// A database or object store could not be reached, or kept failing, until the deadline.
     #[error("storage unreachable for {0:?}: {1}")]
     Unreachable(std::time::Duration, String),
+}
+
+/// An error's own words and then each cause's, skipping a cause the text already holds: client libraries often say
+/// only "builder error" or "error performing TLS handshake" and keep the reason in a cause.
+fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut why = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !why.contains(&text) {
+            why = format!("{why}: {text}");
+        }
+        cause = c.source();
+    }
+    why
 }
 
 /// Stored content, as it streams back: the bytes from the requested offset to the end.

@@ -39,6 +39,8 @@ use burnlink_core::state::{Record, Timestamp};
 use bytes::Bytes;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod};
 use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use object_store::multipart::PartId;
@@ -186,16 +188,7 @@ impl From<StoreError> for Failure {
 fn describe(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
-        None => {
-            // "error performing TLS handshake" alone hides the reason (an unknown issuer, a wrong name): add causes.
-            let mut why = e.to_string();
-            let mut cause = std::error::Error::source(e);
-            while let Some(c) = cause {
-                why = format!("{why}: {c}");
-                cause = c.source();
-            }
-            why
-        }
+        None => super::with_causes(e),
     }
 }
 
@@ -217,7 +210,7 @@ fn link_id(b: &[u8]) -> Result<LinkId, StoreError> {
 }
 
 /// A record's columns besides its id.
-struct Row {
+struct Columns {
     record: Vec<u8>,
     state: &'static str,
     holds: bool,
@@ -225,9 +218,9 @@ struct Row {
     size: i64,
 }
 
-impl Row {
+impl Columns {
     fn of(r: &Record) -> Self {
-        Row {
+        Columns {
             record: r.encode(),
             state: r.state.kind().name(),
             holds: r.state.kind().holds_content(),
@@ -347,13 +340,27 @@ impl PgStore {
         }
     }
 
-    async fn get_encoded(&self, id: &LinkId) -> Result<Option<Vec<u8>>, StoreError> {
-        let id = &id.0[..];
+    /// Runs one statement, prepared once per connection, with `run`'s retries; returns its rows.
+    async fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
         self.run(|c, _| async move {
-            let st = c.prepare_cached("SELECT record FROM burnlink_links WHERE id = $1").await?;
-            Ok(c.query_opt(&st, &[&id]).await?.map(|r| r.get::<_, Vec<u8>>(0)))
+            let st = c.prepare_cached(sql).await?;
+            Ok(c.query(&st, params).await?)
         })
         .await
+    }
+
+    /// Like `query`, for a statement whose answer is how many rows it changed.
+    async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+        self.run(|c, _| async move {
+            let st = c.prepare_cached(sql).await?;
+            Ok(c.execute(&st, params).await?)
+        })
+        .await
+    }
+
+    async fn get_encoded(&self, id: &LinkId) -> Result<Option<Vec<u8>>, StoreError> {
+        let rows = self.query("SELECT record FROM burnlink_links WHERE id = $1", &[&&id.0[..]]).await?;
+        Ok(rows.first().map(|r| r.get(0)))
     }
 
     /// Deletes what is left of an object: its upload's parts and the object, then its doomed row.
@@ -363,50 +370,37 @@ impl PgStore {
         self.inner.stats.objects_deleted.fetch_add(1, Ordering::Relaxed);
         // Object names are random and say nothing about links; tests count these lines across relays.
         tracing::debug!(object, "deleted an object");
-        self.run(|c, _| async move {
-            let st = c.prepare_cached("DELETE FROM burnlink_doomed WHERE object = $1").await?;
-            c.execute(&st, &[&object]).await?;
-            Ok(())
-        })
-        .await
+        self.execute("DELETE FROM burnlink_doomed WHERE object = $1", &[&object]).await.map(drop)
     }
 
     /// Erases a content row (key, small content, pieces) in one statement; returns its object, if any, now doomed.
     async fn erase_row(&self, id: &LinkId) -> Result<Option<(String, Option<UploadId>)>, StoreError> {
-        let id = &id.0[..];
-        self.run(|c, _| async move {
-            let st = c
-                .prepare_cached(
-                    "WITH c AS (DELETE FROM burnlink_contents WHERE id = $1 RETURNING object, upload),
-                          p AS (DELETE FROM burnlink_pieces WHERE id = $1),
-                          d AS (INSERT INTO burnlink_doomed (object, upload, since)
-                                SELECT object, upload, $2 FROM c WHERE object IS NOT NULL
-                                ON CONFLICT (object) DO NOTHING)
-                     SELECT object, upload FROM c",
-                )
-                .await?;
-            let row = c.query_opt(&st, &[&id, &wall_ms()]).await?;
-            Ok(row.and_then(|r| r.get::<_, Option<String>>(0).map(|o| (o, r.get(1)))))
-        })
-        .await
+        let rows = self
+            .query(
+                "WITH c AS (DELETE FROM burnlink_contents WHERE id = $1 RETURNING object, upload),
+                      p AS (DELETE FROM burnlink_pieces WHERE id = $1),
+                      d AS (INSERT INTO burnlink_doomed (object, upload, since)
+                            SELECT object, upload, $2 FROM c WHERE object IS NOT NULL
+                            ON CONFLICT (object) DO NOTHING)
+                 SELECT object, upload FROM c",
+                &[&&id.0[..], &wall_ms()],
+            )
+            .await?;
+        Ok(rows.first().and_then(|r| r.get::<_, Option<String>>(0).map(|o| (o, r.get(1)))))
     }
 
     async fn tidy_contents(&self) -> Result<usize, StoreError> {
         let stale = wall_ms() - ms(STALE);
-        let ids: Vec<Vec<u8>> = self
-            .run(|c, _| async move {
-                let st = c
-                    .prepare_cached(
-                        "SELECT c.id FROM burnlink_contents c LEFT JOIN burnlink_links l ON l.id = c.id
-                         WHERE (l.id IS NULL AND c.touched < $1) OR l.holds = false LIMIT $2",
-                    )
-                    .await?;
-                Ok(c.query(&st, &[&stale, &TIDY_BATCH]).await?.into_iter().map(|r| r.get(0)).collect())
-            })
+        let rows = self
+            .query(
+                "SELECT c.id FROM burnlink_contents c LEFT JOIN burnlink_links l ON l.id = c.id
+                 WHERE (l.id IS NULL AND c.touched < $1) OR l.holds = false LIMIT $2",
+                &[&stale, &TIDY_BATCH],
+            )
             .await?;
         let mut n = 0;
-        for id in ids {
-            let id = link_id(&id)?;
+        for row in rows {
+            let id = link_id(row.get(0))?;
             // A link whose content ended but whose erase never ran, or an upload a dead relay left: erase it the same
             // way. The statement is atomic, so two relays tidying at once erase it once.
             if let Some((object, upload)) = self.erase_row(&id).await? {
@@ -420,21 +414,18 @@ impl PgStore {
     async fn tidy_doomed(&self) -> Result<usize, StoreError> {
         let (now, due) = (wall_ms(), wall_ms() - ms(DOOMED_GRACE));
         // Take a batch for one grace period, so no other relay retries the same objects meanwhile.
-        let rows: Vec<(String, Option<String>)> = self
-            .run(|c, _| async move {
-                let st = c
-                    .prepare_cached(
-                        "UPDATE burnlink_doomed SET since = $1 WHERE object IN
-                           (SELECT object FROM burnlink_doomed WHERE since < $2 LIMIT $3 FOR UPDATE SKIP LOCKED)
-                         RETURNING object, upload",
-                    )
-                    .await?;
-                Ok(c.query(&st, &[&now, &due, &TIDY_BATCH]).await?.into_iter().map(|r| (r.get(0), r.get(1))).collect())
-            })
+        let rows = self
+            .query(
+                "UPDATE burnlink_doomed SET since = $1 WHERE object IN
+                   (SELECT object FROM burnlink_doomed WHERE since < $2 LIMIT $3 FOR UPDATE SKIP LOCKED)
+                 RETURNING object, upload",
+                &[&now, &due, &TIDY_BATCH],
+            )
             .await?;
         let n = rows.len();
-        for (object, upload) in rows {
-            self.bury(&object, upload.as_ref()).await?;
+        for row in rows {
+            let upload: Option<UploadId> = row.get(1);
+            self.bury(row.get(0), upload.as_ref()).await?;
         }
         Ok(n)
     }
@@ -495,7 +486,7 @@ impl Store for PgStore {
 
     async fn swap(&self, id: &LinkId, old: &Record, new: Option<&Record>) -> Result<bool, StoreError> {
         let (idb, old_bytes, old_state) = (&id.0[..], &old.encode(), old.state.kind().name());
-        let new_row = new.map(Row::of);
+        let new_row = new.map(Columns::of);
         let new_row = &new_row;
         self.run(|c, lost| async move {
             let changed = match new_row {
@@ -545,21 +536,14 @@ impl Store for PgStore {
     }
 
     async fn open(&self, id: &LinkId, offset: u64) -> Result<Option<BlobStream>, StoreError> {
-        let idb = &id.0[..];
-        type Content = (Vec<u8>, Option<Vec<u8>>, Option<String>, Option<i64>);
-        let row: Option<Content> = self
-            .run(|c, _| async move {
-                let st = c
-                    .prepare_cached(
-                        "SELECT storage_key, inline, object, sealed_len FROM burnlink_contents WHERE id = $1",
-                    )
-                    .await?;
-                Ok(c.query_opt(&st, &[&idb]).await?.map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))))
-            })
+        let rows = self
+            .query("SELECT storage_key, inline, object, sealed_len FROM burnlink_contents WHERE id = $1", &[&&id.0[..]])
             .await?;
-        let Some((key, inline, object, sealed_len)) = row else { return Ok(None) };
+        let Some(row) = rows.first() else { return Ok(None) };
+        let (inline, object, sealed_len): (Option<Vec<u8>>, Option<String>, Option<i64>) =
+            (row.get(1), row.get(2), row.get(3));
         let Some(sealed_len) = sealed_len else { return Ok(None) }; // an upload still in progress
-        let mut key: [u8; 32] = key.try_into().map_err(corrupt)?;
+        let mut key: [u8; 32] = row.get::<_, &[u8]>(0).try_into().map_err(corrupt)?;
         let storage_key = StorageKey::from_bytes(key).ok_or(StoreError::Lost)?;
         burnlink_core::zeroize::Zeroize::zeroize(&mut key);
         let opener = Opener::new(&storage_key, id);
@@ -598,16 +582,13 @@ impl Store for PgStore {
 
     async fn scan(&self, after: Option<LinkId>, limit: usize) -> Result<Vec<Scanned>, StoreError> {
         let after = after.map(|a| a.0.to_vec()).unwrap_or_default();
-        let (after, limit) = (&after, limit as i64);
-        let rows: Vec<(Vec<u8>, Vec<u8>)> = self
-            .run(|c, _| async move {
-                let st = c
-                    .prepare_cached("SELECT id, record FROM burnlink_links WHERE id > $1 ORDER BY id LIMIT $2")
-                    .await?;
-                Ok(c.query(&st, &[after, &limit]).await?.into_iter().map(|r| (r.get(0), r.get(1))).collect())
-            })
+        let rows = self
+            .query(
+                "SELECT id, record FROM burnlink_links WHERE id > $1 ORDER BY id LIMIT $2",
+                &[&after, &(limit as i64)],
+            )
             .await?;
-        rows.into_iter().map(|(id, rec)| Ok((link_id(&id)?, Record::decode(&rec).map_err(corrupt)))).collect()
+        rows.iter().map(|r| Ok((link_id(r.get(0))?, Record::decode(r.get(1)).map_err(corrupt)))).collect()
     }
 
     fn available(&self) -> Option<u64> {
@@ -644,7 +625,7 @@ impl Store for PgStore {
                 let Some(new) = decide(&old) else { continue };
                 match &new {
                     Some(n) => {
-                        let r = Row::of(n);
+                        let r = Columns::of(n);
                         ids.push(id.0.to_vec());
                         records.push(r.record);
                         states.push(r.state);
@@ -685,13 +666,8 @@ impl Store for PgStore {
     }
 
     async fn shared_stored_bytes(&self) -> Result<Option<u64>, StoreError> {
-        let total: i64 = self
-            .run(|c, _| async move {
-                let st =
-                    c.prepare_cached("SELECT COALESCE(SUM(size), 0)::BIGINT FROM burnlink_links WHERE holds").await?;
-                Ok(c.query_one(&st, &[]).await?.get(0))
-            })
-            .await?;
+        let rows = self.query("SELECT COALESCE(SUM(size), 0)::BIGINT FROM burnlink_links WHERE holds", &[]).await?;
+        let total: i64 = rows.first().ok_or(StoreError::Corrupt)?.get(0);
         Ok(Some(total.max(0) as u64))
     }
 }
@@ -704,24 +680,19 @@ impl PgStore {
             let store = store.clone();
             async move {
                 let (next, skip) = st?;
-                let idb = &id.0[..];
                 let rows = store
-                    .run(|c, _| async move {
-                        let st = c
-                            .prepare_cached(
-                                "SELECT data FROM burnlink_pieces WHERE id = $1 AND n >= $2 ORDER BY n LIMIT $3",
-                            )
-                            .await?;
-                        let rows = c.query(&st, &[&idb, &next, &PIECES_PER_READ]).await?;
-                        Ok(rows.into_iter().map(|r| r.get::<_, Vec<u8>>(0)).collect::<Vec<_>>())
-                    })
+                    .query(
+                        "SELECT data FROM burnlink_pieces WHERE id = $1 AND n >= $2 ORDER BY n LIMIT $3",
+                        &[&&id.0[..], &next, &PIECES_PER_READ],
+                    )
                     .await;
                 match rows {
                     Err(e) => Some((Err(std::io::Error::other(e)), None)),
                     Ok(rows) if rows.is_empty() => None,
                     Ok(rows) => {
                         let more = rows.len() as i64 == PIECES_PER_READ;
-                        let joined = Bytes::from(rows.concat());
+                        let joined =
+                            Bytes::from(rows.iter().map(|r| r.get::<_, &[u8]>(0)).collect::<Vec<_>>().concat());
                         let out = joined.slice(skip.min(joined.len())..);
                         Some((Ok(out), more.then_some((next + PIECES_PER_READ as i32, 0))))
                     }
@@ -775,51 +746,21 @@ impl PgUpload {
     /// Creates the content row (and the multipart upload), so that from now on nothing this upload writes is unknown.
     async fn spill(&mut self) -> Result<(), StoreError> {
         let (idb, key, now) = (&self.id.0[..], &self.key.expose()[..], wall_ms());
-        let spilled = match &self.store.inner.blobs {
-            Some(blobs) => {
-                let name = Blobs::new_name();
-                let name_ref = &name;
-                // The row first: if creating the upload fails or the relay dies, a sweep finds the row.
-                self.store
-                    .run(|c, _| async move {
-                        let st = c
-                            .prepare_cached(
-                                "INSERT INTO burnlink_contents (id, storage_key, object, touched) VALUES ($1, $2, $3, $4)",
-                            )
-                            .await?;
-                        c.execute(&st, &[&idb, &key, name_ref, &now]).await?;
-                        Ok(())
-                    })
-                    .await?;
-                // Recorded from here on, so a failure below is cleaned up by `Drop` (or, if the relay dies, a sweep).
-                self.spilled = Some((Spilled::Pieces { next: 0 }, Instant::now()));
-                let upload = blobs.create(&name).await?;
-                let up = &upload;
-                self.store
-                    .run(|c, _| async move {
-                        let st = c.prepare_cached("UPDATE burnlink_contents SET upload = $2 WHERE id = $1").await?;
-                        c.execute(&st, &[&idb, up]).await?;
-                        Ok(())
-                    })
-                    .await?;
-                Spilled::Object { name, upload, done: Vec::new(), in_flight: None }
-            }
-            None => {
-                self.store
-                    .run(|c, _| async move {
-                        let st = c
-                            .prepare_cached(
-                                "INSERT INTO burnlink_contents (id, storage_key, touched) VALUES ($1, $2, $3)",
-                            )
-                            .await?;
-                        c.execute(&st, &[&idb, &key, &now]).await?;
-                        Ok(())
-                    })
-                    .await?;
-                Spilled::Pieces { next: 0 }
-            }
-        };
-        self.spilled = Some((spilled, Instant::now()));
+        let object = self.store.inner.blobs.as_ref().map(|_| Blobs::new_name());
+        // The row first: if creating the upload fails or the relay dies, a sweep finds the row.
+        self.store
+            .execute(
+                "INSERT INTO burnlink_contents (id, storage_key, object, touched) VALUES ($1, $2, $3, $4)",
+                &[&idb, &key, &object, &now],
+            )
+            .await?;
+        // Recorded from here on, so a failure below is cleaned up by `Drop` (or, if the relay dies, a sweep).
+        self.spilled = Some((Spilled::Pieces { next: 0 }, Instant::now()));
+        if let (Some(blobs), Some(name)) = (&self.store.inner.blobs, object) {
+            let upload = blobs.create(&name).await?;
+            self.store.execute("UPDATE burnlink_contents SET upload = $2 WHERE id = $1", &[&idb, &upload]).await?;
+            self.spilled = Some((Spilled::Object { name, upload, done: Vec::new(), in_flight: None }, Instant::now()));
+        }
         Ok(())
     }
 
@@ -845,34 +786,20 @@ impl PgUpload {
                     *in_flight = Some(tokio::spawn(async move { blobs.put_part(&name, &upload, index, data).await }));
                 }
                 Spilled::Pieces { next } => {
-                    let (idb, n, d) = (&self.id.0[..], *next, &data[..]);
                     self.store
-                        .run(|c, _| async move {
-                            let st = c
-                                .prepare_cached(
-                                    "INSERT INTO burnlink_pieces (id, n, data) VALUES ($1, $2, $3)
-                                     ON CONFLICT (id, n) DO NOTHING",
-                                )
-                                .await?;
-                            c.execute(&st, &[&idb, &n, &d]).await?;
-                            Ok(())
-                        })
+                        .execute(
+                            "INSERT INTO burnlink_pieces (id, n, data) VALUES ($1, $2, $3) ON CONFLICT (id, n) DO NOTHING",
+                            &[&&self.id.0[..], next, &&data[..]],
+                        )
                         .await?;
                     *next += 1;
                 }
             }
             if touched.elapsed() >= TOUCH_EVERY {
                 *touched = Instant::now();
-                let (idb, now) = (&self.id.0[..], wall_ms());
-                let alive = self
-                    .store
-                    .run(|c, _| async move {
-                        let st = c.prepare_cached("UPDATE burnlink_contents SET touched = $2 WHERE id = $1").await?;
-                        Ok(c.execute(&st, &[&idb, &now]).await? == 1)
-                    })
-                    .await?;
-                if !alive {
-                    return Err(StoreError::Lost);
+                let touch = "UPDATE burnlink_contents SET touched = $2 WHERE id = $1";
+                if self.store.execute(touch, &[&&self.id.0[..], &wall_ms()]).await? != 1 {
+                    return Err(StoreError::Lost); // tidied away as stale
                 }
             }
         }
@@ -906,33 +833,8 @@ impl Upload for PgUpload {
 
     async fn commit(mut self: Box<Self>, record: &Record) -> Result<(), StoreError> {
         self.sealer.take().expect("committed once").finish(&mut self.out);
-        let r = Row::of(record);
-        let id = self.id;
-        let (idb, now, r) = (&id.0[..], wall_ms(), &r);
-        let inserted = if self.spilled.is_none() {
-            let (key, inline, len) = (&self.key.expose()[..], &self.out[..], self.out.len() as i64);
-            // Content and link in one statement: one round trip, one commit.
-            self.store
-                .run(|c, lost| async move {
-                    let st = c
-                        .prepare_cached(
-                            "WITH c AS (INSERT INTO burnlink_contents (id, storage_key, inline, sealed_len, touched)
-                                        VALUES ($1, $2, $3, $4, $5))
-                             INSERT INTO burnlink_links (id, record, state, holds, deadline, size)
-                             VALUES ($1, $6, $7, $8, $9, $10)",
-                        )
-                        .await?;
-                    let args: [&(dyn tokio_postgres::types::ToSql + Sync); 10] =
-                        [&idb, &key, &inline, &len, &now, &r.record, &r.state, &r.holds, &r.deadline, &r.size];
-                    match c.execute(&st, &args).await {
-                        Ok(1) => Ok(Inserted::Yes),
-                        Ok(_) => Ok(Inserted::No { lost }),
-                        Err(e) if unique_violation(&e) => Ok(Inserted::No { lost }),
-                        Err(e) => Err(e.into()),
-                    }
-                })
-                .await?
-        } else {
+        let inline = self.spilled.is_none();
+        if !inline {
             self.flush(true).await?;
             if let Some((Spilled::Object { name, upload, done, in_flight }, _)) = &mut self.spilled {
                 if let Some(last) = in_flight.take() {
@@ -941,28 +843,38 @@ impl Upload for PgUpload {
                 let blobs = self.store.inner.blobs.as_ref().expect("an object spill has object storage");
                 blobs.complete(name, upload, std::mem::take(done)).await?;
             }
-            let sealed_len = self.sent as i64;
-            self.store
-                .run(|c, lost| async move {
-                    let st = c
-                        .prepare_cached(
-                            "WITH c AS (UPDATE burnlink_contents SET upload = NULL, sealed_len = $2, touched = $3
-                                        WHERE id = $1 AND sealed_len IS NULL RETURNING id)
-                             INSERT INTO burnlink_links (id, record, state, holds, deadline, size)
-                             SELECT id, $4, $5, $6, $7, $8 FROM c",
-                        )
-                        .await?;
-                    let args: [&(dyn tokio_postgres::types::ToSql + Sync); 8] =
-                        [&idb, &sealed_len, &now, &r.record, &r.state, &r.holds, &r.deadline, &r.size];
-                    match c.execute(&st, &args).await {
-                        Ok(1) => Ok(Inserted::Yes),
-                        Ok(_) => Ok(Inserted::No { lost }),
-                        Err(e) if unique_violation(&e) => Ok(Inserted::No { lost }),
-                        Err(e) => Err(e.into()),
-                    }
-                })
-                .await?
+        }
+        let r = Columns::of(record);
+        let (id, key, now) = (&self.id.0[..], &self.key.expose()[..], wall_ms());
+        let (content, content_len, sent) = (&self.out[..], self.out.len() as i64, self.sent as i64);
+        let (sql, args): (&str, Vec<&(dyn ToSql + Sync)>) = if inline {
+            // Content and link in one statement: one round trip, one commit.
+            let sql = "WITH c AS (INSERT INTO burnlink_contents (id, storage_key, inline, sealed_len, touched)
+                                  VALUES ($1, $2, $3, $4, $5))
+                       INSERT INTO burnlink_links (id, record, state, holds, deadline, size)
+                       VALUES ($1, $6, $7, $8, $9, $10)";
+            (sql, vec![&id, &key, &content, &content_len, &now, &r.record, &r.state, &r.holds, &r.deadline, &r.size])
+        } else {
+            // The content row made at the spill, completed, and the link, in one statement.
+            let sql = "WITH c AS (UPDATE burnlink_contents SET upload = NULL, sealed_len = $2, touched = $3
+                                  WHERE id = $1 AND sealed_len IS NULL RETURNING id)
+                       INSERT INTO burnlink_links (id, record, state, holds, deadline, size)
+                       SELECT id, $4, $5, $6, $7, $8 FROM c";
+            (sql, vec![&id, &sent, &now, &r.record, &r.state, &r.holds, &r.deadline, &r.size])
         };
+        let args = &args[..];
+        let inserted = self
+            .store
+            .run(|c, lost| async move {
+                let st = c.prepare_cached(sql).await?;
+                match c.execute(&st, args).await {
+                    Ok(1) => Ok(Inserted::Yes),
+                    Ok(_) => Ok(Inserted::No { lost }),
+                    Err(e) if unique_violation(&e) => Ok(Inserted::No { lost }),
+                    Err(e) => Err(e.into()),
+                }
+            })
+            .await?;
         // Not inserted: the id exists (or its content row was tidied away), unless an earlier try that lost its
         // connection inserted it.
         if let Inserted::No { lost } = inserted {

@@ -178,8 +178,6 @@ impl SledStore {
     /// Durable waits fail after `deadline`.
     pub fn open(dir: &Path, inline_threshold: usize, deadline: Duration) -> Result<(Self, SweepReport), StoreError> {
         private_dir(dir)?;
-        // A data dir made beforehand (by a script's `mkdir -p`, say) has the umask's mode: close it too.
-        fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
         let format = dir.join("format");
         match fs::read_to_string(&format) {
             Ok(f) if f == FORMAT => {}
