@@ -10,9 +10,7 @@
 //!
 //! `BURNLINK_BENCH_GIB` (default 1) and `BURNLINK_BENCH_SECS` (default 5) scale it down for a quick look.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,7 +18,7 @@ use burnlink_client::transport::Claim;
 use burnlink_client::{RelayClient, Trust};
 
 mod support;
-use support::{drain, pattern, request, vm_hwm_kib};
+use support::{drain, pairs, pattern, request, vm_hwm_kib};
 
 /// A bare quinn server that reads one stream to the end and answers with its length.
 async fn bare_quinn(bytes: u64) -> Duration {
@@ -101,9 +99,7 @@ async fn main() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let ready = burnlink_e2e::read_ready(&mut child).unwrap();
     let quic = ready["quic"].as_str().unwrap().parse().unwrap();
     let trust = Trust::from_pem_file(std::path::Path::new(ready["ca"].as_str().unwrap())).unwrap();
     println!("relay benchmark on loopback (relay pid {pid}, release build)");
@@ -122,37 +118,11 @@ async fn main() {
     let hwm_big = vm_hwm_kib(pid);
 
     // 2. Durable create+claim pairs with 64 concurrent clients.
-    let pairs = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let payload = Arc::new(vec![0x5au8; 1024]);
-    let mut tasks = Vec::new();
-    for w in 0..64u64 {
-        let c = RelayClient::connect_addr(quic, "localhost", &trust).await.unwrap();
-        let pairs = pairs.clone();
-        let payload = payload.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut i = 0u64;
-            while Instant::now() < deadline {
-                let (req, holder, claim) = request(w << 32 | i);
-                i += 1;
-                let (id, _) = c.create(req, &payload[..], &|_| {}).await.unwrap();
-                match c.claim(id, holder, claim).await.unwrap() {
-                    Claim::Won { body, .. } => assert_eq!(drain(body.into_reader()).await, 1024),
-                    _ => panic!("claim lost"),
-                }
-                pairs.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    let t0 = Instant::now();
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let n = pairs.load(Ordering::Relaxed);
+    let (n, took) = pairs(&[quic], &trust, secs).await;
     println!(
         "  create+claim pairs, 64 clients     {:>9.0} pairs/s  ({n} pairs in {:.1} s, each durable)",
-        n as f64 / t0.elapsed().as_secs_f64(),
-        t0.elapsed().as_secs_f64()
+        n as f64 / took.as_secs_f64(),
+        took.as_secs_f64()
     );
 
     let bare = bare_quinn(big).await;
@@ -172,6 +142,7 @@ async fn main() {
 
     // 3. "Gone" for an unknown, an expired and a consumed id, interleaved so that drift hits all three alike.
     let n = 1000usize;
+    let payload = vec![0x5au8; 1024];
     let c = RelayClient::connect_addr(quic, "localhost", &trust).await.unwrap();
     let mut expired = Vec::new();
     let mut consumed = Vec::new();

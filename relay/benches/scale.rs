@@ -9,19 +9,16 @@
 //!
 //! `BURNLINK_BENCH_GIB` (default 1) and `BURNLINK_BENCH_SECS` (default 5) scale it down for a quick look.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use burnlink_client::transport::Claim;
 use burnlink_client::{RelayClient, Trust};
-use burnlink_e2e::servers::{Postgres, Seaweed, S3_BUCKET, S3_KEY};
+use burnlink_e2e::servers::{Postgres, Seaweed, S3_KEY};
 
 mod support;
-use support::{drain, pattern, request, vm_hwm_kib};
+use support::{drain, pairs, pattern, request, vm_hwm_kib};
 
 /// A relay process, killed when dropped.
 struct RelayProc {
@@ -72,45 +69,10 @@ fn relays(n: usize, dir: &std::path::Path, extra: &[String]) -> (Vec<RelayProc>,
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let ready = burnlink_e2e::read_ready(&mut child).unwrap();
         out.push(RelayProc { child, quic: ready["quic"].as_str().unwrap().parse().unwrap() });
     }
     (out, Trust::from_pem_file(&dir.join("relay-cert.pem")).unwrap())
-}
-
-/// Durable create+claim pairs per second, 64 clients spread over `relays`.
-async fn pairs(relays: &[RelayProc], trust: &Trust, secs: u64) -> f64 {
-    let pairs = Arc::new(AtomicU64::new(0));
-    let payload = Arc::new(vec![0x5au8; 1024]);
-    let mut clients = Vec::new();
-    for w in 0..64usize {
-        clients.push(RelayClient::connect_addr(relays[w % relays.len()].quic, "localhost", trust).await.unwrap());
-    }
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let t0 = Instant::now();
-    let mut tasks = Vec::new();
-    for (w, c) in clients.into_iter().enumerate() {
-        let (pairs, payload) = (pairs.clone(), payload.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut i = 0u64;
-            while Instant::now() < deadline {
-                let (req, holder, claim) = request((w as u64) << 32 | i);
-                i += 1;
-                let (id, _) = c.create(req, &payload[..], &|_| {}).await.unwrap();
-                match c.claim(id, holder, claim).await.unwrap() {
-                    Claim::Won { body, .. } => assert_eq!(drain(body.into_reader()).await, 1024),
-                    _ => panic!("claim lost"),
-                }
-                pairs.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-    pairs.load(Ordering::Relaxed) as f64 / t0.elapsed().as_secs_f64()
 }
 
 /// Sends and opens `bytes` through one relay; returns the two times and the relay's peak RSS in MiB.
@@ -137,7 +99,7 @@ async fn main() {
     let pg = Postgres::start();
     let s3 = Seaweed::start();
     let database = vec!["--database".to_owned(), pg.url()];
-    let blobs = format!("s3://{S3_BUCKET}?endpoint={}&region=us-east-1", s3.endpoint());
+    let blobs = s3.blobs_url();
     let s3_mode = [database.clone(), vec!["--blobs".to_owned(), blobs]].concat();
 
     let mut rows = Vec::new();
@@ -148,7 +110,9 @@ async fn main() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         let (procs, trust) = relays(n, dir.path(), &flags);
-        let rate = pairs(&procs, &trust, secs).await;
+        let addrs: Vec<SocketAddr> = procs.iter().map(|p| p.quic).collect();
+        let (n, took) = pairs(&addrs, &trust, secs).await;
+        let rate = n as f64 / took.as_secs_f64();
         let rss: f64 = procs.iter().map(|p| vm_hwm_kib(p.child.id()) as f64 / 1024.0).fold(0.0, f64::max);
         println!("  create+claim pairs, 64 clients, {name:<21} {rate:>7.0} pairs/s  (peak relay RSS {rss:.1} MiB)");
         rows.push(rate);

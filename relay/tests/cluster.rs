@@ -10,14 +10,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use burnlink_client::transport::{Body, Claim};
+use burnlink_client::transport::Claim;
 use burnlink_client::{RelayClient, Trust};
-use burnlink_core::keys::{ClaimKey, HolderProof, ManageToken, PublicMeta, SecretCheck};
 use burnlink_core::link::LinkId;
-use burnlink_core::proto::CreateRequest;
 use burnlink_core::state::StateKind;
 use burnlink_e2e::Relay;
+use common::{create_request, link_keys, random_payload, read_body};
 use tokio::io::AsyncReadExt;
+
+mod common;
 
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -28,49 +29,6 @@ async fn client(r: &Relay, i: usize) -> RelayClient {
     let trust = Trust::from_pem_file(&r.ca).unwrap();
     let addr = r.cluster.as_ref().unwrap().relays[i].parse().unwrap();
     RelayClient::connect_addr(addr, "localhost", &trust).await.unwrap()
-}
-
-struct Keys {
-    holder: HolderProof,
-    claim: ClaimKey,
-    manage: ManageToken,
-}
-
-fn keys(seed: u64) -> Keys {
-    let mut c = [0u8; 32];
-    c[..8].copy_from_slice(&seed.to_le_bytes());
-    let (mut h, mut m) = (c, c);
-    h[31] = 0x77;
-    m[31] = 0xff;
-    Keys { holder: HolderProof::from_bytes(h), claim: ClaimKey::from_bytes(c), manage: ManageToken::from_bytes(m) }
-}
-
-fn request(k: &Keys, ttl_secs: u32) -> CreateRequest {
-    CreateRequest {
-        ttl_secs,
-        claim_hash: k.claim.digest(),
-        holder_hash: k.holder.digest(),
-        manage_hash: k.manage.digest(),
-        meta: PublicMeta { check: SecretCheck([7; 16]), kdf: None },
-    }
-}
-
-fn payload(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
-async fn read_all(body: Body) -> Vec<u8> {
-    let mut v = Vec::new();
-    body.into_reader().read_to_end(&mut v).await.unwrap();
-    v
 }
 
 /// Object deletions the relays logged, by object name.
@@ -93,7 +51,7 @@ async fn bucket(r: &Relay) -> Vec<String> {
     std::env::set_var("AWS_SECRET_ACCESS_KEY", burnlink_e2e::servers::S3_KEY.1);
     let opts = burnlink_relay::store::PgOptions {
         url: cluster.pg.url(),
-        blobs: Some(cluster.flags()[3].parse().unwrap()),
+        blobs: Some(cluster.s3.blobs_url().parse().unwrap()),
         inline_threshold: 0,
         deadline: Duration::from_secs(10),
         pool_size: 1,
@@ -125,10 +83,10 @@ async fn sixteen_claimers_over_three_relays_one_winner_per_link_for_a_thousand_l
                     break;
                 }
                 // Every 50th link is above the inline threshold: its content is an S3 object.
-                let data = payload(if n % 50 == 0 { 300_000 } else { 1024 }, n);
-                let k = keys(n);
+                let data = random_payload(if n % 50 == 0 { 300_000 } else { 1024 }, n);
+                let k = link_keys(n);
                 let creator = &clients[(w + n as usize) % 16];
-                let (id, _) = creator.create(request(&k, 3600), &data[..], &|_| {}).await.unwrap();
+                let (id, _) = creator.create(create_request(&k, 3600), &data[..], &|_| {}).await.unwrap();
                 let claims: Vec<_> = clients
                     .iter()
                     .map(|c| {
@@ -136,7 +94,7 @@ async fn sixteen_claimers_over_three_relays_one_winner_per_link_for_a_thousand_l
                         tokio::spawn(async move {
                             match c.claim(id, holder, key).await.unwrap() {
                                 Claim::Won { lease, body, .. } => {
-                                    let got = read_all(body).await;
+                                    let got = read_body(body).await;
                                     assert!(c.ack(id, lease).await.unwrap());
                                     Some(got)
                                 }
@@ -180,10 +138,10 @@ async fn sixteen_claimers_over_three_relays_one_winner_per_link_for_a_thousand_l
 async fn a_relay_killed_mid_download_the_recipient_resumes_through_another_and_a_thief_gets_gone() {
     let _one = ONE_AT_A_TIME.lock().await;
     let mut r = Relay::start_cluster(OPEN);
-    let k = keys(1);
-    let data = payload(24 << 20, 1);
+    let k = link_keys(1);
+    let data = random_payload(24 << 20, 1);
     let sender = client(&r, 2).await;
-    let (id, _) = sender.create(request(&k, 3600), &data[..], &|_| {}).await.unwrap();
+    let (id, _) = sender.create(create_request(&k, 3600), &data[..], &|_| {}).await.unwrap();
 
     let recipient = client(&r, 0).await;
     let Claim::Won { lease, body, .. } = recipient.claim(id, k.holder.clone(), k.claim.clone()).await.unwrap() else {
@@ -205,7 +163,7 @@ async fn a_relay_killed_mid_download_the_recipient_resumes_through_another_and_a
     // The recipient resumes with its lease through another relay, from where it stopped.
     let other = client(&r, 1).await;
     let body = other.resume(id, lease.clone(), got.len() as u64).await.unwrap().expect("the lease resumes");
-    got.extend_from_slice(&read_all(body).await);
+    got.extend_from_slice(&read_body(body).await);
     assert!(got == data, "the resumed download is whole");
     assert!(client(&r, 2).await.ack(id, lease.clone()).await.unwrap(), "and acks through a third");
     assert!(other.resume(id, lease, 0).await.unwrap().is_none(), "after the ack the lease is over");
@@ -216,9 +174,9 @@ async fn a_relay_killed_mid_download_the_recipient_resumes_through_another_and_a
 async fn a_sender_watches_through_one_relay_while_the_recipient_opens_through_another() {
     let _one = ONE_AT_A_TIME.lock().await;
     let r = Relay::start_cluster(OPEN);
-    let k = keys(2);
-    let data = payload(1000, 2);
-    let (id, _) = client(&r, 0).await.create(request(&k, 3600), &data[..], &|_| {}).await.unwrap();
+    let k = link_keys(2);
+    let data = random_payload(1000, 2);
+    let (id, _) = client(&r, 0).await.create(create_request(&k, 3600), &data[..], &|_| {}).await.unwrap();
     let watcher = client(&r, 1).await;
     let mut watch = watcher.watch(id, k.manage.clone()).await.unwrap();
     assert_eq!(watch.next().await.unwrap().unwrap().state, StateKind::Fresh);
@@ -227,7 +185,7 @@ async fn a_sender_watches_through_one_relay_while_the_recipient_opens_through_an
     let Claim::Won { lease, body, .. } = recipient.claim(id, k.holder.clone(), k.claim.clone()).await.unwrap() else {
         panic!("claim")
     };
-    assert!(read_all(body).await == data);
+    assert!(read_body(body).await == data);
     assert!(recipient.ack(id, lease).await.unwrap());
     let mut seen = Vec::new();
     while let Some(s) = tokio::time::timeout(Duration::from_secs(10), watch.next()).await.unwrap().unwrap() {
@@ -243,9 +201,9 @@ async fn expiry_with_three_sweepers_deletes_each_object_once_and_empties_the_buc
     let r = Relay::start_cluster(OPEN);
     let mut links = Vec::new();
     for n in 0..30u64 {
-        let k = keys(100 + n);
+        let k = link_keys(100 + n);
         let c = client(&r, n as usize % 3).await;
-        let (id, _) = c.create(request(&k, 300), &payload(300_000, n)[..], &|_| {}).await.unwrap();
+        let (id, _) = c.create(create_request(&k, 300), &random_payload(300_000, n)[..], &|_| {}).await.unwrap();
         links.push((id, k));
     }
     assert_eq!(bucket(&r).await.len(), 30);
@@ -292,8 +250,9 @@ async fn load(
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
                 let seed = w * 1_000_000 + n;
-                let k = keys(seed);
-                let Ok((id, _)) = c.create(request(&k, 3600), &payload(2000, seed)[..], &|_| {}).await else {
+                let k = link_keys(seed);
+                let Ok((id, _)) = c.create(create_request(&k, 3600), &random_payload(2000, seed)[..], &|_| {}).await
+                else {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 };
@@ -354,15 +313,15 @@ async fn postgres_restarts_under_load_fast_and_immediate_and_nothing_acknowledge
     // acknowledged burn stays burned.
     let c = client(&r, 1).await;
     for (id, seed) in &live {
-        let k = keys(*seed);
+        let k = link_keys(*seed);
         let Claim::Won { lease, body, .. } = c.claim(*id, k.holder.clone(), k.claim.clone()).await.unwrap() else {
             panic!("an acknowledged link was lost")
         };
-        assert!(read_all(body).await == payload(2000, *seed));
+        assert!(read_body(body).await == random_payload(2000, *seed));
         assert!(c.ack(*id, lease).await.unwrap());
     }
     for (id, seed) in &burned {
-        let k = keys(*seed);
+        let k = link_keys(*seed);
         assert!(matches!(c.claim(*id, k.holder.clone(), k.claim.clone()).await.unwrap(), Claim::Gone));
         assert_eq!(c.status(*id, k.manage.clone()).await.unwrap().unwrap().state, StateKind::Consumed);
     }
@@ -373,21 +332,22 @@ async fn with_s3_down_large_creates_fail_cleanly_nothing_burns_and_afterwards_no
     let _one = ONE_AT_A_TIME.lock().await;
     let r = Relay::start_cluster(OPEN);
     let cluster = r.cluster.as_ref().unwrap();
-    let (k, data) = (keys(7), payload(2 << 20, 7));
-    let (live, _) = client(&r, 0).await.create(request(&k, 3600), &data[..], &|_| {}).await.unwrap();
+    let (k, data) = (link_keys(7), random_payload(2 << 20, 7));
+    let (live, _) = client(&r, 0).await.create(create_request(&k, 3600), &data[..], &|_| {}).await.unwrap();
 
     cluster.s3.kill();
     // A large create fails with a clear answer and leaves no link; a small one (kept in the database) still works.
-    let big = client(&r, 1).await.create(request(&keys(8), 3600), &payload(2 << 20, 8)[..], &|_| {}).await;
+    let big =
+        client(&r, 1).await.create(create_request(&link_keys(8), 3600), &random_payload(2 << 20, 8)[..], &|_| {}).await;
     let err = big.expect_err("a large create with S3 down fails").to_string();
     assert!(err.contains("storage is not responding") || err.contains("nothing changed"), "{err}");
-    let small = keys(9);
+    let small = link_keys(9);
     let c2 = client(&r, 2).await;
-    let (id, _) = c2.create(request(&small, 3600), &payload(1000, 9)[..], &|_| {}).await.unwrap();
+    let (id, _) = c2.create(create_request(&small, 3600), &random_payload(1000, 9)[..], &|_| {}).await.unwrap();
     let Claim::Won { lease, body, .. } = c2.claim(id, small.holder.clone(), small.claim.clone()).await.unwrap() else {
         panic!("a small link works while S3 is down")
     };
-    assert!(read_all(body).await == payload(1000, 9));
+    assert!(read_body(body).await == random_payload(1000, 9));
     assert!(c2.ack(id, lease).await.unwrap());
     // The large link cannot be delivered now, so its claim fails without burning it.
     assert!(client(&r, 0).await.claim(live, k.holder.clone(), k.claim.clone()).await.is_err());
@@ -398,7 +358,7 @@ async fn with_s3_down_large_creates_fail_cleanly_nothing_burns_and_afterwards_no
     let deadline = Instant::now() + Duration::from_secs(60);
     let won = loop {
         match c0.claim(live, k.holder.clone(), k.claim.clone()).await {
-            Ok(Claim::Won { lease, body, .. }) => break (lease, read_all(body).await),
+            Ok(Claim::Won { lease, body, .. }) => break (lease, read_body(body).await),
             Ok(other) => panic!("the link must still be there: {}", matches!(other, Claim::Gone)),
             Err(_) => {
                 assert!(Instant::now() < deadline, "S3 did not come back");
@@ -408,9 +368,12 @@ async fn with_s3_down_large_creates_fail_cleanly_nothing_burns_and_afterwards_no
     };
     assert!(won.1 == data, "the link made before the outage opens whole");
     assert!(c0.ack(live, won.0).await.unwrap());
-    let after = keys(10);
-    let (fresh, _) =
-        client(&r, 1).await.create(request(&after, 3600), &payload(2 << 20, 10)[..], &|_| {}).await.unwrap();
+    let after = link_keys(10);
+    let (fresh, _) = client(&r, 1)
+        .await
+        .create(create_request(&after, 3600), &random_payload(2 << 20, 10)[..], &|_| {})
+        .await
+        .unwrap();
 
     // What the failed create left (its content row, its doomed object) is old enough for a sweep: every relay sweeps
     // each second, and afterwards the bucket holds the one live link's object and nothing else.
@@ -429,5 +392,5 @@ async fn with_s3_down_large_creates_fail_cleanly_nothing_burns_and_afterwards_no
     let Claim::Won { body, .. } = c0.claim(fresh, after.holder.clone(), after.claim.clone()).await.unwrap() else {
         panic!("the link made after the outage opens")
     };
-    assert!(read_all(body).await == payload(2 << 20, 10));
+    assert!(read_body(body).await == random_payload(2 << 20, 10));
 }

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,9 +31,7 @@ impl RelayProc {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("ready line {line:?}: {e}"));
+        let v = burnlink_e2e::read_ready(&mut child).unwrap();
         assert_eq!(v["quic"], v["https"], "one port for both by default");
         assert_eq!(v["url"].as_str().unwrap(), format!("https://{}", v["https"].as_str().unwrap()));
         Self { child, quic: v["quic"].as_str().unwrap().parse().unwrap(), ca: v["ca"].as_str().unwrap().into() }

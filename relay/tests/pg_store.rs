@@ -4,13 +4,14 @@
 
 use std::time::Duration;
 
-use burnlink_core::keys::{Digest32, PublicMeta, SecretCheck};
 use burnlink_core::link::LinkId;
-use burnlink_core::proto::CreateRequest;
 use burnlink_core::state::{Record, State, Timestamp};
-use burnlink_e2e::servers::{Postgres, Seaweed, S3_BUCKET, S3_KEY};
+use burnlink_e2e::servers::{Postgres, Seaweed, S3_KEY};
 use burnlink_relay::store::{PgOptions, PgStore, Store};
+use common::{create_request, link_keys, random_payload};
 use futures_util::StreamExt;
+
+mod common;
 
 /// SeaweedFS listens on fixed ports: one test at a time uses it (an async lock: each test has its own runtime).
 static S3: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -22,7 +23,7 @@ fn options(pg: &Postgres, s3: Option<&Seaweed>) -> PgOptions {
     std::env::set_var("AWS_SECRET_ACCESS_KEY", S3_KEY.1);
     PgOptions {
         url: pg.url(),
-        blobs: s3.map(|s| format!("s3://{S3_BUCKET}?endpoint={}&region=us-east-1", s.endpoint()).parse().unwrap()),
+        blobs: s3.map(|s| s.blobs_url().parse().unwrap()),
         inline_threshold: INLINE,
         deadline: Duration::from_secs(10),
         pool_size: 4,
@@ -31,18 +32,7 @@ fn options(pg: &Postgres, s3: Option<&Seaweed>) -> PgOptions {
 }
 
 fn record() -> Record {
-    let req = CreateRequest {
-        ttl_secs: 600,
-        claim_hash: Digest32([1; 32]),
-        holder_hash: Digest32([3; 32]),
-        manage_hash: Digest32([2; 32]),
-        meta: PublicMeta { check: SecretCheck([0; 16]), kdf: None },
-    };
-    Record::new(&req, 3, Timestamp(0)).unwrap()
-}
-
-fn data(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u32 * 31 + u32::from(seed)) as u8).collect()
+    Record::new(&create_request(&link_keys(0), 600), 3, Timestamp(0)).unwrap()
 }
 
 async fn put(store: &PgStore, id: &LinkId, bytes: &[u8]) {
@@ -76,10 +66,10 @@ async fn round_trip(store: &PgStore, pg: &Postgres) {
     let sizes = [0usize, 3, INLINE, INLINE + 1, 1 << 20, (12 << 20) + 17];
     let ids: Vec<LinkId> = (0..sizes.len()).map(|i| LinkId([i as u8 + 1; 16])).collect();
     for (i, (id, &len)) in ids.iter().zip(&sizes).enumerate() {
-        put(store, id, &data(len, i as u8)).await;
+        put(store, id, &random_payload(len, i as u64)).await;
     }
     for (i, (id, &len)) in ids.iter().zip(&sizes).enumerate() {
-        let want = data(len, i as u8);
+        let want = random_payload(len, i as u64);
         for off in [0u64, 1, 65_535, 65_536, 65_537, 5 << 20, (len as u64).saturating_sub(1), len as u64] {
             let off = off.min(len as u64);
             let got = read(store, id, off).await.unwrap();
@@ -90,7 +80,7 @@ async fn round_trip(store: &PgStore, pg: &Postgres) {
     again.write(b"other").await.unwrap();
     let err = again.commit(&record()).await.unwrap_err();
     assert!(err.to_string().contains("id exists"), "{err}");
-    assert_eq!(read(store, &ids[1], 0).await.unwrap(), data(3, 1), "the refused commit changed nothing");
+    assert_eq!(read(store, &ids[1], 0).await.unwrap(), random_payload(3, 1), "the refused commit changed nothing");
 
     for id in &ids {
         store.erase(id).await.unwrap();
@@ -167,7 +157,7 @@ async fn an_abandoned_upload_and_a_dead_relays_upload_leave_nothing() {
     let store = PgStore::open(&options(&pg, Some(&s3))).await.unwrap();
     // Dropped mid-way: it cleans up after itself.
     let mut up = store.upload(&LinkId([1; 16])).await.unwrap();
-    up.write(&data(6 << 20, 1)).await.unwrap();
+    up.write(&random_payload(6 << 20, 1)).await.unwrap();
     drop(up);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while count(&pg, "burnlink_contents") > 0 || !objects(&store).await.is_empty() {
@@ -176,7 +166,7 @@ async fn an_abandoned_upload_and_a_dead_relays_upload_leave_nothing() {
     }
     // A relay that died mid-upload cleans nothing; its row goes stale, and any relay's tidy removes it and its parts.
     let mut up = store.upload(&LinkId([2; 16])).await.unwrap();
-    up.write(&data(6 << 20, 2)).await.unwrap();
+    up.write(&random_payload(6 << 20, 2)).await.unwrap();
     std::mem::forget(up);
     assert_eq!(store.tidy().await.unwrap(), 0, "a fresh upload in progress is left alone");
     pg.psql("UPDATE burnlink_contents SET touched = touched - 3600000");
@@ -193,19 +183,19 @@ async fn with_s3_down_creates_fail_cleanly_and_a_sweep_afterwards_leaves_no_orph
     opts.deadline = Duration::from_secs(3);
     let store = PgStore::open(&opts).await.unwrap();
     let live = LinkId([9; 16]);
-    put(&store, &live, &data(6 << 20, 9)).await;
+    put(&store, &live, &random_payload(6 << 20, 9)).await;
     // Mid-upload, the S3 server dies.
     let mut up = store.upload(&LinkId([1; 16])).await.unwrap();
-    up.write(&data(6 << 20, 1)).await.unwrap();
+    up.write(&random_payload(6 << 20, 1)).await.unwrap();
     s3.kill();
     let failed = async {
-        up.write(&data(6 << 20, 1)).await?;
+        up.write(&random_payload(6 << 20, 1)).await?;
         up.commit(&record()).await
     };
     assert!(failed.await.is_err(), "a create with the S3 server down fails"); // and `up` is gone with it
                                                                               // A new one fails too, and neither is visible.
     let mut up = store.upload(&LinkId([2; 16])).await.unwrap();
-    assert!(up.write(&data(6 << 20, 2)).await.is_err());
+    assert!(up.write(&random_payload(6 << 20, 2)).await.is_err());
     drop(up);
     assert!(
         store.get(&LinkId([1; 16])).await.unwrap().is_none() && store.get(&LinkId([2; 16])).await.unwrap().is_none()
@@ -213,9 +203,9 @@ async fn with_s3_down_creates_fail_cleanly_and_a_sweep_afterwards_leaves_no_orph
     // Back up: the live link reads whole, new links work, and a sweep leaves exactly the live objects.
     s3.up();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(read(&store, &live, 0).await.unwrap() == data(6 << 20, 9));
+    assert!(read(&store, &live, 0).await.unwrap() == random_payload(6 << 20, 9));
     let id = LinkId([3; 16]);
-    put(&store, &id, &data(6 << 20, 3)).await;
+    put(&store, &id, &random_payload(6 << 20, 3)).await;
     pg.psql("UPDATE burnlink_contents SET touched = touched - 3600000 WHERE sealed_len IS NULL");
     pg.psql("UPDATE burnlink_doomed SET since = since - 3600000");
     store.tidy().await.unwrap();

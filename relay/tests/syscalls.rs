@@ -8,7 +8,6 @@
 mod common;
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -143,9 +142,7 @@ fn every_answer_waits_for_a_real_sync_of_what_it_acknowledges() {
         .stderr(Stdio::null())
         .spawn()
         .expect("strace is installed (scripts/install-deps)");
-    let mut line = String::new();
-    BufReader::new(relay.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let ready: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("ready line {line:?}: {e}"));
+    let ready = burnlink_e2e::read_ready(&mut relay).unwrap();
     let (base, ca) = (ready["url"].as_str().unwrap().to_owned(), Path::new(ready["ca"].as_str().unwrap()).to_owned());
 
     let small = dir.path().join("small");

@@ -38,6 +38,15 @@ pub fn bin(name: &str) -> PathBuf {
     p
 }
 
+/// Reads the one JSON line a started relay prints on stdout when it serves (its stdout must be piped).
+pub fn read_ready(child: &mut Child) -> Result<serde_json::Value, String> {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("the relay's stdout is piped"))
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the ready line: {e}"))?;
+    serde_json::from_str(&line).map_err(|e| format!("ready line {line:?}: {e}"))
+}
+
 /// Whether this test run drives a three-relay cluster (`BURNLINK_TEST_BACKEND=cluster`) instead of one sled relay.
 pub fn cluster_mode() -> bool {
     match std::env::var("BURNLINK_TEST_BACKEND").as_deref() {
@@ -73,10 +82,9 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// `--database` and `--blobs` flags and the S3 credentials, for a relay of this cluster.
+    /// `--database` and `--blobs` flags, for a relay of this cluster.
     pub fn flags(&self) -> Vec<String> {
-        let blobs = format!("s3://{}?endpoint={}&region=us-east-1", servers::S3_BUCKET, self.s3.endpoint());
-        vec!["--database".into(), self.pg.url(), "--blobs".into(), blobs]
+        vec!["--database".into(), self.pg.url(), "--blobs".into(), self.s3.blobs_url()]
     }
 }
 
@@ -234,11 +242,9 @@ impl Relay {
             .stderr(log.try_clone().unwrap())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+        let v = read_ready(&mut child).unwrap_or_else(|e| {
             let said = std::fs::read_to_string(&log_path).unwrap_or_default();
-            panic!("ready line {line:?}: {e}; the relay said: {said}")
+            panic!("{e}; the relay said: {said}")
         });
         (child, v)
     }

@@ -223,6 +223,11 @@ impl Seaweed {
         }
     }
 
+    /// The relay's `--blobs` URL for the bucket [`S3_BUCKET`].
+    pub fn blobs_url(&self) -> String {
+        format!("s3://{S3_BUCKET}?endpoint={}&region=us-east-1", self.endpoint())
+    }
+
     /// The data dir.
     pub fn dir(&self) -> &Path {
         self.dir.path()

@@ -2,10 +2,15 @@
 //! RSS, and a reader that only counts.
 #![allow(dead_code)]
 
+use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
+use burnlink_client::transport::Claim;
+use burnlink_client::{RelayClient, Trust};
 use burnlink_core::keys::{ClaimKey, HolderProof, ManageToken, PublicMeta, SecretCheck};
 use burnlink_core::proto::CreateRequest;
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
@@ -67,4 +72,38 @@ pub async fn drain(mut r: impl AsyncRead + Unpin) -> u64 {
         }
         n += k as u64;
     }
+}
+
+/// Durable create+claim pairs (1 KiB payloads, each claim read fully) by 64 clients spread over the relays at
+/// `quic`, for `secs`: how many, and how long they took.
+pub async fn pairs(quic: &[SocketAddr], trust: &Trust, secs: u64) -> (u64, Duration) {
+    let pairs = Arc::new(AtomicU64::new(0));
+    let payload = Arc::new(vec![0x5au8; 1024]);
+    let mut clients = Vec::new();
+    for w in 0..64usize {
+        clients.push(RelayClient::connect_addr(quic[w % quic.len()], "localhost", trust).await.unwrap());
+    }
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for (w, c) in clients.into_iter().enumerate() {
+        let (pairs, payload) = (pairs.clone(), payload.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut i = 0u64;
+            while Instant::now() < deadline {
+                let (req, holder, claim) = request((w as u64) << 32 | i);
+                i += 1;
+                let (id, _) = c.create(req, &payload[..], &|_| {}).await.unwrap();
+                match c.claim(id, holder, claim).await.unwrap() {
+                    Claim::Won { body, .. } => assert_eq!(drain(body.into_reader()).await, 1024),
+                    _ => panic!("claim lost"),
+                }
+                pairs.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    (pairs.load(Ordering::Relaxed), t0.elapsed())
 }

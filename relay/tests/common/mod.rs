@@ -155,6 +155,19 @@ pub fn create_request(k: &LinkKeys, ttl_secs: u32) -> CreateRequest {
     }
 }
 
+/// `len` pseudo-random bytes (xorshift): no period, so content read from a wrong offset never matches by chance.
+pub fn random_payload(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
 pub fn payload(len: usize, seed: u8) -> Vec<u8> {
     (0..len).map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed)).collect()
 }
