@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use burnlink_client::open::{OpenOptions, Opened, Output};
-use burnlink_client::send::{Payload, SendOptions};
+use burnlink_client::send::{OnLink, Payload, SendOptions, Sent};
 use burnlink_client::{manage, Connector};
 use burnlink_core::link::Link;
 use burnlink_core::secrecy::SecretString;
@@ -75,7 +75,7 @@ pub struct SendRequest {
 }
 
 /// A created link.
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 pub struct SentView {
     link: String,
     id: String,
@@ -107,7 +107,9 @@ fn default_label(req: &SendRequest) -> String {
     }
 }
 
-/// Encrypts and uploads, records the link in the keychain history, copies it, and starts watching it.
+/// Encrypts and uploads a live link: as soon as the relay has made it visible, records it in the keychain history,
+/// copies it, starts watching it and tells the window (`link-ready`, with the [`SentView`]), so the sender can share
+/// it while the upload runs; returns the same view once everything is stored.
 #[tauri::command]
 pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req: SendRequest) -> CmdResult<SentView> {
     let settings = state.settings.lock().expect("settings lock").clone();
@@ -120,16 +122,33 @@ pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req
         (Some(_), false) => return Err(CmdError::input("send either a text or files, not both")),
         (None, true) => return Err(CmdError::input("type a secret or add files first")),
     };
-    let opts = SendOptions { ttl: Duration::from_secs(req.ttl_secs), passphrase: secret(req.passphrase) };
+    let shown = Arc::new(std::sync::Mutex::new(None::<SentView>));
+    let on_link: OnLink = {
+        let (app, settings, shown, label) = (app.clone(), settings.clone(), shown.clone(), label.clone());
+        Arc::new(move |sent: &Sent| {
+            let view = sent_view(&app, &settings, sent, label.clone());
+            let _ = app.emit("link-ready", &view);
+            *shown.lock().expect("not poisoned") = Some(view);
+        })
+    };
+    let opts =
+        SendOptions { ttl: Duration::from_secs(req.ttl_secs), passphrase: secret(req.passphrase), live: Some(on_link) };
     let client = connector.connect().await?;
     let sent = burnlink_client::send::send(&client, &connector.origin, payload, opts, progress(&app, "send")).await;
     client.close().await;
     let sent = sent?;
-    let recorded = watch::record(&app, &settings, &sent, label.clone());
+    let view = shown.lock().expect("not poisoned").take();
+    // Every live create announces its link before it returns; this is only a guard.
+    Ok(view.unwrap_or_else(|| sent_view(&app, &settings, &sent, label)))
+}
+
+/// Records, copies and shows a link that now exists.
+fn sent_view<R: Runtime>(app: &AppHandle<R>, settings: &Settings, sent: &Sent, label: String) -> SentView {
+    let recorded = watch::record(app, settings, sent, label.clone());
     let link = sent.link.to_string();
     let clear_after_secs = settings.link_clear_secs;
-    Ok(SentView {
-        copied: copy_and_clear(&app, &link, clear_after_secs).is_ok(),
+    SentView {
+        copied: copy_and_clear(app, &link, clear_after_secs).is_ok(),
         clear_after_secs,
         qr_svg: qr_svg(&link),
         link,
@@ -137,7 +156,7 @@ pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req
         expires_at: sent.expires_at.0,
         label,
         history_error: recorded.err().map(|e| e.message),
-    })
+    }
 }
 
 fn write_clipboard<R: Runtime>(app: &AppHandle<R>, text: &str) -> CmdResult<()> {

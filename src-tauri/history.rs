@@ -74,6 +74,9 @@ pub enum LinkState {
     Revoked,
     /// Burned after too many wrong passphrases.
     Burned,
+    /// The live upload stopped before it finished.
+    #[serde(rename = "upload_failed")]
+    UploadFailed,
     /// The relay no longer knows it.
     #[serde(other)]
     Unknown,
@@ -95,6 +98,7 @@ impl From<StateKind> for LinkState {
             StateKind::Expired => Self::Expired,
             StateKind::Revoked => Self::Revoked,
             StateKind::BurnedByAttempts => Self::Burned,
+            StateKind::UploadFailed => Self::UploadFailed,
         }
     }
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use burnlink_client::open::{OpenOptions, Opened, Output};
-use burnlink_client::send::{Payload, SendOptions};
+use burnlink_client::send::{OnLink, Payload, SendOptions, Sent};
 use burnlink_client::{Connector, Error, Progress, Trust};
 use burnlink_core::keys::ManageToken;
 use burnlink_core::link::{Link, LinkId, RelayOrigin};
@@ -92,6 +92,10 @@ struct SendArgs {
     /// Print {"link","id","expires_at","manage_token"} as JSON instead of the link alone.
     #[arg(long)]
     json: bool,
+    /// Print the link only once the whole upload is stored. By default it is printed as soon as the relay accepts the
+    /// first bytes, and a recipient can open it while the upload runs (keep this command running until it ends).
+    #[arg(long)]
+    wait: bool,
     /// Files and folders to send, or `-` (or nothing) for a text secret read from stdin.
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
@@ -297,17 +301,43 @@ async fn send(a: SendArgs) -> Result<(), Fail> {
     let connector = Connector { origin: origin.clone(), trust };
     let client = connector.connect().await?;
     let (progress, bar) = progress_bar("uploading");
-    let sent =
-        burnlink_client::send::send(&client, &origin, payload, SendOptions { ttl: a.ttl, passphrase }, progress).await;
+    let printed = Arc::new(std::sync::Mutex::new(None::<std::io::Result<()>>));
+    let live: Option<OnLink> = (!a.wait).then(|| {
+        let (printed, json, bar) = (printed.clone(), a.json, bar.clone());
+        Arc::new(move |sent: &Sent| {
+            let shown = bar.suspend(|| print_sent(sent, json, true));
+            *printed.lock().expect("not poisoned") = Some(shown);
+        }) as OnLink
+    });
+    let opts = SendOptions { ttl: a.ttl, passphrase, live };
+    let sent = burnlink_client::send::send(&client, &origin, payload, opts, progress).await;
     bar.finish_and_clear();
     // Closed on every path: a connection left to time out keeps a slot of this address's limit at the relay.
     client.close().await;
-    let sent = sent?;
+    let early = printed.lock().expect("not poisoned").take();
+    let sent = match sent {
+        Ok(s) => s,
+        Err(e) if early.is_some() => {
+            // The link is out already: say plainly that it will not open.
+            eprintln!("burnlink: upload failed; the link printed above will not open");
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     for s in &sent.skipped {
         eprintln!("burnlink: skipped {} (not a regular file or folder)", s.display());
     }
+    match early {
+        Some(shown) => shown?,
+        None => print_sent(&sent, a.json, false)?,
+    }
+    Ok(())
+}
+
+/// The link on stdout (flushed: a script may be waiting for it while the upload runs), or its JSON.
+fn print_sent(sent: &Sent, json: bool, uploading: bool) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    if a.json {
+    if json {
         let v = serde_json::json!({
             "link": sent.link.as_str(),
             "id": sent.id.to_string(),
@@ -317,8 +347,12 @@ async fn send(a: SendArgs) -> Result<(), Fail> {
         writeln!(out, "{v}")?;
     } else {
         writeln!(out, "{}", sent.link.as_str())?;
-        if std::io::stderr().is_terminal() {
-            eprintln!("This link opens once and expires {}.", rfc3339(sent.expires_at));
+    }
+    out.flush()?;
+    if !json && std::io::stderr().is_terminal() {
+        eprintln!("This link opens once and expires {}.", rfc3339(sent.expires_at));
+        if uploading {
+            eprintln!("It can be opened now; keep this running until the upload is done.");
         }
     }
     Ok(())

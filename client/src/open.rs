@@ -198,12 +198,20 @@ async fn open_on(
         let mut body = first_body;
         let mut tries = 0;
         let mut buf = vec![0u8; 256 * 1024];
-        progress(received, state.size);
-        while received < state.size {
+        // A live body (the sender still uploading) ends with its stream; a stored one at `size`.
+        let (mut size, mut live) = (state.size, false);
+        progress(received, size);
+        loop {
+            if !live && received >= size {
+                break;
+            }
             let b = match body.take() {
                 Some(b) => b,
                 None => match client.resume(link.id, state.lease.clone(), received).await {
                     Ok(Some(b)) => b,
+                    // A live download whose lease is gone: the sender's upload stopped (a relay that restarts
+                    // mid-upload ends the link as "upload failed"), which is what the recipient needs to hear.
+                    Ok(None) if live => return Err(Error::UploadFailed),
                     Ok(None) => return Err(Error::Gone),
                     Err(e) => {
                         tries += 1;
@@ -218,19 +226,23 @@ async fn open_on(
                     }
                 },
             };
+            (size, live) = (b.size, b.live);
             let mut reader = b.into_reader();
             loop {
                 match reader.read(&mut buf).await {
+                    // The clean end of a live body is the upload's end: the relay cuts it off otherwise.
+                    Ok(0) if live => return Ok(()),
                     Ok(0) => break,
                     Ok(n) => {
-                        let n = n.min((state.size - received) as usize);
+                        let n = if live { n } else { n.min(size.saturating_sub(received) as usize) };
                         if tx.send(Bytes::copy_from_slice(&buf[..n])).await.is_err() {
                             // The decryptor stopped early: it has an error to report.
                             return Ok(());
                         }
                         received += n as u64;
-                        progress(received, state.size);
+                        progress(received, size.max(received));
                     }
+                    Err(e) if crate::transport::is_upload_failed(&e) => return Err(Error::UploadFailed),
                     Err(_) => break, // dropped: resume from `received`
                 }
             }
@@ -241,7 +253,7 @@ async fn open_on(
     drop(tx);
     let decrypted = decrypt.await.map_err(join)?;
     if let Err(e) = downloaded {
-        if matches!(e, Error::Gone) {
+        if matches!(e, Error::Gone | Error::UploadFailed) {
             files.remove(); // the lease is over; nothing left to resume
         }
         return Err(e);

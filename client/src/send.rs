@@ -63,7 +63,14 @@ pub struct SendOptions {
     pub ttl: Duration,
     /// Optional passphrase (a second channel).
     pub passphrase: Option<SecretString>,
+    /// `Some`: a live link, handed to this as soon as the relay has made it visible (its `bytes` are the plaintext
+    /// bytes that will be sent), while the upload goes on; a recipient may open it at once. `None`: the link exists
+    /// only once everything is stored.
+    pub live: Option<OnLink>,
 }
+
+/// Hears a live link the moment it exists.
+pub type OnLink = Arc<dyn Fn(&Sent) + Send + Sync>;
 
 /// A created link. Its `Debug` shows neither the link nor the manage token.
 pub struct Sent {
@@ -221,6 +228,15 @@ pub async fn send(
         holder_hash: new.keys.holder().digest(),
         manage_hash: manage.digest(),
         meta: new.meta,
+        live: opts.live.is_some().then_some(total),
+    };
+    let link_of = |id: LinkId| Link { relay: Some(origin.clone()), id, secret: new.secret.clone() }.to_https(origin);
+    let on_created = |id: LinkId, expires_at: Timestamp| {
+        if let Some(f) = &opts.live {
+            let early =
+                Sent { link: link_of(id), id, expires_at, manage: manage.clone(), bytes, skipped: skipped.clone() };
+            f(&early);
+        }
     };
 
     let recipient = new.keys.recipient();
@@ -228,9 +244,17 @@ pub async fn send(
     // a bound. Files are read again; the text is still in memory.
     let mut patience = Patience::default();
     let (id, expires_at) = loop {
-        let attempt =
-            upload(client, req.clone(), recipient.clone(), entries.clone(), text.clone(), total, progress.clone())
-                .await;
+        let attempt = upload(
+            client,
+            req.clone(),
+            recipient.clone(),
+            entries.clone(),
+            text.clone(),
+            total,
+            progress.clone(),
+            &on_created,
+        )
+        .await;
         match attempt {
             Err(Error::Relay(TransportError::RetryAfter(after))) => {
                 if !patience.wait(after).await {
@@ -240,11 +264,11 @@ pub async fn send(
             other => break other?,
         }
     };
-    let link = Link { relay: Some(origin.clone()), id, secret: new.secret.clone() }.to_https(origin);
-    Ok(Sent { link, id, expires_at, manage, bytes, skipped })
+    Ok(Sent { link: link_of(id), id, expires_at, manage, bytes, skipped })
 }
 
 /// Seals the payload on a blocking thread while it streams to the relay.
+#[allow(clippy::too_many_arguments)]
 async fn upload(
     client: &RelayClient,
     req: CreateRequest,
@@ -253,6 +277,7 @@ async fn upload(
     text: Option<Zeroizing<String>>,
     total: u64,
     progress: Progress,
+    on_created: crate::transport::OnCreated<'_>,
 ) -> Result<(LinkId, Timestamp), Error> {
     let (reader, writer) = tokio::io::duplex(1 << 20);
     let bridge = SyncIoBridge::new(writer);
@@ -281,7 +306,7 @@ async fn upload(
         Ok(())
     });
     let report = move |n: u64| progress(n.min(total), total);
-    let created = client.create(req, reader, &report).await;
+    let created = client.create_notify(req, reader, &report, on_created).await;
     let sealed = seal.await.map_err(join)?;
     match created {
         // The relay refused before reading everything: its answer explains more than the broken pipe it caused.

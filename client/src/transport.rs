@@ -21,6 +21,18 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// Stream reset code of an upload abandoned by the client (its source failed).
 pub const UPLOAD_ABORTED: u32 = 5;
+/// Stream reset code with which a relay ends a live download whose upload stopped short.
+pub const UPLOAD_FAILED: u32 = 5;
+
+/// Whether a download's read failed because the live upload behind it stopped short.
+pub fn is_upload_failed(e: &std::io::Error) -> bool {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<quinn::ReadError>())
+        .is_some_and(|r| matches!(r, quinn::ReadError::Reset(code) if code.into_inner() == u64::from(UPLOAD_FAILED)))
+}
+
+/// Called with a live create's link id and expiry as soon as the relay made the link visible.
+pub type OnCreated<'a> = &'a (dyn Fn(LinkId, Timestamp) + Send + Sync);
 
 /// What went wrong talking to a relay.
 #[derive(Debug, thiserror::Error)]
@@ -169,8 +181,10 @@ pub enum Claim {
 pub struct Body {
     /// First byte this body carries.
     pub offset: u64,
-    /// Total ciphertext size.
+    /// Total ciphertext size (while `live`, the sender's estimate).
     pub size: u64,
+    /// The sender's upload is still running: the bytes end with the stream, not at `size`.
+    pub live: bool,
     reader: tokio::io::Chain<std::io::Cursor<Vec<u8>>, RecvStream>,
 }
 
@@ -352,47 +366,78 @@ impl RelayClient {
     }
 
     /// Uploads a payload and creates the link. `progress` hears the bytes sent so far.
+    /// Creates a link from `body`; returns once everything is stored.
     pub async fn create(
+        &self,
+        req: CreateRequest,
+        body: impl AsyncRead + Unpin,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<(LinkId, Timestamp), TransportError> {
+        self.create_notify(req, body, progress, &|_, _| {}).await
+    }
+
+    /// [`RelayClient::create`], and a live create (`req.live`) hears `on_created` as soon as the relay made the link
+    /// visible, while the upload goes on.
+    pub async fn create_notify(
         &self,
         req: CreateRequest,
         mut body: impl AsyncRead + Unpin,
         progress: &(dyn Fn(u64) + Send + Sync),
+        on_created: OnCreated<'_>,
     ) -> Result<(LinkId, Timestamp), TransportError> {
+        let live = req.live.is_some();
         let (mut send, mut recv) = self.start(&Request::Create(req)).await?;
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut sent = 0u64;
-        let mut stopped = false;
-        loop {
-            let n = match body.read(&mut buf).await {
-                Ok(n) => n,
-                Err(e) => {
-                    // A failed source must never look like a finished upload: reset, so the relay keeps nothing.
-                    let _ = send.reset(UPLOAD_ABORTED.into());
-                    return Err(e.into());
-                }
-            };
-            if n == 0 {
-                break;
-            }
-            if let Err(e) = send.write_all(&buf[..n]).await {
-                // The relay stopped reading (too large): its answer says why.
-                if matches!(e, quinn::WriteError::Stopped(_)) {
-                    stopped = true;
+        let upload = async {
+            let mut buf = vec![0u8; 256 * 1024];
+            let mut sent = 0u64;
+            loop {
+                let n = match body.read(&mut buf).await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        // A failed source must never look like a finished upload: reset, so the relay keeps nothing.
+                        let _ = send.reset(UPLOAD_ABORTED.into());
+                        return Err(e.into());
+                    }
+                };
+                if n == 0 {
                     break;
                 }
-                return Err(e.into());
+                if let Err(e) = send.write_all(&buf[..n]).await {
+                    // The relay stopped reading (too large, or the link ended): its answer says why.
+                    if matches!(e, quinn::WriteError::Stopped(_)) {
+                        return Ok(());
+                    }
+                    return Err(e.into());
+                }
+                sent += n as u64;
+                progress(sent);
             }
-            sent += n as u64;
-            progress(sent);
-        }
-        if !stopped {
             send.finish()?;
-        }
-        let mut rbuf = Vec::new();
-        match next_response(&mut recv, &mut rbuf).await? {
-            Some(Response::Created { id, expires_at }) => Ok((id, expires_at)),
-            Some(other) => Err(unexpected(other)),
-            None => Err(TransportError::Protocol("no answer to create".into())),
+            Ok::<(), TransportError>(())
+        };
+        let answers = async {
+            let mut rbuf = Vec::new();
+            let (id, expires_at) = match next_response(&mut recv, &mut rbuf).await? {
+                Some(Response::Created { id, expires_at }) => (id, expires_at),
+                Some(other) => return Err(unexpected(other)),
+                None => return Err(TransportError::Protocol("no answer to create".into())),
+            };
+            if !live {
+                return Ok((id, expires_at));
+            }
+            on_created(id, expires_at);
+            match next_response(&mut recv, &mut rbuf).await? {
+                Some(Response::Stored { .. }) => Ok((id, expires_at)),
+                Some(other) => Err(unexpected(other)),
+                None => Err(TransportError::ConnectionLost("the relay did not confirm the upload".into())),
+            }
+        };
+        let (uploaded, answered) = tokio::join!(upload, answers);
+        match (uploaded, answered) {
+            // The relay's answer explains more than the broken pipe it caused.
+            (_, Err(e @ (TransportError::Relay { .. } | TransportError::RetryAfter(_)))) => Err(e),
+            (Err(e), _) => Err(e),
+            (Ok(()), answered) => answered,
         }
     }
 
@@ -409,10 +454,10 @@ impl RelayClient {
     pub async fn claim(&self, id: LinkId, holder: HolderProof, key: ClaimKey) -> Result<Claim, TransportError> {
         let (resp, rest, recv) = self.exchange(&Request::Claim { id, holder, key }).await?;
         match resp {
-            Response::Claimed { lease, lease_expires_at, size } => Ok(Claim::Won {
+            Response::Claimed { lease, lease_expires_at, size, live } => Ok(Claim::Won {
                 lease,
                 lease_expires_at,
-                body: Body { offset: 0, size, reader: std::io::Cursor::new(rest).chain(recv) },
+                body: Body { offset: 0, size, live, reader: std::io::Cursor::new(rest).chain(recv) },
             }),
             Response::WrongProof { attempts_left } => Ok(Claim::WrongProof { attempts_left }),
             Response::Gone => Ok(Claim::Gone),
@@ -424,8 +469,8 @@ impl RelayClient {
     pub async fn resume(&self, id: LinkId, lease: LeaseToken, offset: u64) -> Result<Option<Body>, TransportError> {
         let (resp, rest, recv) = self.exchange(&Request::Resume { id, lease, offset }).await?;
         match resp {
-            Response::Resumed { offset, size } => {
-                Ok(Some(Body { offset, size, reader: std::io::Cursor::new(rest).chain(recv) }))
+            Response::Resumed { offset, size, live } => {
+                Ok(Some(Body { offset, size, live, reader: std::io::Cursor::new(rest).chain(recv) }))
             }
             Response::Gone => Ok(None),
             other => Err(unexpected(other)),

@@ -39,6 +39,8 @@ pub enum StateKind {
     Revoked = 4,
     /// Burned after too many wrong claim proofs.
     BurnedByAttempts = 5,
+    /// The sender's live upload ended before it finished; nothing was kept.
+    UploadFailed = 6,
 }
 
 impl StateKind {
@@ -51,6 +53,7 @@ impl StateKind {
             3 => Self::Expired,
             4 => Self::Revoked,
             5 => Self::BurnedByAttempts,
+            6 => Self::UploadFailed,
             _ => return None,
         })
     }
@@ -60,7 +63,8 @@ impl StateKind {
         matches!(self, Self::Fresh | Self::Claimed)
     }
 
-    /// Lower-case name for JSON and logs (`fresh`, `claimed`, `consumed`, `expired`, `revoked`, `burned`).
+    /// Lower-case name for JSON and logs (`fresh`, `claimed`, `consumed`, `expired`, `revoked`, `burned`,
+    /// `upload_failed`).
     pub fn name(self) -> &'static str {
         match self {
             Self::Fresh => "fresh",
@@ -69,6 +73,7 @@ impl StateKind {
             Self::Expired => "expired",
             Self::Revoked => "revoked",
             Self::BurnedByAttempts => "burned",
+            Self::UploadFailed => "upload_failed",
         }
     }
 }
@@ -200,6 +205,14 @@ impl<'a> Reader<'a> {
     }
     pub(crate) fn id(&mut self) -> Result<LinkId, DecodeError> {
         Ok(LinkId(self.array()?))
+    }
+    /// A trailing flag added by a later revision of a frame: absent reads as `false`, so older peers' frames decode.
+    pub(crate) fn trailing_flag(&mut self) -> Result<bool, DecodeError> {
+        if self.buf.is_empty() {
+            Ok(false)
+        } else {
+            self.flag()
+        }
     }
     pub(crate) fn end(&self) -> Result<(), DecodeError> {
         if self.buf.is_empty() {

@@ -72,6 +72,10 @@ pub struct CreateRequest {
     pub manage_hash: Digest32,
     /// Public metadata handed to recipients on peek.
     pub meta: PublicMeta,
+    /// `Some(estimated ciphertext bytes)`: a live upload. The relay answers `Created` as soon as the link exists and
+    /// recipients may open it while the upload runs, then `Stored` once the last byte is stored. `None`: one
+    /// `Created` once everything is stored.
+    pub live: Option<u64>,
 }
 
 /// A client's request.
@@ -142,6 +146,7 @@ mod tag {
     pub const STATUS: u8 = 0x06;
     pub const REVOKE: u8 = 0x07;
     pub const WATCH: u8 = 0x08;
+    pub const CREATE_LIVE: u8 = 0x09;
 
     pub const CREATED: u8 = 0x81;
     pub const INFO: u8 = 0x82;
@@ -153,6 +158,7 @@ mod tag {
     pub const STATUS_REPORT: u8 = 0x88;
     pub const ERROR: u8 = 0x89;
     pub const RETRY_AFTER: u8 = 0x8a;
+    pub const STORED: u8 = 0x8b;
 }
 
 impl Request {
@@ -162,7 +168,13 @@ impl Request {
         let t = match self {
             Request::Create(c) => {
                 w.u32(c.ttl_secs).bytes(&c.claim_hash.0).bytes(&c.holder_hash.0).bytes(&c.manage_hash.0).meta(&c.meta);
-                tag::CREATE
+                match c.live {
+                    Some(estimate) => {
+                        w.u64(estimate);
+                        tag::CREATE_LIVE
+                    }
+                    None => tag::CREATE,
+                }
             }
             Request::Peek { id } => {
                 w.bytes(&id.0);
@@ -198,12 +210,13 @@ impl Request {
         let (t, body, used) = unframe(buf)?;
         let mut r = Reader::new(body);
         let req = match t {
-            tag::CREATE => Request::Create(CreateRequest {
+            tag::CREATE | tag::CREATE_LIVE => Request::Create(CreateRequest {
                 ttl_secs: r.u32()?,
                 claim_hash: r.digest()?,
                 holder_hash: r.digest()?,
                 manage_hash: r.digest()?,
                 meta: r.meta()?,
+                live: if t == tag::CREATE_LIVE { Some(r.u64()?) } else { None },
             }),
             tag::PEEK => Request::Peek { id: r.id()? },
             tag::CLAIM => Request::Claim {
@@ -323,14 +336,24 @@ pub enum Response {
         lease: LeaseToken,
         /// When the lease ends.
         lease_expires_at: Timestamp,
-        /// Ciphertext size.
+        /// Ciphertext size (while `live`, the sender's estimate).
         size: u64,
+        /// The sender's upload is still running: the bytes follow as they arrive, and the stream's clean end (not
+        /// `size`) marks the last of them.
+        live: bool,
     },
     /// The resume was accepted; bytes from `offset` to `size` follow.
     Resumed {
         /// First byte sent.
         offset: u64,
-        /// Ciphertext size.
+        /// Ciphertext size (while `live`, the sender's estimate).
+        size: u64,
+        /// As in `Claimed`.
+        live: bool,
+    },
+    /// A live upload is completely stored: `size` bytes. The second answer to a live create.
+    Stored {
+        /// Ciphertext bytes stored.
         size: u64,
     },
     /// The download is complete and the ciphertext deleted.
@@ -373,13 +396,23 @@ impl Response {
                 w.u64(i.size).time(i.expires_at).meta(&i.meta);
                 tag::INFO
             }
-            Response::Claimed { lease, lease_expires_at, size } => {
+            Response::Claimed { lease, lease_expires_at, size, live } => {
                 w.bytes(lease.expose()).time(*lease_expires_at).u64(*size);
+                if *live {
+                    w.u8(1);
+                }
                 tag::CLAIMED
             }
-            Response::Resumed { offset, size } => {
+            Response::Resumed { offset, size, live } => {
                 w.u64(*offset).u64(*size);
+                if *live {
+                    w.u8(1);
+                }
                 tag::RESUMED
+            }
+            Response::Stored { size } => {
+                w.u64(*size);
+                tag::STORED
             }
             Response::Acked => tag::ACKED,
             Response::WrongProof { attempts_left } => {
@@ -420,8 +453,10 @@ impl Response {
                 lease: LeaseToken::from_bytes(r.array()?),
                 lease_expires_at: r.time()?,
                 size: r.u64()?,
+                live: r.trailing_flag()?,
             },
-            tag::RESUMED => Response::Resumed { offset: r.u64()?, size: r.u64()? },
+            tag::RESUMED => Response::Resumed { offset: r.u64()?, size: r.u64()?, live: r.trailing_flag()? },
+            tag::STORED => Response::Stored { size: r.u64()? },
             tag::ACKED => Response::Acked,
             tag::WRONG_PROOF => Response::WrongProof { attempts_left: r.u8()? },
             tag::GONE => Response::Gone,
@@ -463,6 +498,7 @@ mod tests {
                 holder_hash: Digest32([4; 32]),
                 manage_hash: Digest32([3; 32]),
                 meta: meta(true),
+                live: None,
             }),
             Request::Create(CreateRequest {
                 ttl_secs: 1,
@@ -470,6 +506,7 @@ mod tests {
                 holder_hash: Digest32([4; 32]),
                 manage_hash: Digest32([3; 32]),
                 meta: meta(false),
+                live: Some(1 << 40),
             }),
             Request::Peek { id },
             Request::Claim { id, holder: HolderProof::from_bytes([7; 32]), key: ClaimKey::from_bytes([4; 32]) },
@@ -485,8 +522,21 @@ mod tests {
         vec![
             Response::Created { id: LinkId([1; 16]), expires_at: Timestamp(99) },
             Response::Info(LinkInfo { size: 1536, expires_at: Timestamp(7), meta: meta(true) }),
-            Response::Claimed { lease: LeaseToken::from_bytes([8; 32]), lease_expires_at: Timestamp(5), size: 10 },
-            Response::Resumed { offset: 3, size: 10 },
+            Response::Claimed {
+                lease: LeaseToken::from_bytes([8; 32]),
+                lease_expires_at: Timestamp(5),
+                size: 10,
+                live: false,
+            },
+            Response::Claimed {
+                lease: LeaseToken::from_bytes([8; 32]),
+                lease_expires_at: Timestamp(5),
+                size: 10,
+                live: true,
+            },
+            Response::Resumed { offset: 3, size: 10, live: false },
+            Response::Resumed { offset: 3, size: 10, live: true },
+            Response::Stored { size: 77 },
             Response::Acked,
             Response::WrongProof { attempts_left: 9 },
             Response::Gone,
@@ -536,6 +586,22 @@ mod tests {
             back.encode(&mut again);
             assert_eq!(&buf[..used], &again[..], "{resp:?}");
         }
+    }
+
+    #[test]
+    fn a_claim_from_before_live_links_still_decodes_and_live_ones_say_so() {
+        let lease = LeaseToken::from_bytes([8; 32]);
+        let mut old = Vec::new();
+        Response::Claimed { lease: lease.clone(), lease_expires_at: Timestamp(5), size: 10, live: false }
+            .encode(&mut old);
+        let mut live = Vec::new();
+        Response::Claimed { lease, lease_expires_at: Timestamp(5), size: 10, live: true }.encode(&mut live);
+        // A claim that is not live is byte for byte what relays sent before live links existed.
+        assert_eq!(old.len() + 1, live.len());
+        assert!(matches!(Response::decode(&old).unwrap().0, Response::Claimed { live: false, .. }));
+        assert!(matches!(Response::decode(&live).unwrap().0, Response::Claimed { live: true, .. }));
+        *live.last_mut().unwrap() = 2;
+        assert!(matches!(Response::decode(&live), Err(DecodeError::Invalid(_))));
     }
 
     #[test]

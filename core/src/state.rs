@@ -5,8 +5,13 @@ The relay's per-link state machine, as pure functions of `(record, now, event)`.
 FRESH ──claim(C ok)──▶ CLAIMED(lease) ──ack / lease ends──▶ CONSUMED
   │ ├─ expiry ──▶ EXPIRED
   │ ├─ revoke ──▶ REVOKED          (also from CLAIMED: the sender's word is final)
-  │ └─ 10th wrong C (with a valid H) ──▶ BURNED_BY_ATTEMPTS
+  │ ├─ 10th wrong C (with a valid H) ──▶ BURNED_BY_ATTEMPTS
+  │ └─ live upload ends early ──▶ UPLOAD_FAILED   (also from CLAIMED)
 ```
+
+A live link ([`Record::new_live`]) exists while its upload still runs: it can be peeked and claimed as usual, its
+`size` is the sender's estimate, and it cannot be acked until [`Event::Uploaded`] records the real size. An upload
+that ends early ([`Event::UploadFailed`]) ends the link: the sender sees `upload_failed`, everyone else "gone".
 
 A claim must carry the holder proof `H` (see [`crate::keys`]). Without a valid `H` it is answered [`Response::Gone`]
 and changes nothing: no attempt counted, nothing written. Only someone who holds the link's fragment can spend one of
@@ -25,8 +30,11 @@ pub use crate::coding::{StateKind, Timestamp};
 use crate::keys::{ClaimKey, Digest32, HolderProof, LeaseToken, ManageToken, PublicMeta};
 use crate::proto::{CreateRequest, LinkInfo, Response, StatusReport};
 
-/// Storage encoding version of [`Record`].
-const RECORD_VERSION: u8 = 2;
+/// Storage encoding version of [`Record`]: 3 adds the uploading flag, and only an uploading record is written as 3. A
+/// record that is not uploading keeps the exact bytes of version 2, so the compare-and-set of every store (which
+/// compares encoded records) still matches records written before live links existed, and a relay of the previous
+/// version can still read them.
+const RECORD_VERSION: u8 = 3;
 
 /// Wrong claim proofs after which a link burns.
 pub const MAX_FAILED_PROOFS: u8 = 10;
@@ -65,6 +73,8 @@ pub enum State {
     Revoked,
     /// Burned after too many wrong proofs.
     BurnedByAttempts,
+    /// The sender's live upload ended early.
+    UploadFailed,
 }
 
 impl State {
@@ -77,6 +87,7 @@ impl State {
             State::Expired => StateKind::Expired,
             State::Revoked => StateKind::Revoked,
             State::BurnedByAttempts => StateKind::BurnedByAttempts,
+            State::UploadFailed => StateKind::UploadFailed,
         }
     }
 }
@@ -104,8 +115,10 @@ pub struct Record {
     pub manage_hash: Digest32,
     /// Public metadata for peek.
     pub meta: PublicMeta,
-    /// Ciphertext size.
+    /// Ciphertext size (while `uploading`, the sender's estimate).
     pub size: u64,
+    /// The sender's live upload is still running: the content grows behind any download.
+    pub uploading: bool,
 }
 
 /// Why a create request was refused.
@@ -150,7 +163,13 @@ impl Record {
             manage_hash: req.manage_hash,
             meta: req.meta,
             size,
+            uploading: false,
         })
+    }
+
+    /// A new FRESH record for a live upload that has started: `estimate` is the sender's guess of the ciphertext size.
+    pub fn new_live(req: &CreateRequest, estimate: u64, now: Timestamp) -> Result<Self, CreateError> {
+        Ok(Self { uploading: true, ..Self::new(req, estimate, now)? })
     }
 
     /// When the record itself may be deleted: tombstones live until expiry + 7 days.
@@ -194,6 +213,7 @@ impl Record {
 
     fn end(&mut self, state: State, now: Timestamp) {
         self.state = state;
+        self.uploading = false;
         self.ended_at = Some(now);
     }
 
@@ -213,10 +233,10 @@ impl Record {
         }
     }
 
-    /// Storage encoding (versioned; version 2 added the holder hash).
+    /// Storage encoding (versioned; version 2 added the holder hash, 3 the uploading flag).
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::default();
-        w.u8(RECORD_VERSION).u8(self.state.kind() as u8);
+        w.u8(if self.uploading { RECORD_VERSION } else { 2 }).u8(self.state.kind() as u8);
         if let State::Claimed { lease, until } = self.state {
             w.bytes(&lease.0).time(until);
         }
@@ -230,13 +250,17 @@ impl Record {
             .bytes(&self.manage_hash.0)
             .meta(&self.meta)
             .u64(self.size);
+        if self.uploading {
+            w.u8(1);
+        }
         w.0
     }
 
     /// Decodes [`Record::encode`].
     pub fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(buf);
-        if r.u8()? != RECORD_VERSION {
+        let version = r.u8()?;
+        if !(2..=RECORD_VERSION).contains(&version) {
             // Version 1 records have no holder hash; honouring them would reopen the attack the holder proof closes.
             return Err(DecodeError::Invalid("unknown record version"));
         }
@@ -247,6 +271,7 @@ impl Record {
             StateKind::Expired => State::Expired,
             StateKind::Revoked => State::Revoked,
             StateKind::BurnedByAttempts => State::BurnedByAttempts,
+            StateKind::UploadFailed => State::UploadFailed,
         };
         let rec = Self {
             state,
@@ -260,6 +285,13 @@ impl Record {
             manage_hash: r.digest()?,
             meta: r.meta()?,
             size: r.u64()?,
+            uploading: match version {
+                2 => false,
+                _ => match r.u8()? {
+                    1 => true,
+                    _ => return Err(DecodeError::Invalid("bad flag")),
+                },
+            },
         };
         r.end()?;
         Ok(rec)
@@ -301,6 +333,13 @@ pub enum Event<'a> {
         /// Lease length.
         lease_ttl: Duration,
     },
+    /// The sender's live upload finished: `size` bytes of ciphertext are stored.
+    Uploaded {
+        /// The real ciphertext size.
+        size: u64,
+    },
+    /// The sender's live upload ended before it finished.
+    UploadFailed,
     /// The lease holder verified the last chunk.
     Ack {
         /// Lease token sent.
@@ -367,7 +406,7 @@ pub fn step(current: Option<&Record>, now: Timestamp, event: Event<'_>) -> Outco
                 rec.claimed_at = Some(now);
                 serve_from = Some(0);
                 changed = true;
-                Response::Claimed { lease: lease.clone(), lease_expires_at: until, size: rec.size }
+                Response::Claimed { lease: lease.clone(), lease_expires_at: until, size: rec.size, live: rec.uploading }
             } else {
                 rec.failed_attempts = rec.failed_attempts.saturating_add(1);
                 if rec.failed_attempts >= MAX_FAILED_PROOFS {
@@ -378,22 +417,40 @@ pub fn step(current: Option<&Record>, now: Timestamp, event: Event<'_>) -> Outco
             }
         }
         (Event::Resume { lease, offset, lease_ttl }, State::Claimed { lease: held, .. }) if lease.digest() == held => {
-            if offset > rec.size {
+            if offset > rec.size && !rec.uploading {
                 Response::Error { code: crate::proto::ErrorCode::BadRequest, message: "offset past the end".into() }
             } else {
                 changed |= rec.extend_lease(now, lease_ttl);
                 serve_from = Some(offset);
-                Response::Resumed { offset, size: rec.size }
+                Response::Resumed { offset, size: rec.size, live: rec.uploading }
             }
         }
         (Event::Extend { lease, served, lease_ttl }, State::Claimed { lease: held, .. }) if lease.digest() == held => {
             changed |= rec.extend_lease(now, lease_ttl);
-            Response::Resumed { offset: served.min(rec.size), size: rec.size }
+            Response::Resumed { offset: served.min(rec.size), size: rec.size, live: rec.uploading }
+        }
+        (Event::Ack { .. }, State::Claimed { .. }) if rec.uploading => {
+            // Nothing can have verified the last chunk of an upload that has not ended.
+            Response::Error { code: crate::proto::ErrorCode::BadRequest, message: "the upload has not finished".into() }
         }
         (Event::Ack { lease }, State::Claimed { lease: held, .. }) if lease.digest() == held => {
             rec.end(State::Consumed, now);
             changed = true;
             Response::Acked
+        }
+        (Event::Uploaded { size }, state) if state.kind().holds_content() => {
+            if rec.uploading {
+                rec.uploading = false;
+                rec.size = size;
+                changed = true;
+            }
+            Response::Stored { size: rec.size }
+        }
+        (Event::UploadFailed, state) if state.kind().holds_content() && rec.uploading => {
+            rec.uploading = false;
+            rec.end(State::UploadFailed, now);
+            changed = true;
+            Response::Gone
         }
         (Event::Status { manage }, _) if sender_ok(manage) => Response::Status(rec.report()),
         (Event::Revoke { manage }, state) if sender_ok(manage) => {
@@ -436,8 +493,94 @@ mod tests {
                 check: SecretCheck([0; 16]),
                 kdf: Some(KdfParams { salt: [1; 16], m_kib: 65536, t: 3, p: 4 }),
             },
+            live: None,
         };
         (Record::new(&req, 1000, T0).unwrap(), c, m)
+    }
+
+    fn live() -> (Record, ClaimKey, ManageToken) {
+        let (r, c, m) = fresh();
+        (Record { uploading: true, ..r }, c, m)
+    }
+
+    #[test]
+    fn a_live_link_is_claimed_while_uploading_and_acked_only_after_it_is_stored() {
+        let (r, c, m) = live();
+        let lease = LeaseToken::from_bytes([3; 32]);
+        let o =
+            step(Some(&r), T0, Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE });
+        assert!(matches!(o.reply, Response::Claimed { size: 1000, live: true, .. }));
+        let r = o.next.unwrap();
+        // Resuming past the estimate is fine while the upload runs: the content may be longer than guessed.
+        let o = step(Some(&r), T0, Event::Resume { lease: &lease, offset: 5000, lease_ttl: DEFAULT_LEASE });
+        assert!(matches!(o.reply, Response::Resumed { offset: 5000, live: true, .. }));
+        // An ack before the upload ended is refused and changes nothing.
+        let o = step(Some(&r), T0, Event::Ack { lease: &lease });
+        assert!(matches!(o.reply, Response::Error { .. }) && o.next.is_none() && !o.drop_content);
+        // The upload ends: the real size replaces the estimate, and the lease holder may ack.
+        let o = step(Some(&r), T0, Event::Uploaded { size: 1234 });
+        assert!(matches!(o.reply, Response::Stored { size: 1234 }));
+        let r = o.next.unwrap();
+        assert!(!r.uploading && r.size == 1234 && r.state.kind() == StateKind::Claimed);
+        assert_eq!(Record::decode(&r.encode()).unwrap(), r);
+        let o = step(Some(&r), T0, Event::Resume { lease: &lease, offset: 1235, lease_ttl: DEFAULT_LEASE });
+        assert!(matches!(o.reply, Response::Error { .. }));
+        let o = step(Some(&r), T0, Event::Ack { lease: &lease });
+        assert!(matches!(o.reply, Response::Acked) && o.drop_content);
+        let _ = m;
+    }
+
+    #[test]
+    fn an_upload_that_ends_early_ends_the_link_and_only_the_sender_sees_why() {
+        let (r, c, m) = live();
+        let lease = LeaseToken::from_bytes([3; 32]);
+        let claimed =
+            step(Some(&r), T0, Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE })
+                .next
+                .unwrap();
+        for rec in [&r, &claimed] {
+            let o = step(Some(rec), T0, Event::UploadFailed);
+            assert!(o.drop_content, "the content goes");
+            let failed = o.next.unwrap();
+            assert_eq!(failed.state.kind(), StateKind::UploadFailed);
+            assert!(!failed.uploading);
+            let o = step(Some(&failed), T0, Event::Status { manage: &m });
+            assert!(matches!(o.reply, Response::Status(s) if s.state == StateKind::UploadFailed));
+            assert!(matches!(step(Some(&failed), T0, Event::Peek).reply, Response::Gone));
+            let o = step(Some(&failed), T0, Event::Resume { lease: &lease, offset: 0, lease_ttl: DEFAULT_LEASE });
+            assert!(matches!(o.reply, Response::Gone));
+            // A late "stored" changes nothing.
+            let o = step(Some(&failed), T0, Event::Uploaded { size: 10 });
+            assert!(matches!(o.reply, Response::Gone) && o.next.is_none());
+        }
+        // A finished upload cannot fail afterwards, and a link that is not live never does.
+        let (done, ..) = fresh();
+        let o = step(Some(&done), T0, Event::UploadFailed);
+        assert!(o.next.is_none() && !o.drop_content);
+        // A link revoked mid-upload stays revoked; the upload's end then hears "gone".
+        let revoked = step(Some(&r), T0, Event::Revoke { manage: &m }).next.unwrap();
+        assert_eq!(revoked.state.kind(), StateKind::Revoked);
+        assert!(matches!(step(Some(&revoked), T0, Event::Uploaded { size: 10 }).reply, Response::Gone));
+    }
+
+    #[test]
+    fn only_uploading_records_change_encoding_so_older_ones_still_compare_equal() {
+        let (r, ..) = fresh();
+        // A record that is not uploading is byte for byte a version 2 record: compare-and-set against records stored
+        // before live links existed still matches.
+        let v2 = r.encode();
+        assert_eq!(v2[0], 2);
+        assert_eq!(Record::decode(&v2).unwrap(), r);
+        let (l, ..) = live();
+        let v3 = l.encode();
+        assert_eq!((v3[0], v3.len()), (3, v2.len() + 1));
+        assert_eq!(Record::decode(&v3).unwrap(), l);
+        let mut bad = v3.clone();
+        *bad.last_mut().unwrap() = 0;
+        assert!(Record::decode(&bad).is_err(), "a version 3 record is always uploading");
+        let mut bad = v3;
+        bad[0] = 4;
+        assert!(Record::decode(&bad).is_err());
     }
 
     #[test]
@@ -449,6 +592,7 @@ mod tests {
             holder_hash: r.holder_hash,
             manage_hash: r.manage_hash,
             meta: r.meta,
+            live: None,
         };
         assert_eq!(Record::new(&req, 0, T0).unwrap_err(), CreateError::Ttl);
         req.ttl_secs = 300;
@@ -478,7 +622,7 @@ mod tests {
         let o = step(Some(&r), T0, Event::Resume { lease: &other, offset: 0, lease_ttl: DEFAULT_LEASE });
         assert!(matches!(o.reply, Response::Gone));
         let o = step(Some(&r), T0, Event::Resume { lease: &lease, offset: 500, lease_ttl: DEFAULT_LEASE });
-        assert!(matches!(o.reply, Response::Resumed { offset: 500, size: 1000 }));
+        assert!(matches!(o.reply, Response::Resumed { offset: 500, size: 1000, live: false }));
         assert_eq!(o.serve_from, Some(500));
         let o = step(Some(&r), T0, Event::Resume { lease: &lease, offset: 1001, lease_ttl: DEFAULT_LEASE });
         assert!(matches!(o.reply, Response::Error { .. }) && o.serve_from.is_none());

@@ -1,7 +1,8 @@
 //! Random event sequences on a virtual clock against the relay state machine, checking the invariants the relay's
 //! promises rest on: at most one claim ever wins, only its lease holder is served, end states are final, content is
 //! dropped exactly once, wrong proofs burn only at the tenth, a claim without the holder proof changes nothing, and a
-//! lease only ever grows, never past its span after the claim.
+//! lease only ever grows, never past its span after the claim. Live links (created while their upload runs) add: no
+//! ack before the upload is stored, and only a live upload can fail.
 
 use std::time::Duration;
 
@@ -23,6 +24,8 @@ enum Op {
     Status(bool),
     Revoke(bool),
     Tick,
+    Uploaded(u64),
+    UploadFailed,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -35,13 +38,15 @@ fn op() -> impl Strategy<Value = Op> {
         any::<bool>().prop_map(Op::Status),
         prop::bool::weighted(0.1).prop_map(Op::Revoke),
         Just(Op::Tick),
+        (0u64..2000).prop_map(Op::Uploaded),
+        prop::bool::weighted(0.1).prop_map(|_| Op::UploadFailed),
     ]
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
     #[test]
-    fn invariants_hold(ops in prop::collection::vec((0u64..400_000, op()), 1..60), ttl in 300u32..3000) {
+    fn invariants_hold(ops in prop::collection::vec((0u64..400_000, op()), 1..60), ttl in 300u32..3000, live in any::<bool>()) {
         let claim = ClaimKey::from_bytes([1; 32]);
         let wrong_claim = ClaimKey::from_bytes([2; 32]);
         let manage = ManageToken::from_bytes([3; 32]);
@@ -55,9 +60,10 @@ proptest! {
             holder_hash: holder.digest(),
             manage_hash: manage.digest(),
             meta: PublicMeta { check: SecretCheck([0; 16]), kdf: None },
+            live: None,
         };
         let mut now = Timestamp(1_700_000_000_000);
-        let mut rec = Some(Record::new(&req, 1000, now).unwrap());
+        let mut rec = Some(if live { Record::new_live(&req, 1000, now) } else { Record::new(&req, 1000, now) }.unwrap());
         let mut lease: Option<LeaseToken> = None;
         let mut wins = 0;
         let mut drops = 0;
@@ -91,9 +97,23 @@ proptest! {
                 Op::Status(right) => Event::Status { manage: if *right { &manage } else { &wrong_manage } },
                 Op::Revoke(right) => Event::Revoke { manage: if *right { &manage } else { &wrong_manage } },
                 Op::Tick => Event::Tick,
+                Op::Uploaded(size) => Event::Uploaded { size: *size },
+                Op::UploadFailed => Event::UploadFailed,
             };
             let before = rec.clone();
             let out = step(rec.as_ref(), now, ev);
+            let was_uploading = before.as_ref().is_some_and(|b| b.uploading);
+            if matches!(out.reply, Response::Acked) {
+                prop_assert!(!was_uploading, "acked before the upload was stored");
+            }
+            if let Some(next) = &out.next {
+                if next.state.kind() == StateKind::UploadFailed {
+                    prop_assert!(was_uploading || before.as_ref().is_some_and(|b| b.state.kind() == StateKind::UploadFailed),
+                        "a link that was not uploading failed its upload");
+                }
+                prop_assert!(!next.uploading || was_uploading, "a stored link went back to uploading");
+                prop_assert!(!next.uploading || next.state.kind().holds_content(), "an ended link still uploading");
+            }
             if let Response::Claimed { lease: l, .. } = &out.reply {
                 wins += 1;
                 let right = matches!(op, Op::Claim(true, true));
@@ -166,6 +186,7 @@ fn lease_outlives_expiry_of_the_link() {
         holder_hash: holder.digest(),
         manage_hash: Digest32([0; 32]),
         meta: PublicMeta { check: SecretCheck([0; 16]), kdf: None },
+        live: None,
     };
     let t0 = Timestamp(0);
     let rec = Record::new(&req, 10, t0).unwrap();
@@ -180,5 +201,5 @@ fn lease_outlives_expiry_of_the_link() {
     .unwrap();
     let later = just_before.plus(Duration::from_secs(60));
     let out = step(Some(&claimed), later, Event::Resume { lease: &lease, offset: 5, lease_ttl: DEFAULT_LEASE });
-    assert!(matches!(out.reply, Response::Resumed { offset: 5, size: 10 }), "{:?}", out.reply);
+    assert!(matches!(out.reply, Response::Resumed { offset: 5, size: 10, live: false }), "{:?}", out.reply);
 }

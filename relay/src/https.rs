@@ -317,11 +317,16 @@ struct ClaimBody {
     claim_key: String,
 }
 
-fn download(body: Option<BlobStream>, len: u64, headers: &[(&'static str, String)]) -> ApiResult {
+/// A download's response. `len: None` is a live one: its bytes follow the sender's upload, so its length is not known
+/// yet and it goes out chunked with `burnlink-live: 1`; an upload that ends early cuts it off, never ends it cleanly.
+fn download(body: Option<BlobStream>, len: Option<u64>, headers: &[(&'static str, String)]) -> ApiResult {
     let mut resp = Response::new(Body::from_stream(body.ok_or_else(internal)?));
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    match len {
+        Some(len) => h.insert(header::CONTENT_LENGTH, HeaderValue::from(len)),
+        None => h.insert("burnlink-live", HeaderValue::from_static("1")),
+    };
     for (k, v) in headers {
         h.insert(*k, HeaderValue::from_str(v).expect("ascii header value"));
     }
@@ -340,9 +345,9 @@ async fn claim(
     let key = ClaimKey::from_bytes(b64_32(&b.claim_key, "claim_key")?);
     let answer = s.relay.handle(from(peer), WireRequest::Claim { id, holder, key }, None).await;
     match answer.response {
-        Reply::Claimed { lease, lease_expires_at, size } => download(
+        Reply::Claimed { lease, lease_expires_at, size, live } => download(
             answer.body,
-            size,
+            (!live).then_some(size),
             &[
                 ("burnlink-lease", lease.to_text().to_string()),
                 ("burnlink-lease-expires", lease_expires_at.0.to_string()),
@@ -379,8 +384,8 @@ async fn resume(
     let lease = LeaseToken::from_bytes(b64_32(&b.lease, "lease")?);
     let answer = s.relay.handle(from(peer), WireRequest::Resume { id, lease, offset: b.offset }, None).await;
     match answer.response {
-        Reply::Resumed { offset, size } => {
-            download(answer.body, size - offset.min(size), &[("burnlink-size", size.to_string())])
+        Reply::Resumed { offset, size, live } => {
+            download(answer.body, (!live).then(|| size - offset.min(size)), &[("burnlink-size", size.to_string())])
         }
         other => Err(refusal(other)),
     }
@@ -473,7 +478,8 @@ fn create_request(h: &HeaderMap) -> Result<CreateRequest, ApiError> {
         }
     };
     let meta = PublicMeta { check: SecretCheck(check), kdf };
-    Ok(CreateRequest { ttl_secs, claim_hash, holder_hash, manage_hash, meta })
+    // Live uploads are the QUIC clients' (they need a second answer mid-request); over HTTPS a create answers once.
+    Ok(CreateRequest { ttl_secs, claim_hash, holder_hash, manage_hash, meta, live: None })
 }
 
 /// A create's body as it streams in.

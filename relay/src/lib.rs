@@ -193,6 +193,13 @@ impl Server {
             }
         };
         let relay = Relay::new(store, opts.config.clone());
+        if opts.database.is_none() {
+            // Only this relay writes here, so any upload still marked running was cut off by its last exit.
+            let cut = relay.fail_interrupted_uploads().await?;
+            if cut > 0 {
+                warn!(links = cut, "ended live uploads that the last exit cut off");
+            }
+        }
         relay.count_stored().await?;
 
         let (udp, tcp) = match (opts.quic, opts.https) {

@@ -200,6 +200,19 @@ impl Space {
         Ok(())
     }
 
+    /// Whether `n` more bytes would fit now, reserving nothing: a live upload's announced size is checked before its
+    /// link is shown, so a link is never printed for an upload the relay already knows it will refuse.
+    pub fn fits(&self, n: u64, cap: u64, reserve: u64, available: Option<u64>) -> Result<(), Full> {
+        if available.is_some_and(|free| free < reserve.saturating_add(n)) {
+            return Err(Full::Disk);
+        }
+        let incoming = self.incoming.load(Ordering::Relaxed).saturating_add(n);
+        if cap > 0 && self.stored().saturating_add(incoming) > cap {
+            return Err(Full::Cap);
+        }
+        Ok(())
+    }
+
     /// An upload of `n` reserved bytes ended: stored if `committed`, else given back.
     pub fn settle(&self, n: u64, committed: bool) {
         self.incoming.fetch_sub(n, Ordering::Relaxed);

@@ -30,6 +30,8 @@ pub mod codes {
     pub const SHUTDOWN: u32 = 3;
     /// Too many connections from this address.
     pub const BUSY: u32 = 4;
+    /// A live download's upload ended before it finished: nothing more will come.
+    pub const UPLOAD_FAILED: u32 = 5;
 }
 
 /// Builds the quinn server config: TLS from `tls`, transport limits from the relay config.
@@ -139,10 +141,12 @@ async fn reply(send: &mut SendStream, resp: &Response) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A create's payload: the bytes that arrived with the request frame, then the rest of the stream.
+/// A create's payload: the bytes that arrived with the request frame, then the rest of the stream; and the way back
+/// for a live create's first answer.
 struct QuicBody<'a> {
     early: Option<Bytes>,
     recv: &'a mut RecvStream,
+    send: &'a mut SendStream,
 }
 
 #[async_trait::async_trait]
@@ -155,6 +159,10 @@ impl Incoming for QuicBody<'_> {
             Ok(c) => Ok(c.map(|c| c.bytes)),
             Err(e) => Err(std::io::Error::other(e)),
         }
+    }
+
+    async fn early(&mut self, resp: &Response) -> std::io::Result<()> {
+        reply(self.send, resp).await.map_err(std::io::Error::other)
     }
 }
 
@@ -177,7 +185,7 @@ async fn serve_stream(
         return watch(send, relay, id, manage).await;
     }
     let is_create = matches!(req, Request::Create(_));
-    let mut body = QuicBody { early: Some(Bytes::from(early)), recv: &mut recv };
+    let mut body = QuicBody { early: Some(Bytes::from(early)), recv: &mut recv, send: &mut send };
     let answer = relay.handle(remote.ip(), req, is_create.then_some(&mut body as &mut dyn Incoming)).await;
     if is_create {
         if let Response::Error { code, .. } = &answer.response {
@@ -199,6 +207,11 @@ async fn serve_body(send: &mut SendStream, mut body: BlobStream) -> anyhow::Resu
     while let Some(chunk) = body.next().await {
         match chunk {
             Ok(b) => send.write_chunk(b).await?,
+            Err(e) if crate::store::is_upload_ended(&e) => {
+                // The sender's live upload stopped short: say so, so the recipient does not wait to resume.
+                send.reset(codes::UPLOAD_FAILED.into())?;
+                return Ok(());
+            }
             Err(e) => {
                 // Storage failed mid-way: cut the stream, so the client sees an error and can resume under its lease.
                 warn!("reading stored content failed: {e}");

@@ -31,12 +31,20 @@ const UPLOAD_GRACE: Duration = Duration::from_secs(60);
 const UPLOAD_MIN_RATE: f64 = 16.0 * 1024.0;
 /// Bytes between checks of the disk's free space during an upload.
 const SPACE_CHECK_EVERY: u64 = 8 << 20;
+/// A live upload's link is published once this long passes without more bytes (or once it is past the inline
+/// threshold): a text that arrives whole in one go is simply stored, and anything still streaming is visible at once.
+const PUBLISH_AFTER: Duration = Duration::from_millis(20);
 
 /// A request body as it arrives from a transport.
 #[async_trait::async_trait]
 pub trait Incoming: Send {
     /// The next piece; `Ok(None)` at a clean end. An error means the sender went away or abandoned the upload.
     async fn next(&mut self) -> io::Result<Option<Bytes>>;
+    /// Sends an answer before the request ends: a live create's `Created`. A transport that can answer only once
+    /// never sees a live create.
+    async fn early(&mut self, _resp: &Response) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// What to send back.
@@ -98,6 +106,11 @@ fn failed(e: &StoreError) -> Response {
     }
 }
 
+/// The answer to a live upload whose link ended (revoked or expired) before the upload did.
+fn ended_early() -> Response {
+    error(ErrorCode::BadRequest, "the link ended before its upload finished (it was revoked or expired)")
+}
+
 fn name(req: &Request) -> &'static str {
     match req {
         Request::Create(_) => "create",
@@ -154,11 +167,21 @@ impl Relay {
 
     /// Receives a create's body into storage and makes the link visible: headers first, then the bytes under the size
     /// cap, the storage cap and reserve, the idle timeout and the rate floor. Whatever ends it early leaves nothing
-    /// stored.
+    /// stored. A live create's link is visible (and `Created` sent early) while the bytes still arrive; if they stop
+    /// short, the link ends as UPLOAD_FAILED, which erases what was stored.
     async fn receive(self: &Arc<Self>, group: Group, req: CreateRequest, incoming: &mut dyn Incoming) -> Response {
         let mut reserved = 0u64;
-        let resp = self.receive_reserving(group, req, incoming, &mut reserved).await;
-        self.space.settle(reserved, matches!(resp, Response::Created { .. }));
+        let mut published = None;
+        let resp = self.receive_reserving(group, req, incoming, &mut reserved, &mut published).await;
+        let stored = matches!(resp, Response::Created { .. } | Response::Stored { .. });
+        self.space.settle(reserved, stored);
+        if let (Some(id), false) = (published, stored) {
+            match self.apply(id, Action::UploadFailed).await {
+                Ok(_) => tracing::debug!(link = %id.short(), "live upload ended early"),
+                // The record still says "uploading": the next start-up ends it.
+                Err(e) => tracing::warn!(link = %id.short(), "ending a cut-off upload failed: {e}"),
+            }
+        }
         resp
     }
 
@@ -168,6 +191,7 @@ impl Relay {
         req: CreateRequest,
         incoming: &mut dyn Incoming,
         reserved: &mut u64,
+        published: &mut Option<LinkId>,
     ) -> Response {
         if let Err(resp) = self.check_create(&req) {
             return resp;
@@ -183,17 +207,27 @@ impl Relay {
         let (max, cap, reserve) = (self.config.max_upload, self.config.max_storage, self.config.reserve);
         let started = Instant::now();
         let mut next_space_check = 0u64;
+        let req_live = req.live;
+        let mut live = req.live;
         loop {
             let elapsed = started.elapsed();
             if elapsed > UPLOAD_GRACE && (upload.written() as f64) < UPLOAD_MIN_RATE * elapsed.as_secs_f64() {
                 return error(ErrorCode::Timeout, "the upload is too slow");
             }
-            let chunk = match tokio::time::timeout(UPLOAD_IDLE, incoming.next()).await {
+            let publish_due = live.is_some() && published.is_none() && upload.written() > 0;
+            let wait = if publish_due { PUBLISH_AFTER } else { UPLOAD_IDLE };
+            let chunk = match tokio::time::timeout(wait, incoming.next()).await {
                 Ok(Ok(Some(c))) => c,
                 Ok(Ok(None)) => break,
                 Ok(Err(e)) => {
                     tracing::debug!("upload abandoned: {e}");
                     return bad_request("the upload was cut off");
+                }
+                Err(_) if publish_due => {
+                    if let Err(resp) = self.publish(id, &req, &mut live, upload.as_mut(), incoming, published).await {
+                        return resp;
+                    }
+                    continue;
                 }
                 Err(_) => return error(ErrorCode::Timeout, "the upload stalled"),
             };
@@ -213,21 +247,121 @@ impl Relay {
             *reserved += n;
             self.bytes.charge(group, n as f64);
             if let Err(e) = upload.write(&chunk).await {
+                if published.is_some() && matches!(e, StoreError::Lost) {
+                    // Its content was erased: the link ended (revoked or expired) while it uploaded.
+                    return ended_early();
+                }
                 tracing::warn!("storing an upload failed: {e}");
                 return failed(&e);
             }
+            if live.is_some() && published.is_none() && upload.written() > self.config.inline_threshold as u64 {
+                if let Err(resp) = self.publish(id, &req, &mut live, upload.as_mut(), incoming, published).await {
+                    return resp;
+                }
+            }
         }
+        if published.is_some() {
+            return self.finish_live(id, upload, reserved).await;
+        }
+        let written = upload.written();
         match self.create(id, req, upload).await {
             Ok(resp) => {
                 if matches!(resp, Response::Created { .. }) {
                     tracing::debug!(link = %id.short(), "created");
                 }
-                resp
+                if req_live.is_none() || !matches!(resp, Response::Created { .. }) {
+                    return resp;
+                }
+                // A live create that arrived whole before it was published, or on a store that cannot publish: both
+                // answers at once.
+                if incoming.early(&resp).await.is_err() {
+                    tracing::debug!(link = %id.short(), "the sender left before its answer");
+                }
+                Response::Stored { size: written }
             }
             Err(e) => {
                 tracing::warn!("create failed: {e}");
                 failed(&e)
             }
         }
+    }
+
+    /// Makes a live upload's link visible now and tells the sender. `live` becomes `None` if the store cannot serve
+    /// content before the upload ends: the upload then goes on as one that waits.
+    async fn publish(
+        self: &Arc<Self>,
+        id: LinkId,
+        req: &CreateRequest,
+        live: &mut Option<u64>,
+        upload: &mut dyn crate::store::Upload,
+        incoming: &mut dyn Incoming,
+        published: &mut Option<LinkId>,
+    ) -> Result<(), Response> {
+        // What the sender announced must fit before its link is shown; a sender that announced too little is still
+        // held to the caps byte by byte, and its link then ends as UPLOAD_FAILED.
+        let (max, written) = (self.config.max_upload, upload.written());
+        let estimate = live.unwrap_or(0);
+        if estimate > max {
+            return Err(too_large(max));
+        }
+        let more = estimate.saturating_sub(written);
+        let (cap, reserve) = (self.config.max_storage, self.config.reserve);
+        self.space.fits(more, cap, reserve, self.store().available()).map_err(full)?;
+        let record = burnlink_core::state::Record::new_live(req, estimate, self.clock.now())
+            .map_err(|e| bad_request(e.to_string()))?;
+        match upload.publish(&record).await {
+            Ok(true) => {}
+            Ok(false) => {
+                *live = None;
+                return Ok(());
+            }
+            Err(e) => {
+                tracing::warn!("publishing a live upload failed: {e}");
+                return Err(failed(&e));
+            }
+        }
+        *published = Some(id);
+        tracing::debug!(link = %id.short(), "published while uploading");
+        if let Err(e) = incoming.early(&Response::Created { id, expires_at: record.expires_at }).await {
+            tracing::debug!("upload abandoned: {e}");
+            return Err(bad_request("the upload was cut off"));
+        }
+        Ok(())
+    }
+
+    /// The end of a published upload: content durable, then the record's real size (durable), then the readers
+    /// released. Answers `Stored`, or why the link ended before its upload did.
+    async fn finish_live(
+        self: &Arc<Self>,
+        id: LinkId,
+        upload: Box<dyn crate::store::Upload>,
+        reserved: &mut u64,
+    ) -> Response {
+        let (size, release) = match upload.finish().await {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::warn!(link = %id.short(), "finishing a live upload failed: {e}");
+                return failed(&e);
+            }
+        };
+        // From here the bytes count as stored; whatever ends the link later takes them off again.
+        self.space.settle(std::mem::take(reserved), true);
+        let resp = match self.apply(id, Action::Uploaded(size)).await {
+            Ok(a) => match a.outcome.reply {
+                Response::Stored { size } => Response::Stored { size },
+                _ => {
+                    // Revoked or expired while uploading: that end erased the content and counted nothing.
+                    self.space.remove_stored(size);
+                    ended_early()
+                }
+            },
+            Err(e) => {
+                tracing::warn!(link = %id.short(), "recording a finished upload failed: {e}");
+                self.space.remove_stored(size);
+                failed(&e)
+            }
+        };
+        release();
+        resp
     }
 }

@@ -65,6 +65,10 @@ pub enum Action {
     Revoke(ManageToken),
     /// See [`Event::Tick`].
     Tick,
+    /// See [`Event::Uploaded`].
+    Uploaded(u64),
+    /// See [`Event::UploadFailed`].
+    UploadFailed,
 }
 
 /// The relay: storage, configuration, clock, watchers.
@@ -140,7 +144,7 @@ impl Relay {
             total += batch
                 .iter()
                 .filter_map(|(_, r)| r.as_ref().ok())
-                .filter(|r| r.state.kind().holds_content())
+                .filter(|r| r.state.kind().holds_content() && !r.uploading)
                 .map(|r| r.size)
                 .sum::<u64>();
         }
@@ -172,9 +176,14 @@ impl Relay {
                 Action::Status(manage) => Event::Status { manage },
                 Action::Revoke(manage) => Event::Revoke { manage },
                 Action::Tick => Event::Tick,
+                Action::Uploaded(size) => Event::Uploaded { size: *size },
+                Action::UploadFailed => Event::UploadFailed,
             };
             let mut outcome = step(current.as_ref(), now, event);
-            let senders = matches!(action, Action::Status(_) | Action::Revoke(_) | Action::Tick);
+            let senders = matches!(
+                action,
+                Action::Status(_) | Action::Revoke(_) | Action::Tick | Action::Uploaded(_) | Action::UploadFailed
+            );
             if !senders && matches!(outcome.reply, Response::Gone) && outcome.next.is_some() {
                 // Time alone ended this link (an expiry or a lease end not yet swept). Answer "gone" at once, exactly
                 // as for an id that never existed, and make the change in the background: a write and a sync before
@@ -212,7 +221,8 @@ impl Relay {
             if !self.store.swap(&id, &old, new.as_ref()).await? {
                 continue; // lost a race: read again
             }
-            if outcome.drop_content {
+            if outcome.drop_content && !old.uploading {
+                // An upload still running counts as incoming, not stored: its receiver settles it.
                 self.space.remove_stored(old.size);
             }
             if outcome.drop_content || outcome.purge {
@@ -283,6 +293,21 @@ impl Relay {
         Ok(Response::Created { id, expires_at })
     }
 
+    /// Start-up on a store no other relay shares: every live upload still marked as running was cut off by this
+    /// relay's last exit, so each ends as UPLOAD_FAILED (its content erased) before anyone can claim it again.
+    /// Returns how many.
+    pub async fn fail_interrupted_uploads(self: &Arc<Self>) -> RelayResult<usize> {
+        let mut pages = Pages::new(self.store.as_ref(), SWEEP_BATCH);
+        let mut cut = Vec::new();
+        while let Some(batch) = pages.next().await? {
+            cut.extend(batch.into_iter().filter(|(_, r)| r.as_ref().is_ok_and(|r| r.uploading)).map(|(id, _)| id));
+        }
+        for id in &cut {
+            self.apply(*id, Action::UploadFailed).await?;
+        }
+        Ok(cut.len())
+    }
+
     /// The sender's current view (for watch), or `None` if the token is wrong or the link unknown.
     pub async fn status(self: &Arc<Self>, id: LinkId, manage: &ManageToken) -> RelayResult<Option<StatusReport>> {
         match self.apply(id, Action::Status(manage.clone())).await?.outcome.reply {
@@ -313,7 +338,9 @@ impl Relay {
                 changed += 1;
                 let holds = |r: &Record| r.state.kind().holds_content();
                 if holds(&t.old) && !t.new.as_ref().is_some_and(holds) {
-                    self.space.remove_stored(t.old.size);
+                    if !t.old.uploading {
+                        self.space.remove_stored(t.old.size);
+                    }
                     if let Err(e) = self.store.erase(&t.id).await {
                         // The state already says "no content"; tidying (or the start-up reconcile) finishes it.
                         tracing::warn!(link = %t.id.short(), "erasing content failed: {e}");

@@ -2,6 +2,7 @@
 // playwright-core. Everything on 127.0.0.1; every process is stopped by the test that started it.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import dgram from "node:dgram";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import https from "node:https";
 import { tmpdir } from "node:os";
@@ -123,4 +124,93 @@ export async function browser() {
       await b.close();
     },
   };
+}
+
+/** A slow uplink to `relay`: a UDP (QUIC) forwarder whose datagrams towards the relay pass at `bytesPerSec` at most,
+ * so a test can watch an upload while it runs. What its queue cannot hold is lost, as on a slow link; QUIC resends.
+ * Runs on this process's event loop: while it is in use, run other commands with `cliAsync`, never `cli`. */
+export async function pacedUplink(relay, bytesPerSec) {
+  const port = Number(new URL(relay.url).port);
+  const front = dgram.createSocket("udp4");
+  await new Promise((r) => front.bind(0, "127.0.0.1", r));
+  const flows = new Map();
+  const queue = [];
+  let timer = null;
+  let sendAt = 0;
+  const pump = () => {
+    timer = null;
+    while (queue.length) {
+      const now = performance.now();
+      if (sendAt > now) {
+        timer = setTimeout(pump, sendAt - now);
+        return;
+      }
+      const [up, msg] = queue.shift();
+      up.send(msg, port, "127.0.0.1");
+      sendAt = Math.max(now, sendAt) + (msg.length / bytesPerSec) * 1000;
+    }
+  };
+  front.on("message", (msg, from) => {
+    const key = `${from.address}:${from.port}`;
+    let up = flows.get(key);
+    if (!up) {
+      up = dgram.createSocket("udp4");
+      up.on("message", (m) => front.send(m, from.port, from.address));
+      flows.set(key, up);
+    }
+    if (queue.length < 2000) queue.push([up, msg]);
+    if (!timer) pump();
+  });
+  return {
+    url: `https://127.0.0.1:${front.address().port}`,
+    stop() {
+      if (timer) clearTimeout(timer);
+      front.close();
+      for (const up of flows.values()) up.close();
+    },
+  };
+}
+
+/** `cli`, without blocking this process's event loop (a `pacedUplink` in it keeps forwarding). */
+export function cliAsync(relay, args, { input = "", env = {}, cwd } = {}) {
+  const home = cwd ?? tempDir("burnlink-cli-");
+  const child = spawn(bin("burnlink"), args, {
+    cwd: home,
+    env: { ...process.env, BURNLINK_RELAY: relay.url, BURNLINK_CA: relay.ca, BURNLINK_STATE_DIR: join(home, ".state"), ...env },
+  });
+  child.stdin.end(input);
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+}
+
+/** `burnlink send --json ARGS` through `via` (a `pacedUplink`), running on: resolves with the link's JSON as soon as
+ * it is printed (a live link), and the process, to wait for or kill. */
+export async function sendLive(relay, via, args, input = "") {
+  const home = tempDir("burnlink-cli-");
+  const child = spawn(bin("burnlink"), ["send", "--json", ...args], {
+    cwd: home,
+    env: { ...process.env, BURNLINK_RELAY: via.url, BURNLINK_CA: relay.ca, BURNLINK_STATE_DIR: join(home, ".state") },
+  });
+  child.stdin.end(input);
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const exited = new Promise((resolve) => child.on("close", (code) => resolve({ code, stderr })));
+  const line = await new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once("line", resolve);
+    exited.then(({ code }) => reject(new Error(`send exited ${code} before printing a link: ${stderr}`)));
+  });
+  const sent = JSON.parse(line);
+  // Recipients elsewhere open it at the relay itself, not through the sender's slow uplink.
+  sent.link = sent.link.replace(via.url, relay.url);
+  return { sent, child, exited, running: () => child.exitCode === null && child.signalCode === null };
+}
+
+/** `status` without blocking the event loop. */
+export async function statusAsync(relay, sent) {
+  const r = await cliAsync(relay, ["status", sent.id, "--manage", sent.manage_token]);
+  if (r.code !== 0) throw new Error(`status failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout);
 }

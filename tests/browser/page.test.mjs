@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { artifacts, browser, cli, sendJson, sha256, startRelay, status, tempDir } from "./harness.mjs";
+import { artifacts, browser, cli, pacedUplink, sendJson, sendLive, sha256, startRelay, status, statusAsync, tempDir } from "./harness.mjs";
 import { randomBytes } from "node:crypto";
 
 let relay;
@@ -143,6 +143,70 @@ describe("recipient page", () => {
     await download.saveAs(saved);
     assert.equal(sha256(readFileSync(saved)), sha256(data));
     assert.equal(status(relay, sent).state, "consumed", "acked after the last chunk verified");
+  });
+});
+
+describe("live links in the page", () => {
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  async function untilState(sent, want) {
+    const end = Date.now() + 30_000;
+    for (;;) {
+      const now = (await statusAsync(relay, sent)).state;
+      if (now === want) return;
+      if (Date.now() > end) throw new Error(`still ${now}, waiting for ${want}`);
+      await sleep(50);
+    }
+  }
+
+  it("opens a file while the CLI is still uploading it, and it matches its hash", async () => {
+    const dir = tempDir();
+    const data = randomBytes(12 << 20);
+    writeFileSync(join(dir, "live.bin"), data);
+    // 12 MiB at 3 MiB/s: the upload runs about four seconds after the link is printed.
+    const up = await pacedUplink(relay, 3 << 20);
+    try {
+      const s = await sendLive(relay, up, [join(dir, "live.bin")]);
+      assert.ok(s.running(), "the link is printed while the upload runs");
+      const page = await chrome.page();
+      await page.goto(s.sent.link);
+      await page.getByTestId("reveal").click();
+      await untilState(s.sent, "claimed");
+      assert.ok(s.running(), "claimed while the upload still runs");
+      await shot(page, "live-receiving");
+      const link = page.getByTestId("download");
+      await link.waitFor({ timeout: 120_000 });
+      assert.equal((await s.exited).code, 0);
+      const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
+      const saved = join(dir, "saved.bin");
+      await download.saveAs(saved);
+      assert.equal(sha256(readFileSync(saved)), sha256(data));
+      assert.equal((await statusAsync(relay, s.sent)).state, "consumed");
+    } finally {
+      up.stop();
+    }
+  });
+
+  it("says plainly that the upload did not finish when the sender is killed mid-upload", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "cut.bin"), randomBytes(16 << 20));
+    const up = await pacedUplink(relay, 2 << 20);
+    try {
+      const s = await sendLive(relay, up, [join(dir, "cut.bin")]);
+      const page = await chrome.page();
+      await page.goto(s.sent.link);
+      await page.getByTestId("reveal").click();
+      await untilState(s.sent, "claimed");
+      s.child.kill("SIGKILL");
+      const err = page.getByTestId("error");
+      // The relay notices a vanished sender when its connection times out (15 s).
+      await err.waitFor({ timeout: 90_000 });
+      assert.match(await err.textContent(), /upload did not finish; nothing was saved/);
+      await shot(page, "live-upload-failed");
+      assert.equal(await page.getByTestId("download").count(), 0);
+      assert.equal((await statusAsync(relay, s.sent)).state, "upload_failed");
+    } finally {
+      up.stop();
+    }
   });
 });
 

@@ -8,7 +8,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { artifacts, bin, cli, sendJson, sha256, startRelay, status, tempDir } from "../browser/harness.mjs";
+import { artifacts, bin, cli, cliAsync, pacedUplink, sendJson, sha256, startRelay, status, tempDir } from "../browser/harness.mjs";
 import { Session } from "./webdriver.mjs";
 
 const DRIVER = process.env.TAURI_DRIVER_URL ?? "http://127.0.0.1:4444";
@@ -208,5 +208,44 @@ describe("desktop app", () => {
     assert.equal(await (await s.testid("relay-url")).value(), relay.url);
     assert.equal(await (await s.testid("relay-ca")).value(), relay.ca);
     await shot("settings");
+  });
+  it("shows a live link at once, with the upload's progress and a note to stay open; it opens while uploading", async () => {
+    // The app's uplink is slow (4 MiB/s), so 16 MiB upload for about four seconds after the link shows.
+    const up = await pacedUplink(relay, 4 << 20);
+    const settings = (url) =>
+      s.execute(
+        "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('set_settings', { settings: arguments[0] }).then(() => done(true), (e) => done(String(e)))",
+        [{ relay_url: url, ca_path: relay.ca, link_clear_secs: CLEAR_SECS }],
+      );
+    assert.equal(await settings(up.url), true);
+    try {
+      const dir = tempDir();
+      const data = randomBytes(16 << 20);
+      writeFileSync(join(dir, "live.bin"), data);
+      await tab("send");
+      await s.testid("drop-zone");
+      await s.execute("const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('test_drop', { paths: arguments[0] }).then(() => done(true), (e) => done(String(e)))", [[join(dir, "live.bin")]]);
+      await s.find('[data-testid="picked-file"]');
+      await (await s.testid("create")).click();
+      const link = await (await s.testid("link", { timeout: 60_000 })).value();
+      const upload = () => s.script("return document.querySelector('[data-testid=upload]').dataset.state");
+      assert.equal(await upload(), "uploading", "the link shows while the upload runs");
+      assert.match(await (await s.testid("upload-note")).text(), /Keep Burnlink open until the upload is done/);
+      assert.equal(clipboard(), link, "and it is on the clipboard already");
+      await shot("live-uploading");
+      // A recipient opens it now, at the relay itself; the bytes follow the upload.
+      const out = join(dir, "out");
+      mkdirSync(out);
+      const opened = cliAsync(relay, ["open", "-", "--out", out], { input: link.replace(up.url, relay.url) });
+      await until("the upload's end", async () => (await upload()) === "done", 60_000);
+      assert.match(await (await s.testid("upload-note")).text(), /Upload complete/);
+      await shot("live-done");
+      const r = await opened;
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(sha256(readFileSync(join(out, "live.bin"))), sha256(data));
+    } finally {
+      await settings(relay.url);
+      up.stop();
+    }
   });
 });

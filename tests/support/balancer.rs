@@ -1,21 +1,24 @@
 //! A round-robin load balancer on one loopback port, TCP and UDP, for the relay cluster the tests run: what an
 //! operator puts in front of several relays. Each TCP connection, and each UDP flow (a client address: one QUIC
 //! connection), goes to the next relay in turn that accepts it, so consecutive commands land on different relays.
-//! Plain threads, no protocol knowledge: bytes and datagrams are passed through as they are.
+//! Plain threads, no protocol knowledge: bytes and datagrams are passed through as they are. [`Balancer::pace`] slows
+//! the datagrams towards the relays to a given rate: a slow uplink, so a test can watch an upload while it runs.
 
 use std::collections::HashMap;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A running balancer; stops listening when stopped or dropped.
 pub struct Balancer {
     pub port: u16,
     backends: Arc<Mutex<Vec<SocketAddr>>>,
     stop: Arc<AtomicBool>,
+    /// Bytes a second towards the relays over UDP; 0: as fast as they come.
+    pace: Arc<AtomicU64>,
     threads: Vec<thread::JoinHandle<()>>,
 }
 
@@ -59,11 +62,18 @@ impl Balancer {
             let (stop, backends) = (stop.clone(), backends.clone());
             thread::spawn(move || serve_tcp(tcp, backends, stop))
         };
+        let pace = Arc::new(AtomicU64::new(0));
         let t2 = {
-            let (stop, backends) = (stop.clone(), backends.clone());
-            thread::spawn(move || serve_udp(Arc::new(udp), backends, stop))
+            let (stop, backends, pace) = (stop.clone(), backends.clone(), pace.clone());
+            thread::spawn(move || serve_udp(Arc::new(udp), backends, stop, pace))
         };
-        Self { port, backends, stop, threads: vec![t1, t2] }
+        Self { port, backends, stop, pace, threads: vec![t1, t2] }
+    }
+
+    /// Passes datagrams towards the relays at `bytes_per_sec` at most (0: no limit). Datagrams wait; the ones the
+    /// socket's buffer cannot hold meanwhile are lost, as on a slow link, and QUIC sends them again.
+    pub fn pace(&self, bytes_per_sec: u64) {
+        self.pace.store(bytes_per_sec, Ordering::Relaxed);
     }
 
     /// The relays it forwards to.
@@ -116,15 +126,29 @@ fn serve_tcp(listener: TcpListener, backends: Arc<Mutex<Vec<SocketAddr>>>, stop:
     }
 }
 
-fn serve_udp(socket: Arc<UdpSocket>, backends: Arc<Mutex<Vec<SocketAddr>>>, stop: Arc<AtomicBool>) {
+fn serve_udp(
+    socket: Arc<UdpSocket>,
+    backends: Arc<Mutex<Vec<SocketAddr>>>,
+    stop: Arc<AtomicBool>,
+    pace: Arc<AtomicU64>,
+) {
     let mut flows: HashMap<SocketAddr, Arc<UdpSocket>> = HashMap::new();
     let mut next = 0usize;
     let mut buf = vec![0u8; 65_536];
+    let mut send_at = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let (n, client) = match socket.recv_from(&mut buf) {
             Ok(r) => r,
             Err(_) => continue, // the poll timeout
         };
+        let rate = pace.load(Ordering::Relaxed);
+        if rate > 0 {
+            let now = Instant::now();
+            if send_at > now {
+                thread::sleep(send_at - now);
+            }
+            send_at = send_at.max(now) + Duration::from_secs_f64(n as f64 / rate as f64);
+        }
         flows.retain(|_, up| Arc::strong_count(up) > 1); // flows whose reply thread ended
         let up = match flows.get(&client) {
             Some(up) => up.clone(),

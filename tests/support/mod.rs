@@ -336,7 +336,7 @@ pub fn run(cmd: &mut Command, stdin: &[u8]) -> Run {
 
 /// Waits at most `limit`, reading stdout and stderr meanwhile: a child that writes more than a pipe holds must not
 /// block on a reader that waits for it to exit.
-fn wait_output(mut child: Child, limit: Duration) -> Output {
+pub fn wait_output(mut child: Child, limit: Duration) -> Output {
     fn drain(r: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
         std::thread::spawn(move || {
             let mut v = Vec::new();

@@ -234,6 +234,9 @@ async function receive(
       // Downloading it again gives the same bytes: nothing to resume.
       clearPending(id);
       errorCard(root, "The content could not be opened", `${(e as Error).message}. Nothing was saved.`);
+    } else if (e instanceof ApiError && e.code === "upload_failed") {
+      clearPending(id);
+      errorCard(root, "The upload did not finish", e.message);
     } else if (e instanceof ApiError && e.code === "gone") {
       clearPending(id);
       errorCard(root, "The download can no longer be resumed", LEASE_OVER);

@@ -104,8 +104,14 @@ function downloading(
   onProgress: (done: number, total: number) => void,
 ): Claimed {
   const size = Number(r.headers.get("burnlink-size") ?? r.headers.get("content-length"));
-  return { lease, size, body: resumable(id, lease, size, body, onProgress) };
+  return { lease, size, body: resumable(id, lease, size, isLive(r), body, onProgress) };
 }
+
+/** A live download: the sender is still uploading, `size` is its estimate, and the body's clean end is the end. */
+const isLive = (r: Response) => r.headers.get("burnlink-live") === "1";
+
+/** What a recipient of a live link hears when the sender's upload stops short: the link is gone, nothing saved. */
+export const UPLOAD_FAILED = "The sender's upload did not finish; nothing was saved. Ask the sender to send it again.";
 
 /** Downloads again, from the start, under a lease this page holds from an earlier claim (a reload after a cut). */
 export async function resume(id: string, lease: string, onProgress: (done: number, total: number) => void): Promise<Claimed> {
@@ -120,6 +126,7 @@ function resumable(
   id: string,
   lease: string,
   size: number,
+  live: boolean,
   first: ReadableStream<Uint8Array>,
   onProgress: (done: number, total: number) => void,
 ): ReadableStream<Uint8Array> {
@@ -133,14 +140,15 @@ function resumable(
         try {
           const { done, value } = await reader.read();
           if (done) {
-            if (offset >= size) {
+            // The relay cuts a live body off if the upload stops short, and ends it cleanly only at the upload's end.
+            if (live || offset >= size) {
               ctrl.close();
               return;
             }
             throw new Error("the download was cut short");
           }
           offset += value.length;
-          onProgress(offset, size);
+          onProgress(offset, Math.max(size, offset));
           ctrl.enqueue(value);
           return;
         } catch (e) {
@@ -150,7 +158,14 @@ function resumable(
           }
           await sleep(250 * 2 ** tries);
           const r = await post(api(id, "/resume"), { lease, offset });
-          if (!r.ok || !r.body) return fail(r);
+          if (!r.ok || !r.body) {
+            // A live download whose lease is gone: the upload behind it stopped (the relay ended the link).
+            return await fail(r).catch((e) => {
+              throw live && e instanceof ApiError && e.code === "gone" ? new ApiError("upload_failed", UPLOAD_FAILED) : e;
+            });
+          }
+          live = isLive(r);
+          size = Number(r.headers.get("burnlink-size") ?? size);
           reader = r.body.getReader();
         }
       }

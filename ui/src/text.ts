@@ -12,8 +12,16 @@ export const STATE_TEXT: Record<string, string> = {
   expired: "Expired unopened",
   revoked: "Revoked",
   burned: "Burned after failed attempts",
+  upload_failed: "Upload failed: it will not open",
   unknown: "No longer on the relay",
 };
+
+/** While a live link's upload runs: the link works already, and the app must stay open. */
+export const UPLOADING_NOTE =
+  "Keep Burnlink open until the upload is done. The link works already: whoever opens it now receives everything as it uploads.";
+export const UPLOADED_NOTE = "Upload complete. You can close Burnlink; the link waits on the relay until it is opened or expires.";
+export const uploadFailedNote = (why: string) =>
+  `The upload failed (${why}). This link will not open; send it again.`;
 
 export const GONE_TEXT =
   "This link is gone. It was already opened, it expired, it was revoked, or it never existed. Ask the sender for a new one if you still need it.";

@@ -49,6 +49,7 @@ pub fn request(seed: u64) -> (CreateRequest, HolderProof, ClaimKey) {
         holder_hash: holder.digest(),
         manage_hash: ManageToken::from_bytes([1; 32]).digest(),
         meta: PublicMeta { check: SecretCheck([0; 16]), kdf: None },
+        live: None,
     };
     (req, holder, claim)
 }

@@ -110,7 +110,8 @@ pub struct TickBatch {
     pub next: Option<LinkId>,
 }
 
-/// An upload being received. Dropped without [`Upload::commit`], it leaves nothing behind.
+/// An upload being received. Dropped without [`Upload::commit`] or [`Upload::finish`], it leaves nothing behind but,
+/// once published, its record: the relay then ends that record as UPLOAD_FAILED, which erases the content.
 #[async_trait::async_trait]
 pub trait Upload: Send {
     /// Appends bytes.
@@ -119,6 +120,31 @@ pub trait Upload: Send {
     fn written(&self) -> u64;
     /// Makes the content and then `record` durable, and the link visible. Fails if the id exists.
     async fn commit(self: Box<Self>, record: &Record) -> Result<(), StoreError>;
+    /// Live links: makes `record` (an uploading one) durable and the link visible now, with its content readable
+    /// through [`Store::open`] as it grows. `Ok(false)`: this store cannot serve content before the upload ends, so
+    /// the upload goes on to [`Upload::commit`] as usual.
+    async fn publish(&mut self, _record: &Record) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+    /// Ends a published upload: the content is complete and durable. The record is the relay's to update; readers
+    /// see the end only when the relay calls the returned [`Release`], after that update, so a recipient who read the
+    /// last byte can never ack a record that still says "uploading". Returns the bytes stored.
+    async fn finish(self: Box<Self>) -> Result<(u64, Release), StoreError> {
+        Err(StoreError::Db("this upload was not published".into()))
+    }
+}
+
+/// Lets a finished live upload's readers reach its end.
+pub type Release = Box<dyn FnOnce() + Send>;
+
+/// The error a live download's stream ends with when the sender's upload ended before it finished.
+#[derive(Debug, thiserror::Error)]
+#[error("the sender's upload did not finish; nothing was saved")]
+pub struct UploadEnded;
+
+/// Whether a download failed because the live upload behind it ended early.
+pub fn is_upload_ended(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<UploadEnded>())
 }
 
 /// Durable storage of link records and their content.

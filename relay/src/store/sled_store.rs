@@ -21,6 +21,12 @@ key file (a new key reaches the disk before the record that needs it), `db.flush
 `fsync` of every sled blob file written since the last sync and of their folder. sled's own periodic flush is off:
 all of its writes go through this one path.
 
+**Live uploads.** A published upload ([`Upload::publish`]) keeps writing its temp file; its record and key are in
+sled from the moment it is published, and an in-memory entry tells [`Store::open`] where the bytes are and how far
+they go, so a download reads behind the writer and waits for more. [`Upload::finish`] syncs and renames the file as a
+commit does; a published upload dropped unfinished tells its readers so and leaves the record to the relay, which
+ends it as UPLOAD_FAILED (and after a crash finds it still uploading and does the same).
+
 **Erasure.** [`Store::erase`] takes the link's slot out of sled atomically (so only one eraser ever destroys it),
 overwrites the key with zeros, waits for the key file's sync, and only then deletes the content and frees the slot.
 */
@@ -31,18 +37,20 @@ use std::fs;
 use std::io::{self, Read};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use burnlink_core::link::LinkId;
 use burnlink_core::state::Record;
 use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
+use tokio::sync::watch;
 
 use super::files::{create_private, private_dir, sync_dir, write_file_durably, GroupCommit};
 use super::keyslots::KeySlots;
 use super::seal::{self, Opener, Sealer};
-use super::{BlobStream, Scanned, Store, StoreError, Upload};
+use super::{BlobStream, Release, Scanned, Store, StoreError, Upload, UploadEnded};
 
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
@@ -119,6 +127,27 @@ struct Inner {
     keys: Arc<KeySlots>,
     gc: Arc<GroupCommit>,
     inline_threshold: usize,
+    /// Published uploads still running.
+    live: Mutex<HashMap<LinkId, Live>>,
+}
+
+/// Where a published upload's bytes are and how far they go.
+#[derive(Clone)]
+struct Live {
+    /// The temp file, and once finished the stored one.
+    tmp: PathBuf,
+    progress: watch::Receiver<Progress>,
+    /// Set when the link's content is erased mid-upload (a revoke): the upload stops at its next write.
+    erased: Arc<AtomicBool>,
+}
+
+/// How far a published upload has got.
+#[derive(Clone, Copy, Debug)]
+struct Progress {
+    /// Sealed bytes in the temp file that readers may read: whole chunks until the end.
+    sealed: u64,
+    /// `Some(true)`: finished (`sealed` is the whole); `Some(false)`: ended early.
+    end: Option<bool>,
 }
 
 /// The sled + files backend.
@@ -213,7 +242,8 @@ impl SledStore {
             sled_blobs.sync_new()
         });
         let (gc, flusher) = GroupCommit::start(sync, deadline);
-        let inner = Arc::new(Inner { dir: dir.to_path_buf(), tree, blobs, tmp, keys, gc, inline_threshold });
+        let live = Mutex::new(HashMap::new());
+        let inner = Arc::new(Inner { dir: dir.to_path_buf(), tree, blobs, tmp, keys, gc, inline_threshold, live });
         let store = Self { inner, flusher: Some(flusher) };
         let report = store.reconcile()?;
         Ok((store, report))
@@ -330,6 +360,7 @@ impl Store for SledStore {
             synced_at: 0,
             file_bytes: 0,
             committed: false,
+            published: None,
         }))
     }
 
@@ -339,6 +370,19 @@ impl Store for SledStore {
         let opener = Opener::new(&storage_key, id);
         let first = offset / seal::CHUNK as u64;
         let skip = (offset % seal::CHUNK as u64) as usize;
+        let live = self.inner.live.lock().expect("not poisoned").get(id).cloned();
+        if let Some(live) = live {
+            match fs::File::open(&live.tmp) {
+                Ok(mut f) => {
+                    io::Seek::seek(&mut f, io::SeekFrom::Start(first * seal::SEALED_CHUNK as u64))?;
+                    let reader = FileReader { file: f, opener, index: first, skip };
+                    return Ok(Some(tail(reader, live.progress)));
+                }
+                // Finished (renamed into place) since the lookup: read it as stored content.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         if let Some(v) = self.inner.tree.get(key(BLOB, id))? {
             // Inline content is small: open it all at once.
             let mut plain = Vec::with_capacity(v.len());
@@ -358,7 +402,7 @@ impl Store for SledStore {
         let reader = FileReader { file: f, opener, index: first, skip };
         Ok(Some(Box::pin(futures_util::stream::unfold(Some(reader), |st| async move {
             let st = st?;
-            match tokio::task::spawn_blocking(move || st.next()).await {
+            match tokio::task::spawn_blocking(move || st.next(READ_BATCH)).await {
                 Ok(step) => step,
                 Err(e) => Some((Err(io::Error::other(e)), None)),
             }
@@ -367,6 +411,12 @@ impl Store for SledStore {
 
     async fn erase(&self, id: &LinkId) -> Result<(), StoreError> {
         let inner = &self.inner;
+        let live = inner.live.lock().expect("not poisoned").remove(id);
+        if let Some(live) = live {
+            // The upload stops at its next write and its drop tells the readers; its bytes go now.
+            live.erased.store(true, Ordering::Release);
+            let _ = fs::remove_file(&live.tmp);
+        }
         // Taking the slot out is the one atomic step: a second eraser finds nothing and can never destroy a key that
         // was freed and handed to another link meanwhile.
         let slot = inner.tree.remove(key(KEY, id))?.map(|v| slot_of(&v)).transpose()?;
@@ -416,13 +466,14 @@ struct FileReader {
     skip: usize,
 }
 
-/// Sealed chunks read per step: 256 KiB of content.
-const CHUNKS_PER_READ: usize = 4;
+/// Sealed bytes read per step: 256 KiB of content.
+const READ_BATCH: usize = seal::SEALED_CHUNK * 4;
 
 impl FileReader {
-    /// The next piece of content and the reader for the rest (`None` after the end or an error).
-    fn next(mut self) -> Option<(io::Result<Bytes>, Option<Self>)> {
-        let mut sealed = vec![0u8; seal::SEALED_CHUNK * CHUNKS_PER_READ];
+    /// The next piece of content, from up to `max` sealed bytes (whole chunks but at the end), and the reader for the
+    /// rest (`None` after the end or an error).
+    fn next(mut self, max: usize) -> Option<(io::Result<Bytes>, Option<Self>)> {
+        let mut sealed = vec![0u8; max];
         let mut n = 0;
         while n < sealed.len() {
             match self.file.read(&mut sealed[n..]) {
@@ -450,6 +501,42 @@ impl FileReader {
     }
 }
 
+/// A download that reads a published upload behind its writer: whatever whole chunks are in the file, then waits for
+/// more; it ends cleanly only after the upload finished and every byte was read, and with [`UploadEnded`] if the
+/// upload ended early.
+fn tail(reader: FileReader, progress: watch::Receiver<Progress>) -> BlobStream {
+    let at = reader.index * seal::SEALED_CHUNK as u64;
+    Box::pin(futures_util::stream::unfold(Some((reader, at, progress)), |st| async move {
+        let (reader, at, mut progress) = st?;
+        loop {
+            let p = *progress.borrow_and_update();
+            if at < p.sealed {
+                let max = (p.sealed - at).min(READ_BATCH as u64) as usize;
+                let step = tokio::task::spawn_blocking(move || reader.next(max)).await;
+                return match step {
+                    Ok(Some((Ok(b), Some(reader)))) => Some((Ok(b), Some((reader, at + max as u64, progress)))),
+                    // Fewer bytes than the writer reported, or an unreadable chunk: never a clean end, which would
+                    // read as the upload's end.
+                    Ok(Some((Ok(_), None))) | Ok(None) => {
+                        Some((Err(io::Error::other("a live upload's file is shorter than written")), None))
+                    }
+                    Ok(Some((Err(e), _))) => Some((Err(e), None)),
+                    Err(e) => Some((Err(io::Error::other(e)), None)),
+                };
+            }
+            match p.end {
+                Some(true) => return None,
+                Some(false) => return Some((Err(io::Error::other(UploadEnded)), None)),
+                None => {
+                    if progress.changed().await.is_err() {
+                        return Some((Err(io::Error::other(UploadEnded)), None));
+                    }
+                }
+            }
+        }
+    }))
+}
+
 /// Bytes between background syncs of a large upload, so the sync before `commit` has only the last stretch left.
 const SYNC_EVERY: u64 = 64 << 20;
 /// Sealed bytes buffered before a write to the temp file.
@@ -471,6 +558,8 @@ struct SledUpload {
     synced_at: u64,
     file_bytes: u64,
     committed: bool,
+    /// Set once published: readers' progress and the erase flag.
+    published: Option<(watch::Sender<Progress>, Arc<AtomicBool>)>,
 }
 
 impl SledUpload {
@@ -484,6 +573,12 @@ impl SledUpload {
         f.write_all(&self.out).await?;
         self.file_bytes += self.out.len() as u64;
         self.out.clear();
+        if let Some((progress, _)) = &self.published {
+            // In the file (the page cache) before readers hear of it.
+            f.flush().await?;
+            let sealed = self.file_bytes;
+            progress.send_modify(|p| p.sealed = sealed);
+        }
         if self.file_bytes - self.synced_at >= SYNC_EVERY {
             if let Some(prev) = self.syncing.take() {
                 prev.await.map_err(io::Error::other)??;
@@ -500,6 +595,9 @@ impl SledUpload {
 #[async_trait::async_trait]
 impl Upload for SledUpload {
     async fn write(&mut self, data: &[u8]) -> Result<(), StoreError> {
+        if self.published.as_ref().is_some_and(|(_, erased)| erased.load(Ordering::Acquire)) {
+            return Err(StoreError::Lost);
+        }
         self.sealer.as_mut().expect("not finished").write(data, &mut self.out);
         self.written += data.len() as u64;
         let inline = self.file.is_none() && self.written <= self.inner.inline_threshold as u64;
@@ -548,11 +646,86 @@ impl Upload for SledUpload {
         self.committed = true;
         inner.gc.commit().await
     }
+
+    async fn publish(&mut self, record: &Record) -> Result<bool, StoreError> {
+        let inner = self.inner.clone();
+        let (id, rkey) = (self.id, key(RECORD, &self.id));
+        if inner.tree.contains_key(rkey)? {
+            return Err(StoreError::Db("id exists".into()));
+        }
+        // Everything so far goes to the file, so readers find it there.
+        self.spill().await?;
+        let f = self.file.as_mut().expect("spilled");
+        f.flush().await?;
+        let (progress, readers) = watch::channel(Progress { sealed: self.file_bytes, end: None });
+        let erased = Arc::new(AtomicBool::new(false));
+        let live = Live { tmp: self.tmp.clone(), progress: readers, erased: erased.clone() };
+        // Readers must find the bytes from the moment a claim can see the record.
+        inner.live.lock().expect("not poisoned").insert(id, live);
+        self.published = Some((progress, erased));
+        let mut batch = sled::Batch::default();
+        batch.insert(&key(KEY, &id), &self.slot.to_be_bytes());
+        batch.insert(&rkey, record.encode());
+        inner.tree.apply_batch(batch)?;
+        inner.gc.commit().await?;
+        Ok(true)
+    }
+
+    async fn finish(mut self: Box<Self>) -> Result<(u64, Release), StoreError> {
+        self.sealer.take().expect("finished once").finish(&mut self.out);
+        self.spill().await?;
+        let mut f = self.file.take().expect("published uploads have a file");
+        f.flush().await?;
+        if let Some(prev) = self.syncing.take() {
+            prev.await.map_err(io::Error::other)??;
+        }
+        let f = f.into_std().await;
+        let inner = self.inner.clone();
+        let (tmp, dest, blobs) = (self.tmp.clone(), inner.blobs.join(id_hex(&self.id)), inner.blobs.clone());
+        blocking(move || {
+            f.sync_all()?;
+            drop(f);
+            fs::rename(&tmp, &dest)?;
+            sync_dir(&blobs)?;
+            Ok(())
+        })
+        .await?;
+        let (progress, erased) = self.published.take().expect("published");
+        if erased.load(Ordering::Acquire) {
+            // Erased while the last bytes went in: the erase may have missed the renamed file.
+            let _ = fs::remove_file(inner.blobs.join(id_hex(&self.id)));
+            self.published = Some((progress, erased));
+            return Err(StoreError::Lost);
+        }
+        // Until the release, every reader (new ones too) reads the renamed file as a live one and waits at its end.
+        let id = self.id;
+        if let Some(live) = inner.live.lock().expect("not poisoned").get_mut(&id) {
+            live.tmp = inner.blobs.join(id_hex(&id));
+        }
+        self.committed = true;
+        let sealed = self.file_bytes;
+        let release = Box::new(move || {
+            inner.live.lock().expect("not poisoned").remove(&id);
+            progress.send_modify(|p| *p = Progress { sealed, end: Some(true) });
+        });
+        Ok((self.written, release))
+    }
 }
 
 impl Drop for SledUpload {
     fn drop(&mut self) {
         if self.committed {
+            return;
+        }
+        if let Some((progress, _)) = self.published.take() {
+            // The record owns the key now: the relay ends the link, which erases it. Readers hear of the end at once.
+            progress.send_modify(|p| p.end = Some(false));
+            let mut live = self.inner.live.lock().expect("not poisoned");
+            if live.get(&self.id).is_some_and(|l| l.tmp == self.tmp) {
+                live.remove(&self.id);
+            }
+            drop(live);
+            let _ = fs::remove_file(&self.tmp);
             return;
         }
         // An abandoned upload (refused, too large, connection lost, failed commit) leaves nothing behind: its key
@@ -582,6 +755,7 @@ mod tests {
             holder_hash: Digest32([3; 32]),
             manage_hash: Digest32([2; 32]),
             meta: PublicMeta { check: SecretCheck([0; 16]), kdf: None },
+            live: None,
         };
         Record::new(&req, 3, Timestamp(0)).unwrap()
     }
@@ -605,6 +779,90 @@ mod tests {
 
     fn tmp_files(dir: &Path) -> usize {
         fs::read_dir(dir.join("blobs/tmp")).unwrap().count()
+    }
+
+    fn live_record() -> Record {
+        Record { uploading: true, ..record() }
+    }
+
+    /// Reads a live stream until `n` bytes arrived (or it ended).
+    async fn read_n(s: &mut BlobStream, n: usize) -> Vec<u8> {
+        let mut v = Vec::new();
+        while v.len() < n {
+            match s.next().await {
+                Some(b) => v.extend_from_slice(&b.unwrap()),
+                None => break,
+            }
+        }
+        v
+    }
+
+    #[tokio::test]
+    async fn a_published_upload_is_read_behind_its_writer_and_ends_only_when_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = SledStore::open(dir.path(), 4096, DEADLINE).unwrap();
+        let id = LinkId([7; 16]);
+        let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 253) as u8).collect();
+        let mut up = store.upload(&id).await.unwrap();
+        up.write(&data[..10_000]).await.unwrap();
+        assert!(up.publish(&live_record()).await.unwrap());
+        assert_eq!(store.get(&id).await.unwrap(), Some(live_record()), "the record is there, durably");
+        let mut early = store.open(&id, 0).await.unwrap().unwrap();
+        up.write(&data[10_000..600_000]).await.unwrap();
+        // Whole sealed chunks reach the reader as they are written (the last partial one waits for more).
+        let got = read_n(&mut early, 524_288).await;
+        assert!(got[..] == data[..got.len()] && got.len() >= 524_288);
+        let mut late = store.open(&id, 123_457).await.unwrap().unwrap();
+        up.write(&data[600_000..]).await.unwrap();
+        let (size, release) = up.finish().await.unwrap();
+        assert_eq!(size, data.len() as u64);
+        // Finished and stored, but the readers wait at the end until the relay has recorded it.
+        let rest = read_n(&mut early, data.len() - got.len()).await;
+        assert!(rest[..] == data[got.len()..]);
+        let waiting = tokio::time::timeout(Duration::from_millis(200), early.next()).await;
+        assert!(waiting.is_err(), "no end before the release");
+        release();
+        assert!(early.next().await.is_none(), "a clean end after the release");
+        let late = read_n(&mut late, usize::MAX).await;
+        assert!(late[..] == data[123_457..]);
+        assert!(read(&store, &id, 999_999).await.unwrap() == data[999_999..], "stored as any other");
+        assert_eq!(tmp_files(dir.path()), 0);
+    }
+
+    #[tokio::test]
+    async fn a_published_upload_that_stops_short_ends_its_readers_with_upload_ended() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = SledStore::open(dir.path(), 4096, DEADLINE).unwrap();
+        let (cut, erased) = (LinkId([8; 16]), LinkId([9; 16]));
+        let data = vec![5u8; 300_000];
+        let mut up = store.upload(&cut).await.unwrap();
+        up.write(&data).await.unwrap();
+        up.publish(&live_record()).await.unwrap();
+        let mut reader = store.open(&cut, 0).await.unwrap().unwrap();
+        assert_eq!(read_n(&mut reader, 262_144).await.len(), 262_144);
+        drop(up);
+        let end = loop {
+            match reader.next().await {
+                Some(Ok(_)) => continue,
+                other => break other,
+            }
+        };
+        let e = end.expect("an error, not a clean end").unwrap_err();
+        assert!(super::super::is_upload_ended(&e), "{e}");
+        assert_eq!(tmp_files(dir.path()), 0, "its bytes are gone");
+        // The record and its key are the relay's to end (as UPLOAD_FAILED), which erases them.
+        assert!(store.get(&cut).await.unwrap().is_some());
+        store.erase(&cut).await.unwrap();
+
+        // Erased mid-upload (a revoke): the upload's next write fails and nothing is left.
+        let mut up = store.upload(&erased).await.unwrap();
+        up.write(&data).await.unwrap();
+        up.publish(&live_record()).await.unwrap();
+        store.erase(&erased).await.unwrap();
+        assert!(matches!(up.write(&data).await, Err(StoreError::Lost)));
+        drop(up);
+        assert_eq!(tmp_files(dir.path()), 0);
+        assert!(store.open(&erased, 0).await.unwrap().is_none());
     }
 
     #[tokio::test]

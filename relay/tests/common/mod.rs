@@ -152,6 +152,7 @@ pub fn create_request(k: &LinkKeys, ttl_secs: u32) -> CreateRequest {
         holder_hash: k.holder.digest(),
         manage_hash: k.manage.digest(),
         meta: PublicMeta { check: SecretCheck([7; 16]), kdf: None },
+        live: None,
     }
 }
 

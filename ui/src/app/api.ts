@@ -46,7 +46,7 @@ export interface HistoryEntry {
   created_at: number;
   expires_at: number;
   link: string | null;
-  state: "fresh" | "claimed" | "consumed" | "expired" | "revoked" | "burned" | "unknown";
+  state: "fresh" | "claimed" | "consumed" | "expired" | "revoked" | "burned" | "upload_failed" | "unknown";
   claimed_at: number | null;
   ended_at: number | null;
 }
@@ -79,6 +79,8 @@ export const api = {
   pickFolder: () => invoke<string | null>("pick_folder"),
 
   onProgress: (f: (p: Progress) => void): Promise<UnlistenFn> => listen<Progress>("progress", (e) => f(e.payload)),
+  /** A live link exists: shown at once while its upload goes on (`send` resolves when it is stored). */
+  onLinkReady: (f: (sent: Sent) => void): Promise<UnlistenFn> => listen<Sent>("link-ready", (e) => f(e.payload)),
   onHistoryChanged: (f: () => void): Promise<UnlistenFn> => listen("history-changed", () => f()),
   onOpenLink: (f: (link: string) => void): Promise<UnlistenFn> => listen<string>("open-link", (e) => f(e.payload)),
   onClipboardCleared: (f: () => void): Promise<UnlistenFn> => listen("clipboard-cleared", () => f()),

@@ -1,6 +1,16 @@
 /** The Send view: drop zone or text, expiry, label, passphrase -> the link, its QR code, on the clipboard for a while. */
 import { h, passphraseField, progressBar, show, ttlSelect, when } from "../../dom";
-import { copiedText, INSTRUCTIONS, PASSPHRASE_HINT, PASSPHRASE_SEPARATELY, SEND_TITLE, textTooLong } from "../../text";
+import {
+  copiedText,
+  INSTRUCTIONS,
+  PASSPHRASE_HINT,
+  PASSPHRASE_SEPARATELY,
+  SEND_TITLE,
+  textTooLong,
+  UPLOADED_NOTE,
+  UPLOADING_NOTE,
+  uploadFailedNote,
+} from "../../text";
 import { api, errorText, type Sent } from "../api";
 import { nav, root, state } from "../state";
 
@@ -72,6 +82,12 @@ export function sendView() {
     create.disabled = true;
     const bar = progressBar("Encrypting and uploading");
     status.replaceChildren(bar.el);
+    const withPass = !!pass.value;
+    // The link shows the moment the relay has made it, with the upload's progress under it.
+    let shown: Upload | null = null;
+    const unReady = await api.onLinkReady((sent) => {
+      shown ??= sentView(sent, withPass, bar.el);
+    });
     const un = await api.onProgress((p) => p.op === "send" && bar.set(p.done, p.total));
     try {
       const sent = await api.send({
@@ -82,18 +98,29 @@ export function sendView() {
         label: label.value || null,
       });
       state.draft.paths = [];
-      sentView(sent, !!pass.value);
+      (shown ?? sentView(sent, withPass, bar.el)).done();
     } catch (e) {
-      create.disabled = false;
-      status.replaceChildren(h("p", { testid: "error", role: "alert" }, errorText(e)));
+      if (shown) {
+        (shown as Upload).failed(errorText(e));
+      } else {
+        create.disabled = false;
+        status.replaceChildren(h("p", { testid: "error", role: "alert" }, errorText(e)));
+      }
     } finally {
       un();
+      unReady();
     }
   });
   show(root, form);
 }
 
-function sentView(sent: Sent, withPass: boolean) {
+/** A shown link's upload: it ends stored or failed. */
+interface Upload {
+  done(): void;
+  failed(why: string): void;
+}
+
+function sentView(sent: Sent, withPass: boolean, progress: HTMLElement): Upload {
   const link = h("input", { readonly: true, value: sent.link, testid: "link", "aria-label": "The one-time link", class: "mono" });
   const note = h("p", { class: "ok", role: "status", testid: "copied" }, sent.copied ? copiedText("Link", sent.clear_after_secs) : "");
   state.clipboardNote = note;
@@ -110,6 +137,8 @@ function sentView(sent: Sent, withPass: boolean) {
   const qr = h("img", { testid: "qr", class: "qr", alt: "QR code of the link", src: `data:image/svg+xml;base64,${btoa(sent.qr_svg)}` });
   const again = h("button", { type: "button" }, "Send something else");
   again.addEventListener("click", () => nav("send"));
+  const uploadNote = h("p", { class: "warn", role: "status", testid: "upload-note" }, UPLOADING_NOTE);
+  const upload = h("div", { class: "upload", testid: "upload", "data-state": "uploading" }, progress, uploadNote);
   show(
     root,
     h(
@@ -118,6 +147,7 @@ function sentView(sent: Sent, withPass: boolean) {
       h("h1", { id: "sent-title" }, "Your one-time link is ready"),
       h("div", { class: "sent" }, h("div", { class: "sent-main" }, link, h("div", { class: "row" }, copy, copyInstr), note), qr),
       h("p", {}, `“${sent.label}” opens once and expires ${when(sent.expires_at)} if nobody opens it. You will be told when it is opened.`),
+      upload,
       withPass ? h("p", { class: "warn" }, PASSPHRASE_SEPARATELY) : null,
       sent.history_error
         ? h("p", { class: "warn", role: "alert" }, `This link was not saved to your history (${sent.history_error}). Copy it now.`)
@@ -127,5 +157,19 @@ function sentView(sent: Sent, withPass: boolean) {
     ),
   );
   copy.focus();
+  return {
+    done() {
+      upload.dataset.state = "done";
+      uploadNote.className = "ok";
+      uploadNote.textContent = UPLOADED_NOTE;
+    },
+    failed(why) {
+      upload.dataset.state = "failed";
+      uploadNote.className = "error";
+      uploadNote.setAttribute("role", "alert");
+      uploadNote.setAttribute("data-testid", "upload-failed");
+      uploadNote.textContent = uploadFailedNote(why);
+    },
+  };
 }
 
