@@ -177,6 +177,7 @@ fn usage(msg: impl Into<String>) -> Fail {
 }
 
 fn main() -> ExitCode {
+    burnlink_client::timing::start();
     let cli = Cli::parse();
     // A busy relay says how long to wait; the client waits (within a bound) and says so here.
     burnlink_client::transport::on_wait(|after| {
@@ -189,7 +190,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match rt.block_on(run(cli)) {
+    burnlink_client::timing::mark("runtime");
+    let ran = rt.block_on(run(cli));
+    burnlink_client::timing::mark("done");
+    match ran {
         Ok(()) => ExitCode::SUCCESS,
         Err(Fail(code, msg)) => {
             eprintln!("burnlink: {msg}");

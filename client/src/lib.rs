@@ -20,6 +20,7 @@ pub mod open;
 pub mod resume;
 pub mod send;
 pub mod sink;
+pub mod timing;
 pub mod transport;
 
 pub use error::Error;

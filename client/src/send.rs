@@ -232,6 +232,7 @@ pub async fn send(
     };
     let link_of = |id: LinkId| Link { relay: Some(origin.clone()), id, secret: new.secret.clone() }.to_https(origin);
     let on_created = |id: LinkId, expires_at: Timestamp| {
+        crate::timing::mark("created");
         if let Some(f) = &opts.live {
             let early =
                 Sent { link: link_of(id), id, expires_at, manage: manage.clone(), bytes, skipped: skipped.clone() };
@@ -264,6 +265,7 @@ pub async fn send(
             other => break other?,
         }
     };
+    crate::timing::mark("stored");
     Ok(Sent { link: link_of(id), id, expires_at, manage, bytes, skipped })
 }
 

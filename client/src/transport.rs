@@ -177,6 +177,14 @@ pub enum Claim {
     Gone,
 }
 
+/// What a plain claim ([`RelayClient::claim_plain`]) got.
+pub enum PlainClaim {
+    /// An answer as to any claim.
+    Claim(Claim),
+    /// The link needs a passphrase: what a peek would have said. Nothing was counted.
+    NeedsPassphrase(LinkInfo),
+}
+
 /// Ciphertext arriving from the relay, from `offset` to `size`.
 pub struct Body {
     /// First byte this body carries.
@@ -321,6 +329,7 @@ impl RelayClient {
             Ok(Err(e)) => return Err(unreachable(e.to_string())),
             Ok(Ok(c)) => c,
         };
+        crate::timing::mark("connected");
         Ok(Self { endpoint, conn })
     }
 
@@ -365,8 +374,7 @@ impl RelayClient {
         }
     }
 
-    /// Uploads a payload and creates the link. `progress` hears the bytes sent so far.
-    /// Creates a link from `body`; returns once everything is stored.
+    /// Creates a link from `body` (`progress` hears the bytes sent so far); returns once everything is stored.
     pub async fn create(
         &self,
         req: CreateRequest,
@@ -452,17 +460,36 @@ impl RelayClient {
 
     /// Proves holding the link and the claim key, and takes the lease; on success the ciphertext follows.
     pub async fn claim(&self, id: LinkId, holder: HolderProof, key: ClaimKey) -> Result<Claim, TransportError> {
-        let (resp, rest, recv) = self.exchange(&Request::Claim { id, holder, key }).await?;
-        match resp {
-            Response::Claimed { lease, lease_expires_at, size, live } => Ok(Claim::Won {
+        match self.claiming(&Request::Claim { id, holder, key }).await? {
+            PlainClaim::Claim(c) => Ok(c),
+            PlainClaim::NeedsPassphrase(_) => Err(TransportError::Protocol("a claim answered as a peek".into())),
+        }
+    }
+
+    /// A claim with the keys of a link without a passphrase, in the round trip a peek would take: a link that has
+    /// one is not claimed but answered [`PlainClaim::NeedsPassphrase`], and loses no attempt.
+    pub async fn claim_plain(
+        &self,
+        id: LinkId,
+        holder: HolderProof,
+        key: ClaimKey,
+    ) -> Result<PlainClaim, TransportError> {
+        self.claiming(&Request::ClaimPlain { id, holder, key }).await
+    }
+
+    async fn claiming(&self, req: &Request) -> Result<PlainClaim, TransportError> {
+        let (resp, rest, recv) = self.exchange(req).await?;
+        Ok(PlainClaim::Claim(match resp {
+            Response::Claimed { lease, lease_expires_at, size, live } => Claim::Won {
                 lease,
                 lease_expires_at,
                 body: Body { offset: 0, size, live, reader: std::io::Cursor::new(rest).chain(recv) },
-            }),
-            Response::WrongProof { attempts_left } => Ok(Claim::WrongProof { attempts_left }),
-            Response::Gone => Ok(Claim::Gone),
-            other => Err(unexpected(other)),
-        }
+            },
+            Response::WrongProof { attempts_left } => Claim::WrongProof { attempts_left },
+            Response::Gone => Claim::Gone,
+            Response::Info(info) => return Ok(PlainClaim::NeedsPassphrase(info)),
+            other => return Err(unexpected(other)),
+        }))
     }
 
     /// Continues a download under `lease` from `offset`; `None` if the lease is gone.

@@ -98,6 +98,17 @@ pub enum Request {
         /// The claim key `C`.
         key: ClaimKey,
     },
+    /// A claim folded into the peek it would follow: exactly [`Request::Claim`], except that a fresh link with a
+    /// passphrase is not claimed but answered as a peek (`Info`), so a recipient who did not know it needs one loses
+    /// no attempt. A link without a passphrase opens in one round trip.
+    ClaimPlain {
+        /// Link.
+        id: LinkId,
+        /// The holder proof `H`.
+        holder: HolderProof,
+        /// The claim key `C` as derived without a passphrase.
+        key: ClaimKey,
+    },
     /// Continue a download under a lease from a byte offset.
     Resume {
         /// Link.
@@ -147,6 +158,7 @@ mod tag {
     pub const REVOKE: u8 = 0x07;
     pub const WATCH: u8 = 0x08;
     pub const CREATE_LIVE: u8 = 0x09;
+    pub const CLAIM_PLAIN: u8 = 0x0a;
 
     pub const CREATED: u8 = 0x81;
     pub const INFO: u8 = 0x82;
@@ -180,9 +192,13 @@ impl Request {
                 w.bytes(&id.0);
                 tag::PEEK
             }
-            Request::Claim { id, holder, key } => {
+            Request::Claim { id, holder, key } | Request::ClaimPlain { id, holder, key } => {
                 w.bytes(&id.0).bytes(holder.expose()).bytes(key.expose());
-                tag::CLAIM
+                if matches!(self, Request::Claim { .. }) {
+                    tag::CLAIM
+                } else {
+                    tag::CLAIM_PLAIN
+                }
             }
             Request::Resume { id, lease, offset } => {
                 w.bytes(&id.0).bytes(lease.expose()).u64(*offset);
@@ -220,6 +236,11 @@ impl Request {
             }),
             tag::PEEK => Request::Peek { id: r.id()? },
             tag::CLAIM => Request::Claim {
+                id: r.id()?,
+                holder: HolderProof::from_bytes(r.array()?),
+                key: ClaimKey::from_bytes(r.array()?),
+            },
+            tag::CLAIM_PLAIN => Request::ClaimPlain {
                 id: r.id()?,
                 holder: HolderProof::from_bytes(r.array()?),
                 key: ClaimKey::from_bytes(r.array()?),
@@ -510,6 +531,7 @@ mod tests {
             }),
             Request::Peek { id },
             Request::Claim { id, holder: HolderProof::from_bytes([7; 32]), key: ClaimKey::from_bytes([4; 32]) },
+            Request::ClaimPlain { id, holder: HolderProof::from_bytes([7; 32]), key: ClaimKey::from_bytes([4; 32]) },
             Request::Resume { id, lease: LeaseToken::from_bytes([5; 32]), offset: u64::MAX },
             Request::Ack { id, lease: LeaseToken::from_bytes([5; 32]) },
             Request::Status { id, manage: ManageToken::from_bytes([6; 32]) },

@@ -314,6 +314,17 @@ pub enum Event<'a> {
         /// Lease length.
         lease_ttl: Duration,
     },
+    /// [`Event::Claim`] unless the link has a passphrase: then the holder gets what a peek would, and nothing changes.
+    ClaimPlain {
+        /// The holder proof sent.
+        holder: &'a HolderProof,
+        /// The claim key sent (derived without a passphrase).
+        key: &'a ClaimKey,
+        /// A fresh lease token the relay made for this claim.
+        lease: &'a LeaseToken,
+        /// Lease length.
+        lease_ttl: Duration,
+    },
     /// The lease holder continues from `offset`; the lease runs `lease_ttl` from now (within [`MAX_LEASE_SPAN`]).
     Resume {
         /// Lease token sent.
@@ -385,6 +396,10 @@ pub fn step(current: Option<&Record>, now: Timestamp, event: Event<'_>) -> Outco
     let Some(current) = current else {
         return Outcome::reply(Response::Gone);
     };
+    let (event, plain_only) = match event {
+        Event::ClaimPlain { holder, key, lease, lease_ttl } => (Event::Claim { holder, key, lease, lease_ttl }, true),
+        other => (other, false),
+    };
     let mut rec = current.clone();
     let mut changed = rec.settle(now);
     let mut serve_from = None;
@@ -398,6 +413,10 @@ pub fn step(current: Option<&Record>, now: Timestamp, event: Event<'_>) -> Outco
         (Event::Claim { holder, .. }, State::Fresh) if holder.digest() != rec.holder_hash => {
             // Not the link's holder: the neutral answer, and nothing counted or written.
             Response::Gone
+        }
+        (Event::Claim { .. }, State::Fresh) if plain_only && rec.meta.kdf.is_some() => {
+            // The holder did not know the link needs a passphrase: tell it, as a peek would, and count nothing.
+            Response::Info(LinkInfo { size: rec.size, expires_at: rec.expires_at, meta: rec.meta })
         }
         (Event::Claim { key, lease, lease_ttl, .. }, State::Fresh) => {
             if key.digest() == rec.claim_hash {
@@ -581,6 +600,28 @@ mod tests {
         let mut bad = v3;
         bad[0] = 4;
         assert!(Record::decode(&bad).is_err());
+    }
+
+    #[test]
+    fn a_plain_claim_opens_a_link_without_a_passphrase_and_only_peeks_at_one_with() {
+        let lease = LeaseToken::from_bytes([3; 32]);
+        let (with_pass, _, m) = fresh();
+        let unpassed = ClaimKey::from_bytes([9; 32]);
+        let ev = |holder, key| Event::ClaimPlain { holder, key, lease: &lease, lease_ttl: DEFAULT_LEASE };
+        let me = holder();
+        let o = step(Some(&with_pass), T0, ev(&me, &unpassed));
+        assert!(matches!(o.reply, Response::Info(i) if i.meta == with_pass.meta), "{:?}", o.reply);
+        assert!(o.next.is_none() && o.serve_from.is_none(), "no attempt counted, nothing served");
+        let stranger = HolderProof::from_bytes([6; 32]);
+        assert!(matches!(step(Some(&with_pass), T0, ev(&stranger, &unpassed)).reply, Response::Gone));
+        let plain =
+            Record { meta: PublicMeta { kdf: None, ..with_pass.meta }, claim_hash: unpassed.digest(), ..with_pass };
+        let o = step(Some(&plain), T0, ev(&me, &unpassed));
+        assert!(matches!(o.reply, Response::Claimed { .. }) && o.serve_from == Some(0));
+        let claimed = o.next.unwrap();
+        // Anyone after that, plain or not, finds it gone.
+        assert!(matches!(step(Some(&claimed), T0, ev(&me, &unpassed)).reply, Response::Gone));
+        let _ = m;
     }
 
     #[test]

@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use burnlink_core::keys::{ClaimKey, Digest32, HolderProof, LeaseToken, ManageToken, PublicMeta, SecretCheck};
+use burnlink_core::keys::{
+    ClaimKey, Digest32, HolderProof, KdfParams, LeaseToken, ManageToken, PublicMeta, SecretCheck,
+};
 use burnlink_core::proto::{CreateRequest, Response};
 use burnlink_core::state::{
     step, Event, Record, State, StateKind, Timestamp, DEFAULT_LEASE, MAX_FAILED_PROOFS, MAX_LEASE_SPAN,
@@ -18,6 +20,8 @@ enum Op {
     Peek,
     /// (holds the link, right claim key)
     Claim(bool, bool),
+    /// A claim folded into a peek: (holds the link, right claim key).
+    ClaimPlain(bool, bool),
     Resume(bool, u64),
     Extend(bool),
     Ack(bool),
@@ -32,6 +36,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         Just(Op::Peek),
         (prop::bool::weighted(0.8), any::<bool>()).prop_map(|(h, k)| Op::Claim(h, k)),
+        (prop::bool::weighted(0.8), any::<bool>()).prop_map(|(h, k)| Op::ClaimPlain(h, k)),
         (any::<bool>(), 0u64..1200).prop_map(|(a, b)| Op::Resume(a, b)),
         any::<bool>().prop_map(Op::Extend),
         any::<bool>().prop_map(Op::Ack),
@@ -46,7 +51,7 @@ fn op() -> impl Strategy<Value = Op> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
     #[test]
-    fn invariants_hold(ops in prop::collection::vec((0u64..400_000, op()), 1..60), ttl in 300u32..3000, live in any::<bool>()) {
+    fn invariants_hold(ops in prop::collection::vec((0u64..400_000, op()), 1..60), ttl in 300u32..3000, live in any::<bool>(), with_pass in any::<bool>()) {
         let claim = ClaimKey::from_bytes([1; 32]);
         let wrong_claim = ClaimKey::from_bytes([2; 32]);
         let manage = ManageToken::from_bytes([3; 32]);
@@ -59,7 +64,10 @@ proptest! {
             claim_hash: claim.digest(),
             holder_hash: holder.digest(),
             manage_hash: manage.digest(),
-            meta: PublicMeta { check: SecretCheck([0; 16]), kdf: None },
+            meta: PublicMeta {
+                check: SecretCheck([0; 16]),
+                kdf: with_pass.then_some(KdfParams { salt: [1; 16], m_kib: 65536, t: 3, p: 4 }),
+            },
             live: None,
         };
         let mut now = Timestamp(1_700_000_000_000);
@@ -78,6 +86,12 @@ proptest! {
             let ev = match &op {
                 Op::Peek => Event::Peek,
                 Op::Claim(holds, right) => Event::Claim {
+                    holder: if *holds { &holder } else { &stranger },
+                    key: if *right { &claim } else { &wrong_claim },
+                    lease: &fresh_lease,
+                    lease_ttl: DEFAULT_LEASE,
+                },
+                Op::ClaimPlain(holds, right) => Event::ClaimPlain {
                     holder: if *holds { &holder } else { &stranger },
                     key: if *right { &claim } else { &wrong_claim },
                     lease: &fresh_lease,
@@ -116,14 +130,14 @@ proptest! {
             }
             if let Response::Claimed { lease: l, .. } = &out.reply {
                 wins += 1;
-                let right = matches!(op, Op::Claim(true, true));
-                prop_assert!(right, "claim won without the holder proof and the key");
+                let right = matches!(op, Op::Claim(true, true)) || (!with_pass && matches!(op, Op::ClaimPlain(true, true)));
+                prop_assert!(right, "claim won without the holder proof and the key, or plain on a passphrase link");
                 lease = Some(l.clone());
             }
             if out.serve_from.is_some() {
                 let serving = matches!(out.reply, Response::Claimed { .. } | Response::Resumed { .. });
                 prop_assert!(serving, "served bytes with {:?}", out.reply);
-                let holder = matches!(op, Op::Claim(true, true) | Op::Resume(true, _));
+                let holder = matches!(op, Op::Claim(true, true) | Op::ClaimPlain(true, true) | Op::Resume(true, _));
                 prop_assert!(holder, "served a non-holder: {:?}", op);
             }
             if !matches!(op, Op::Status(true) | Op::Revoke(true)) {
@@ -136,7 +150,11 @@ proptest! {
                 let emptied = out.next.as_ref().map(|r| !r.state.kind().holds_content()).unwrap_or(false);
                 prop_assert!(emptied, "dropped content but kept a content state");
             }
-            if let (Op::Claim(false, _), Some(b), Some(next)) = (&op, &before, &out.next) {
+            if let (Op::ClaimPlain(_, _), true, Some(b), Some(next)) = (&op, with_pass, &before, &out.next) {
+                // On a passphrase link a plain claim only peeks: only time may have changed the record.
+                prop_assert_eq!(next.failed_attempts, b.failed_attempts, "a plain claim counted an attempt");
+            }
+            if let (Op::Claim(false, _) | Op::ClaimPlain(false, _), Some(b), Some(next)) = (&op, &before, &out.next) {
                 // Only time may have changed the record (expiry, lease end): never the stranger's claim.
                 prop_assert_eq!(next.failed_attempts, b.failed_attempts, "a stranger's claim was counted");
                 prop_assert!(!matches!(next.state.kind(), StateKind::Claimed | StateKind::BurnedByAttempts)

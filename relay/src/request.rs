@@ -115,7 +115,7 @@ fn name(req: &Request) -> &'static str {
     match req {
         Request::Create(_) => "create",
         Request::Peek { .. } => "peek",
-        Request::Claim { .. } => "claim",
+        Request::Claim { .. } | Request::ClaimPlain { .. } => "claim",
         Request::Resume { .. } => "resume",
         Request::Ack { .. } => "ack",
         Request::Status { .. } => "status",
@@ -130,7 +130,9 @@ impl Relay {
     pub async fn handle(self: &Arc<Self>, from: IpAddr, req: Request, incoming: Option<&mut dyn Incoming>) -> Answer {
         let group = Group::of(from);
         let admitted = match &req {
-            Request::Peek { .. } | Request::Claim { .. } | Request::Resume { .. } => self.reads.take(group, 1.0),
+            Request::Peek { .. } | Request::Claim { .. } | Request::ClaimPlain { .. } | Request::Resume { .. } => {
+                self.reads.take(group, 1.0)
+            }
             Request::Create(_) => self.creates.take(group, 1.0).and_then(|()| self.bytes.check(group)),
             _ => Ok(()),
         };
@@ -145,6 +147,7 @@ impl Relay {
             }
             Request::Peek { id } => (id, Action::Peek),
             Request::Claim { id, holder, key } => (id, Action::Claim(holder, key)),
+            Request::ClaimPlain { id, holder, key } => (id, Action::ClaimPlain(holder, key)),
             Request::Resume { id, lease, offset } => (id, Action::Resume(lease, offset)),
             Request::Ack { id, lease } => (id, Action::Ack(lease)),
             Request::Status { id, manage } => (id, Action::Status(manage)),

@@ -53,6 +53,8 @@ pub enum Action {
     Peek,
     /// See [`Event::Claim`].
     Claim(HolderProof, ClaimKey),
+    /// See [`Event::ClaimPlain`].
+    ClaimPlain(HolderProof, ClaimKey),
     /// See [`Event::Resume`].
     Resume(LeaseToken, u64),
     /// See [`Event::Extend`].
@@ -169,6 +171,9 @@ impl Relay {
                 Action::Peek => Event::Peek,
                 Action::Claim(holder, key) => {
                     Event::Claim { holder, key, lease: &lease_for_claim, lease_ttl: self.config.lease }
+                }
+                Action::ClaimPlain(holder, key) => {
+                    Event::ClaimPlain { holder, key, lease: &lease_for_claim, lease_ttl: self.config.lease }
                 }
                 Action::Resume(lease, offset) => Event::Resume { lease, offset: *offset, lease_ttl: self.config.lease },
                 Action::Extend(lease, served) => Event::Extend { lease, served: *served, lease_ttl: self.config.lease },

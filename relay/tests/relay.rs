@@ -370,3 +370,39 @@ async fn untrusted_certificate_is_a_tls_error() {
     assert!(matches!(err, Error::Tls { .. }), "{err:?}");
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn a_plain_claim_opens_at_once_and_only_peeks_at_a_passphrase_link() {
+    use burnlink_client::transport::PlainClaim;
+    use burnlink_core::keys::{KdfParams, PublicMeta, SecretCheck};
+    let relay = TestRelay::start(test_config()).await;
+    let c = relay.client().await;
+    let plain = link_keys(71);
+    let data = payload(5000, 3);
+    let id = create(&c, &plain, &data).await;
+    let PlainClaim::Claim(Claim::Won { body, .. }) =
+        c.claim_plain(id, plain.holder.clone(), plain.claim.clone()).await.unwrap()
+    else {
+        panic!("a link without a passphrase is claimed in one round trip")
+    };
+    assert!(read_body(body).await == data);
+
+    // A passphrase link: the plain claim (whose claim key lacks the passphrase) gets the peek's answer and costs
+    // no attempt, however often it comes.
+    let guarded = link_keys(72);
+    let mut req = create_request(&guarded, 600);
+    req.meta =
+        PublicMeta { check: SecretCheck([7; 16]), kdf: Some(KdfParams { salt: [2; 16], m_kib: 65536, t: 3, p: 4 }) };
+    let (id, _) = c.create(req, &data[..], &|_| {}).await.unwrap();
+    for _ in 0..12 {
+        let wrong = ClaimKey::from_bytes([0xee; 32]);
+        match c.claim_plain(id, guarded.holder.clone(), wrong).await.unwrap() {
+            PlainClaim::NeedsPassphrase(info) => assert!(info.meta.kdf.is_some()),
+            PlainClaim::Claim(_) => panic!("a passphrase link was claimed without its passphrase"),
+        }
+    }
+    let s = c.status(id, guarded.manage.clone()).await.unwrap().unwrap();
+    assert_eq!((s.state, s.failed_attempts), (StateKind::Fresh, 0));
+    let (_, got) = claim_all(&c, id, &guarded).await;
+    assert!(got == data, "the right claim still opens it");
+}

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end benchmark on loopback, one run, side by side (not part of CI):
-#   (a) 1 KiB text: `burnlink send` then `burnlink open` as fresh processes, median of 20;
-#   (b) 1 GiB file: send then open through a local relay, throughput and peak RSS of sender, relay and receiver;
+#   (a) 1 KiB text: `burnlink send` then `burnlink open` as fresh processes, median of 20, and where the time goes
+#       (the CLI's BURNLINK_TIMINGS phase marks: runtime up, connected, created/claimed, stored/verified, acked, done);
+#   (b) 1 GiB file, each leg alone: `send --wait` (the sender's wait until stored), then `open` of the stored link;
+#       throughput and peak RSS of sender, relay and receiver;
+#   (b') 1 GiB live: `send` and, as soon as it prints the link, `open`: from send's start to a verified file;
 #   (c) magic-wormhole (PyPI, mailbox server and transit relay on 127.0.0.1, forced through the transit relay) for the
 #       same 1 KiB text (median of 5) and a 256 MiB file, beside burnlink's 256 MiB.
 # Installs what it needs (Debian `time`, a Python venv with magic-wormhole) under target/bench/.
@@ -47,6 +50,26 @@ bl_text=$(median <"$run/text.times")
 printf 'burnlink 1 KiB text send+open: median %.1f ms (min %.1f, max %.1f) over 20\n' \
     "$(echo "$bl_text*1000" | bc -l)" "$(sort -g "$run/text.times" | head -1 | awk '{print $1*1000}')" \
     "$(sort -g "$run/text.times" | tail -1 | awk '{print $1*1000}')"
+# Where it goes: each command's wall time and its phase marks (ms since main), medians of 20 more runs.
+: >"$run/send.marks"; : >"$run/open.marks"
+for i in $(seq 20); do
+    t0=$(now)
+    link=$(BURNLINK_TIMINGS=1 "$bl" send - <"$run/text" 2>>"$run/send.marks")
+    t1=$(now)
+    BURNLINK_TIMINGS=1 "$bl" open "$link" >/dev/null 2>>"$run/open.marks"
+    t2=$(now)
+    echo "burnlink timing: wall $(echo "($t1 - $t0)*1000" | bc -l) ms" >>"$run/send.marks"
+    echo "burnlink timing: wall $(echo "($t2 - $t1)*1000" | bc -l) ms" >>"$run/open.marks"
+done
+for t in 1 2 3 4 5 6 7 8 9 10; do t0=$(now); "$bl" --version >/dev/null; t1=$(now); echo "($t1 - $t0)*1000" | bc -l; done >"$run/start.times"
+phases() { # marks file -> "phase median, ..."
+    for p in $(awk '/^burnlink timing:/ {print $3}' "$1" | awk '!seen[$0]++'); do
+        printf '%s %.1f, ' "$p" "$(awk -v p="$p" '$1=="burnlink" && $3==p {print $4}' "$1" | median)"
+    done
+}
+printf '  send (ms since main, medians): %s\n' "$(phases "$run/send.marks")"
+printf '  open (ms since main, medians): %s\n' "$(phases "$run/open.marks")"
+printf '  process start and exit alone (burnlink --version): median %.1f ms\n' "$(median <"$run/start.times")"
 
 # --- (b) files through the relay: send then open, each timed and measured
 file_run() { # size_bytes label
@@ -56,7 +79,7 @@ file_run() { # size_bytes label
     rm -rf "$run/out"; mkdir "$run/out"
     local t0 t1 t2 link
     t0=$(now)
-    link=$(/usr/bin/time -v -o "$run/$label.send.time" "$bl" send "$run/$label.bin")
+    link=$(/usr/bin/time -v -o "$run/$label.send.time" "$bl" send --wait "$run/$label.bin")
     t1=$(now)
     /usr/bin/time -v -o "$run/$label.open.time" "$bl" open "$link" --out "$run/out" 2>/dev/null
     t2=$(now)
@@ -65,10 +88,33 @@ file_run() { # size_bytes label
     printf 'burnlink %s: send %.2f s (%s MB/s), open %.2f s (%s MB/s), send+open %.2f s (%s MB/s); peak RSS sender %s MiB, receiver %s MiB\n' \
         "$label" "$ts" "$(mb "$size" "$ts")" "$to" "$(mb "$size" "$to")" "$tt" "$(mb "$size" "$tt")" \
         "$(rss "$run/$label.send.time")" "$(rss "$run/$label.open.time")"
-    eval "bl_${label}_total=$tt"
+    eval "bl_${label}_total=$tt bl_${label}_send=$ts bl_${label}_open=$to"
+    rm -f "$run/$label.bin" "$run/out/$label.bin"
+}
+live_run() { # size_bytes label: send (live) and open as soon as the link is printed
+    local size=$1 label=$2
+    head -c "$size" /dev/urandom >"$run/$label.bin"
+    local want; want=$(sha256sum <"$run/$label.bin" | cut -d' ' -f1)
+    rm -rf "$run/out"; mkdir "$run/out"; : >"$run/$label.link"
+    local t0 t1 sp
+    t0=$(now)
+    /usr/bin/time -v -o "$run/$label.lsend.time" "$bl" send "$run/$label.bin" >"$run/$label.link" &
+    sp=$!
+    while [ "$(wc -l <"$run/$label.link")" -lt 1 ]; do sleep 0.001; done
+    local tl; tl=$(now)
+    /usr/bin/time -v -o "$run/$label.lopen.time" "$bl" open "$(cat "$run/$label.link")" --out "$run/out" 2>/dev/null
+    t1=$(now)
+    wait $sp
+    [ "$(sha256sum <"$run/out/$label.bin" | cut -d' ' -f1)" = "$want" ] || { echo "$label live hash mismatch"; exit 1; }
+    local tt; tt=$(echo "$t1 - $t0" | bc -l)
+    printf 'burnlink %s live: link after %.0f ms, verified file after %.2f s (%s MB/s); peak RSS sender %s MiB, receiver %s MiB\n' \
+        "$label" "$(echo "($tl - $t0)*1000" | bc -l)" "$tt" "$(mb "$size" "$tt")" \
+        "$(rss "$run/$label.lsend.time")" "$(rss "$run/$label.lopen.time")"
+    eval "bl_${label}_live=$tt"
     rm -f "$run/$label.bin" "$run/out/$label.bin"
 }
 file_run $((1 << 30)) 1GiB
+live_run $((1 << 30)) 1GiB
 printf 'relay peak RSS since start (VmHWM): %s MiB\n' "$(awk '/VmHWM/ {printf "%.1f", $2/1024}' /proc/$relay_pid/status)"
 file_run $((256 << 20)) 256MiB
 
@@ -125,4 +171,10 @@ PY
 wh_file=$(echo "$t1 - $t0" | bc -l)
 printf 'magic-wormhole 256MiB send+receive (via transit relay): %.2f s (%s MB/s)\n' "$wh_file" "$(mb "$size" "$wh_file")"
 printf 'ratio 256MiB throughput burnlink/magic-wormhole: %.2fx\n' "$(echo "$wh_file / $bl_256MiB_total" | bc -l)"
+# Against magic-wormhole's end-to-end throughput (its 256 MiB run): each 1 GiB figure as a multiple of it.
+wh_rate=$(echo "$size / $wh_file" | bc -l)
+for leg in "1GiB live:$bl_1GiB_live" "1GiB send --wait:$bl_1GiB_send" "1GiB open (stored):$bl_1GiB_open"; do
+    printf 'ratio %s throughput / magic-wormhole end to end: %.2fx\n' "${leg%%:*}" \
+        "$(echo "(1073741824 / ${leg##*:}) / $wh_rate" | bc -l)"
+done
 printf 'ratio 1 KiB text time magic-wormhole/burnlink: %.1fx\n' "$(echo "$wh_text / $bl_text" | bc -l)"
