@@ -193,6 +193,8 @@ fn main() -> ExitCode {
     burnlink_client::timing::mark("runtime");
     let ran = rt.block_on(run(cli));
     burnlink_client::timing::mark("done");
+    // Everything that mattered has finished and been flushed: exit without waiting for idle workers to wind down.
+    rt.shutdown_background();
     match ran {
         Ok(()) => ExitCode::SUCCESS,
         Err(Fail(code, msg)) => {

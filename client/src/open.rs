@@ -15,7 +15,7 @@ use burnlink_core::proto::LinkInfo;
 use burnlink_core::secrecy::SecretString;
 use burnlink_core::zeroize::Zeroizing;
 use bytes::Bytes;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
 use crate::resume::{ResumeState, StateFiles};
@@ -215,7 +215,6 @@ async fn open_on(
     let download = async {
         let mut body = first_body;
         let mut tries = 0;
-        let mut buf = vec![0u8; 256 * 1024];
         // A live body (the sender still uploading) ends with its stream; a stored one at `size`.
         let (mut size, mut live) = (state.size, false);
         progress(received, size);
@@ -245,15 +244,21 @@ async fn open_on(
                 },
             };
             (size, live) = (b.size, b.live);
-            let mut reader = b.into_reader();
+            let mut b = b;
             loop {
-                match reader.read(&mut buf).await {
+                match b.chunk().await {
                     // The clean end of a live body is the upload's end: the relay cuts it off otherwise.
-                    Ok(0) if live => return Ok(()),
-                    Ok(0) => break,
-                    Ok(n) => {
-                        let n = if live { n } else { n.min(size.saturating_sub(received) as usize) };
-                        if tx.send(Bytes::copy_from_slice(&buf[..n])).await.is_err() {
+                    Ok(None) if live => return Ok(()),
+                    Ok(None) => break,
+                    Ok(Some(mut chunk)) => {
+                        if !live {
+                            chunk.truncate(size.saturating_sub(received) as usize);
+                        }
+                        let n = chunk.len();
+                        if n == 0 {
+                            continue;
+                        }
+                        if tx.send(chunk).await.is_err() {
                             // The decryptor stopped early: it has an error to report.
                             return Ok(());
                         }

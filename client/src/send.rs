@@ -1,10 +1,8 @@
 //! Sending: collect what to send, seal it into an age payload on a blocking thread while it streams to the relay,
 //! and return the link. Constant memory whatever the size: files are read as they are encrypted and sent.
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,8 +14,7 @@ use burnlink_core::proto::CreateRequest;
 use burnlink_core::secrecy::SecretString;
 use burnlink_core::state::{Timestamp, MAX_TTL, MIN_TTL};
 use burnlink_core::zeroize::Zeroizing;
-use tokio::io::{AsyncRead, ReadBuf};
-use tokio_util::io::SyncIoBridge;
+use bytes::Bytes;
 
 use crate::transport::{Patience, TransportError};
 use crate::{Error, Progress, RelayClient};
@@ -281,12 +278,10 @@ async fn upload(
     progress: Progress,
     on_created: crate::transport::OnCreated<'_>,
 ) -> Result<(LinkId, Timestamp), Error> {
-    let (reader, writer) = tokio::io::duplex(1 << 20);
-    let bridge = SyncIoBridge::new(writer);
-    let sealed_ok = Arc::new(AtomicBool::new(false));
-    let reader = SealedReader { inner: reader, sealed_ok: sealed_ok.clone() };
+    // The sealing thread hands over whole chunks, each sent without another copy; a few in flight keep both sides busy.
+    let (tx, chunks) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
     let seal = tokio::task::spawn_blocking(move || -> Result<(), Error> {
-        let mut s = Sealer::to_recipient(&recipient, BufWriter::with_capacity(256 * 1024, bridge))?;
+        let mut s = Sealer::to_recipient(&recipient, ChunkWriter::new(tx))?;
         if let Some(t) = text {
             s.add_text(t.as_bytes())?;
         }
@@ -299,16 +294,13 @@ async fn upload(
                 }
             }
         }
-        let mut w = s.finish()?;
-        w.flush()?;
-        let mut bridge = w.into_inner().map_err(|e| e.into_error())?;
-        // Set before the end of stream is written, so the reader can tell a finished payload from a failed one.
-        sealed_ok.store(true, Ordering::Release);
-        bridge.shutdown()?;
+        // Only a finished payload sends the end mark: a failure (or a panic) closes the channel without it, which the
+        // upload reports as a failed source, never as a finished upload.
+        s.finish()?.end()?;
         Ok(())
     });
     let report = move |n: u64| progress(n.min(total), total);
-    let created = client.create_notify(req, reader, &report, on_created).await;
+    let created = client.create_streaming(req, chunks, &report, on_created).await;
     let sealed = seal.await.map_err(join)?;
     match created {
         // The relay refused before reading everything: its answer explains more than the broken pipe it caused.
@@ -321,28 +313,50 @@ async fn upload(
     }
 }
 
-/// The upload side of the sealing pipe. The sealing thread drops its end on error as well as on success, and both
-/// look like end of stream; this turns an end of stream that came without a finished payload into an error, so a
-/// half-sealed payload is never uploaded as if complete.
-struct SealedReader {
-    inner: tokio::io::DuplexStream,
-    sealed_ok: Arc<AtomicBool>,
+/// Sealed bytes per chunk handed to the upload.
+const CHUNK: usize = 256 * 1024;
+/// Chunks between the sealing thread and the upload.
+const CHUNKS_IN_FLIGHT: usize = 8;
+
+/// The sealing thread's output: fills a chunk, hands it over whole (no copy on the way to QUIC), and blocks while
+/// [`CHUNKS_IN_FLIGHT`] wait, so memory stays bounded.
+struct ChunkWriter {
+    tx: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+    buf: Vec<u8>,
 }
 
-impl AsyncRead for SealedReader {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if let std::task::Poll::Ready(Ok(())) = r {
-            if buf.filled().len() == before && !self.sealed_ok.load(Ordering::Acquire) {
-                return std::task::Poll::Ready(Err(std::io::Error::other("sealing the payload failed")));
-            }
+impl ChunkWriter {
+    fn new(tx: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>) -> Self {
+        Self { tx, buf: Vec::with_capacity(CHUNK) }
+    }
+
+    fn hand_over(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
         }
-        r
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        self.tx.blocking_send(Ok(chunk)).map_err(|_| std::io::ErrorKind::BrokenPipe.into())
+    }
+
+    /// The last chunk, then the end mark (an empty chunk).
+    fn end(mut self) -> std::io::Result<()> {
+        self.hand_over()?;
+        self.tx.blocking_send(Ok(Bytes::new())).map_err(|_| std::io::ErrorKind::BrokenPipe.into())
+    }
+}
+
+impl Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let n = data.len().min(CHUNK - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == CHUNK {
+            self.hand_over()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

@@ -12,12 +12,16 @@ use std::time::Duration;
 
 use burnlink_core::keys::{ClaimKey, HolderProof, LeaseToken, ManageToken};
 use burnlink_core::link::{LinkId, RelayOrigin};
-use burnlink_core::proto::{CreateRequest, DecodeError, ErrorCode, LinkInfo, Request, Response, StatusReport};
+use burnlink_core::proto::{
+    CreateRequest, DecodeError, ErrorCode, LinkInfo, Request, Response, StatusReport, MAX_UDP_PAYLOAD,
+};
 use burnlink_core::state::Timestamp;
+use bytes::Bytes;
 use quinn::{RecvStream, SendStream};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::mpsc;
 
 /// Stream reset code of an upload abandoned by the client (its source failed).
 pub const UPLOAD_ABORTED: u32 = 5;
@@ -29,6 +33,31 @@ pub fn is_upload_failed(e: &std::io::Error) -> bool {
     e.get_ref()
         .and_then(|inner| inner.downcast_ref::<quinn::ReadError>())
         .is_some_and(|r| matches!(r, quinn::ReadError::Reset(code) if code.into_inner() == u64::from(UPLOAD_FAILED)))
+}
+
+/// An upload's bytes: a reader, or chunks handed over whole (see [`RelayClient::create_streaming`]).
+enum Source<R> {
+    Reader(R),
+    Chunks(mpsc::Receiver<std::io::Result<Bytes>>),
+}
+
+impl<R: AsyncRead + Unpin> Source<R> {
+    /// The next chunk, `None` at the end.
+    async fn next(&mut self) -> std::io::Result<Option<Bytes>> {
+        match self {
+            Source::Reader(r) => {
+                let mut buf = bytes::BytesMut::with_capacity(256 * 1024);
+                let n = r.read_buf(&mut buf).await?;
+                Ok((n > 0).then(|| buf.freeze()))
+            }
+            Source::Chunks(rx) => match rx.recv().await {
+                Some(Ok(b)) if b.is_empty() => Ok(None),
+                Some(Ok(b)) => Ok(Some(b)),
+                Some(Err(e)) => Err(e),
+                None => Err(std::io::Error::other("the payload's producer stopped before its end")),
+            },
+        }
+    }
 }
 
 /// Called with a live create's link id and expiry as soon as the relay made the link visible.
@@ -144,7 +173,8 @@ impl Trust {
 /// A connection to one relay.
 #[derive(Clone)]
 pub struct RelayClient {
-    endpoint: quinn::Endpoint,
+    /// Kept so the endpoint (and its driver) lives as long as the connection.
+    _endpoint: quinn::Endpoint,
     conn: quinn::Connection,
 }
 
@@ -193,13 +223,31 @@ pub struct Body {
     pub size: u64,
     /// The sender's upload is still running: the bytes end with the stream, not at `size`.
     pub live: bool,
-    reader: tokio::io::Chain<std::io::Cursor<Vec<u8>>, RecvStream>,
+    /// Bytes that arrived with the answer.
+    first: Bytes,
+    recv: RecvStream,
 }
 
 impl Body {
+    fn new(offset: u64, size: u64, live: bool, first: Vec<u8>, recv: RecvStream) -> Self {
+        Self { offset, size, live, first: Bytes::from(first), recv }
+    }
+
     /// The bytes, as an async reader. Ends early (error) if the connection drops.
     pub fn into_reader(self) -> impl AsyncRead + Unpin + Send {
-        self.reader
+        std::io::Cursor::new(self.first).chain(self.recv)
+    }
+
+    /// The next piece: whatever has arrived, up to 256 KiB, in one buffer the caller owns (QUIC delivers a packet's
+    /// worth at a time; gathering them here makes one hand-over per 256 KiB, not per packet). `None` at the stream's
+    /// clean end. An error if the connection drops or the relay cuts the stream (see [`is_upload_failed`]).
+    pub async fn chunk(&mut self) -> std::io::Result<Option<Bytes>> {
+        if !self.first.is_empty() {
+            return Ok(Some(std::mem::take(&mut self.first)));
+        }
+        let mut buf = bytes::BytesMut::with_capacity(256 * 1024);
+        let n = self.recv.read_buf(&mut buf).await?;
+        Ok((n > 0).then(|| buf.freeze()))
     }
 }
 
@@ -315,9 +363,16 @@ impl RelayClient {
             .send_window(16 << 20)
             .max_idle_timeout(Some(Duration::from_secs(15).try_into().expect("15 s fits")))
             .keep_alive_interval(Some(Duration::from_secs(5)));
+        // Larger packets where the path carries them (see MAX_UDP_PAYLOAD).
+        let mut mtu = quinn::MtuDiscoveryConfig::default();
+        mtu.upper_bound(MAX_UDP_PAYLOAD);
+        t.mtu_discovery_config(Some(mtu));
+        let mut endpoint_config = quinn::EndpointConfig::default();
+        endpoint_config.max_udp_payload_size(MAX_UDP_PAYLOAD).expect("MAX_UDP_PAYLOAD is within 1200..=65527");
         cfg.transport_config(Arc::new(t));
         let bind: SocketAddr = if addr.is_ipv6() { "[::]:0".parse() } else { "0.0.0.0:0".parse() }.expect("literal");
-        let mut endpoint = quinn::Endpoint::client(bind)?;
+        let socket = std::net::UdpSocket::bind(bind)?;
+        let mut endpoint = quinn::Endpoint::new(endpoint_config, None, socket, Arc::new(quinn::TokioRuntime))?;
         endpoint.set_default_client_config(cfg);
         let unreachable = |reason: String| TransportError::Unreachable { addr: addr.to_string(), reason };
         let connecting = endpoint.connect(addr, server_name).map_err(|e| unreachable(e.to_string()))?;
@@ -330,16 +385,23 @@ impl RelayClient {
             Ok(Ok(c)) => c,
         };
         crate::timing::mark("connected");
-        Ok(Self { endpoint, conn })
+        Ok(Self { _endpoint: endpoint, conn })
     }
 
-    /// Closes the connection politely. The CONNECTION_CLOSE leaves at once; waiting out the whole draining period
-    /// (three probe timeouts, ~80 ms even on loopback) would only delay the CLI's exit, so the wait is capped at a
-    /// few round trips: enough for the packet to be sent.
+    /// Closes the connection politely: the CONNECTION_CLOSE leaves with the connection driver's next transmit, so
+    /// wait for that (a few scheduler turns, watched through the connection's datagram counter), not for the draining
+    /// period (three probe timeouts, ~80 ms even on loopback), nor for a timer (tokio's tick is 1 ms). The relay then
+    /// frees this connection's slot of its per-address limit at once.
     pub async fn close(self) {
+        let sent = self.conn.stats().udp_tx.datagrams;
         self.conn.close(0u32.into(), b"bye");
-        let rtt = self.conn.rtt();
-        let _ = tokio::time::timeout((rtt * 2).max(Duration::from_millis(2)), self.endpoint.wait_idle()).await;
+        let deadline = std::time::Instant::now() + Duration::from_millis(5);
+        while self.conn.stats().udp_tx.datagrams == sent && std::time::Instant::now() < deadline {
+            tokio::task::yield_now().await;
+        }
+        // The frame is in a packet; the driver hands it to the socket in the same turn.
+        tokio::task::yield_now().await;
+        crate::timing::mark("closed");
     }
 
     async fn start(&self, req: &Request) -> Result<(SendStream, RecvStream), TransportError> {
@@ -381,36 +443,46 @@ impl RelayClient {
         body: impl AsyncRead + Unpin,
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<(LinkId, Timestamp), TransportError> {
-        self.create_notify(req, body, progress, &|_, _| {}).await
+        self.create_from(req, Source::Reader(body), progress, &|_, _| {}).await
     }
 
-    /// [`RelayClient::create`], and a live create (`req.live`) hears `on_created` as soon as the relay made the link
+    /// [`RelayClient::create`] from chunks that a producer (the sealing thread) hands over, so each is sent without
+    /// another copy; an empty chunk marks the end, and a channel closed without it (or an `Err`) is a failed source,
+    /// never a finished upload. A live create (`req.live`) hears `on_created` as soon as the relay made the link
     /// visible, while the upload goes on.
-    pub async fn create_notify(
+    pub async fn create_streaming(
         &self,
         req: CreateRequest,
-        mut body: impl AsyncRead + Unpin,
+        chunks: mpsc::Receiver<std::io::Result<Bytes>>,
+        progress: &(dyn Fn(u64) + Send + Sync),
+        on_created: OnCreated<'_>,
+    ) -> Result<(LinkId, Timestamp), TransportError> {
+        self.create_from(req, Source::<tokio::io::Empty>::Chunks(chunks), progress, on_created).await
+    }
+
+    async fn create_from<R: AsyncRead + Unpin>(
+        &self,
+        req: CreateRequest,
+        mut body: Source<R>,
         progress: &(dyn Fn(u64) + Send + Sync),
         on_created: OnCreated<'_>,
     ) -> Result<(LinkId, Timestamp), TransportError> {
         let live = req.live.is_some();
         let (mut send, mut recv) = self.start(&Request::Create(req)).await?;
         let upload = async {
-            let mut buf = vec![0u8; 256 * 1024];
             let mut sent = 0u64;
             loop {
-                let n = match body.read(&mut buf).await {
-                    Ok(n) => n,
+                let chunk = match body.next().await {
+                    Ok(Some(c)) => c,
+                    Ok(None) => break,
                     Err(e) => {
                         // A failed source must never look like a finished upload: reset, so the relay keeps nothing.
                         let _ = send.reset(UPLOAD_ABORTED.into());
                         return Err(e.into());
                     }
                 };
-                if n == 0 {
-                    break;
-                }
-                if let Err(e) = send.write_all(&buf[..n]).await {
+                let n = chunk.len();
+                if let Err(e) = send.write_chunk(chunk).await {
                     // The relay stopped reading (too large, or the link ended): its answer says why.
                     if matches!(e, quinn::WriteError::Stopped(_)) {
                         return Ok(());
@@ -480,11 +552,9 @@ impl RelayClient {
     async fn claiming(&self, req: &Request) -> Result<PlainClaim, TransportError> {
         let (resp, rest, recv) = self.exchange(req).await?;
         Ok(PlainClaim::Claim(match resp {
-            Response::Claimed { lease, lease_expires_at, size, live } => Claim::Won {
-                lease,
-                lease_expires_at,
-                body: Body { offset: 0, size, live, reader: std::io::Cursor::new(rest).chain(recv) },
-            },
+            Response::Claimed { lease, lease_expires_at, size, live } => {
+                Claim::Won { lease, lease_expires_at, body: Body::new(0, size, live, rest, recv) }
+            }
             Response::WrongProof { attempts_left } => Claim::WrongProof { attempts_left },
             Response::Gone => Claim::Gone,
             Response::Info(info) => return Ok(PlainClaim::NeedsPassphrase(info)),
@@ -496,9 +566,7 @@ impl RelayClient {
     pub async fn resume(&self, id: LinkId, lease: LeaseToken, offset: u64) -> Result<Option<Body>, TransportError> {
         let (resp, rest, recv) = self.exchange(&Request::Resume { id, lease, offset }).await?;
         match resp {
-            Response::Resumed { offset, size, live } => {
-                Ok(Some(Body { offset, size, live, reader: std::io::Cursor::new(rest).chain(recv) }))
-            }
+            Response::Resumed { offset, size, live } => Ok(Some(Body::new(offset, size, live, rest, recv))),
             Response::Gone => Ok(None),
             other => Err(unexpected(other)),
         }

@@ -220,8 +220,10 @@ impl Server {
         let identity = tls::load_or_generate(&opts.data, opts.cert.as_deref(), opts.key.as_deref(), &names)?;
         let quic_tls = tls::server_config(&identity, &[burnlink_core::proto::ALPN])?;
         let https_tls = tls::server_config(&identity, &[b"http/1.1"])?;
+        let mut endpoint_config = quinn::EndpointConfig::default();
+        endpoint_config.max_udp_payload_size(burnlink_core::proto::MAX_UDP_PAYLOAD)?;
         let endpoint = quinn::Endpoint::new(
-            quinn::EndpointConfig::default(),
+            endpoint_config,
             Some(quic::server_config(quic_tls, &relay)?),
             udp,
             Arc::new(quinn::TokioRuntime),

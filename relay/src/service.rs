@@ -231,9 +231,19 @@ impl Relay {
                 self.space.remove_stored(old.size);
             }
             if outcome.drop_content || outcome.purge {
-                if let Err(e) = self.store.erase(&id).await {
-                    // The state already says "no content"; the start-up reconcile destroys what is left.
-                    tracing::warn!(link = %id.short(), "erasing content failed: {e}");
+                let relay = self.clone();
+                let erase = async move {
+                    if let Err(e) = relay.store.erase(&id).await {
+                        // The state already says "no content"; the start-up reconcile destroys what is left.
+                        tracing::warn!(link = %id.short(), "erasing content failed: {e}");
+                    }
+                };
+                if matches!(action, Action::Ack(_)) {
+                    // The recipient waits on its ack only for the durable CONSUMED; the erase (a second sync) follows
+                    // at once without holding its answer.
+                    tokio::spawn(erase);
+                } else {
+                    erase.await;
                 }
             }
             let _ = self.changes.send(id);

@@ -98,7 +98,8 @@ async fn cut_download_resumes_with_the_lease_and_nobody_else_gets_in() {
     half.extend_from_slice(&rest);
     assert!(half == data);
     assert!(c.ack(id, lease.clone()).await.unwrap());
-    assert_eq!(relay.blob_files(), 0, "ciphertext deleted on ack");
+    // CONSUMED is durable when the ack is answered; the erase follows at once, off the answer's path.
+    relay.wait_no_blob_files().await;
     assert!(!c.ack(id, lease).await.unwrap());
     let s = c.status(id, k.manage.clone()).await.unwrap().unwrap();
     assert_eq!(s.state, StateKind::Consumed);

@@ -97,18 +97,29 @@ impl Sealer {
         Self { cipher: key.cipher(), aad: id.0, index: 0, buf: Vec::with_capacity(SEALED_CHUNK) }
     }
 
-    fn seal_buf(&mut self, out: &mut Vec<u8>) {
-        self.cipher
-            .encrypt_in_place(&nonce(self.index), &self.aad, &mut self.buf)
+    /// Appends `chunk` sealed to `out`: copied once, encrypted where it lands, then its tag.
+    fn seal_into(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        let start = out.len();
+        out.extend_from_slice(chunk);
+        let tag = self
+            .cipher
+            .encrypt_in_place_detached(&nonce(self.index), &self.aad, &mut out[start..])
             .expect("a 64 KiB chunk is within ChaCha20-Poly1305's limits");
-        out.extend_from_slice(&self.buf);
-        self.buf.clear();
+        out.extend_from_slice(&tag);
         self.index += 1;
     }
 
-    /// Takes `data`; appends every chunk it completes, sealed, to `out`.
+    fn seal_buf(&mut self, out: &mut Vec<u8>) {
+        let buf = std::mem::take(&mut self.buf);
+        self.seal_into(&buf, out);
+        self.buf = buf;
+        self.buf.clear();
+    }
+
+    /// Takes `data`; appends every chunk it completes, sealed, to `out`. Whole chunks in `data` are sealed straight
+    /// into `out`; only a chunk's pieces that straddle calls wait in the sealer's buffer.
     pub fn write(&mut self, mut data: &[u8], out: &mut Vec<u8>) {
-        while !data.is_empty() {
+        if !self.buf.is_empty() {
             let n = (CHUNK - self.buf.len()).min(data.len());
             self.buf.extend_from_slice(&data[..n]);
             data = &data[n..];
@@ -116,6 +127,11 @@ impl Sealer {
                 self.seal_buf(out);
             }
         }
+        while data.len() >= CHUNK {
+            self.seal_into(&data[..CHUNK], out);
+            data = &data[CHUNK..];
+        }
+        self.buf.extend_from_slice(data);
     }
 
     /// Seals what is left (a last, shorter chunk) into `out`.
@@ -146,6 +162,16 @@ impl Opener {
     /// Opens sealed chunk `index` in place; `chunk` then holds its plaintext.
     pub fn open(&self, index: u64, chunk: &mut Vec<u8>) -> Result<(), Unsealed> {
         self.cipher.decrypt_in_place(&nonce(index), &self.aad, chunk).map_err(|_| Unsealed)
+    }
+
+    /// Opens sealed chunk `index` where it lies (ciphertext then tag); returns the plaintext's length, at the
+    /// slice's start. No copy: a reader opens a whole batch of chunks inside its read buffer.
+    pub fn open_in(&self, index: u64, sealed: &mut [u8]) -> Result<usize, Unsealed> {
+        let n = sealed.len().checked_sub(TAG).ok_or(Unsealed)?;
+        let (text, tag) = sealed.split_at_mut(n);
+        let tag = chacha20poly1305::Tag::from_slice(tag);
+        self.cipher.decrypt_in_place_detached(&nonce(index), &self.aad, text, tag).map_err(|_| Unsealed)?;
+        Ok(n)
     }
 }
 
@@ -181,6 +207,17 @@ mod tests {
                     back.extend_from_slice(&c);
                 }
                 assert!(back == data, "len {len} step {step}");
+                // However the bytes came, each chunk is exactly the AEAD's one-shot sealing of it (the format every
+                // stored link already has), and opens in place too.
+                use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+                let one_shot = ChaCha20Poly1305::new(key.expose().into());
+                for (i, (c, p)) in sealed.chunks(SEALED_CHUNK).zip(data.chunks(CHUNK)).enumerate() {
+                    let want = one_shot.encrypt(&nonce(i as u64), Payload { msg: p, aad: &id.0 }).unwrap();
+                    assert!(c == want.as_slice(), "len {len} step {step} chunk {i}");
+                    let mut c = c.to_vec();
+                    let n = o.open_in(i as u64, &mut c).unwrap();
+                    assert!(&c[..n] == p);
+                }
             }
         }
     }

@@ -44,7 +44,6 @@ use std::time::Duration;
 use burnlink_core::link::LinkId;
 use burnlink_core::state::Record;
 use bytes::Bytes;
-use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
 use super::files::{create_private, private_dir, sync_dir, write_file_durably, GroupCommit};
@@ -486,18 +485,22 @@ impl FileReader {
         if n == 0 {
             return None;
         }
-        let mut plain = Vec::with_capacity(n);
-        for c in sealed[..n].chunks(seal::SEALED_CHUNK) {
-            let mut c = c.to_vec();
-            if self.opener.open(self.index, &mut c).is_err() {
+        // Each chunk is opened where it was read, and its plaintext moved down to follow the previous one's.
+        let mut plain = 0;
+        for start in (0..n).step_by(seal::SEALED_CHUNK) {
+            let end = (start + seal::SEALED_CHUNK).min(n);
+            let Ok(len) = self.opener.open_in(self.index, &mut sealed[start..end]) else {
                 return Some((Err(io::Error::other("stored content failed to authenticate")), None));
-            }
-            plain.extend_from_slice(c.get(self.skip..).unwrap_or(&[]));
+            };
+            let skip = self.skip.min(len);
+            sealed.copy_within(start + skip..start + len, plain);
+            plain += len - skip;
             self.skip = 0;
             self.index += 1;
         }
-        let more = n == sealed.len();
-        Some((Ok(Bytes::from(plain)), more.then_some(self)))
+        let more = n == max;
+        sealed.truncate(plain);
+        Some((Ok(Bytes::from(sealed)), more.then_some(self)))
     }
 }
 
@@ -550,7 +553,7 @@ struct SledUpload {
     sealer: Option<Sealer>,
     /// Sealed bytes not yet written (all of them while inline).
     out: Vec<u8>,
-    file: Option<tokio::fs::File>,
+    file: Option<fs::File>,
     tmp: PathBuf,
     written: u64,
     syncer: Option<fs::File>,
@@ -565,17 +568,25 @@ struct SledUpload {
 impl SledUpload {
     async fn spill(&mut self) -> io::Result<()> {
         if self.file.is_none() {
-            let std = create_private(&self.tmp)?;
-            self.syncer = Some(std.try_clone()?);
-            self.file = Some(tokio::fs::File::from_std(std));
+            let file = create_private(&self.tmp)?;
+            self.syncer = Some(file.try_clone()?);
+            self.file = Some(file);
         }
-        let f = self.file.as_mut().expect("just opened");
-        f.write_all(&self.out).await?;
-        self.file_bytes += self.out.len() as u64;
-        self.out.clear();
+        // Written on a blocking thread straight from this buffer (an async file would copy it into its own first).
+        let (mut f, out) = (self.file.take().expect("just opened"), std::mem::take(&mut self.out));
+        let (f, mut out, wrote) = tokio::task::spawn_blocking(move || {
+            let wrote = io::Write::write_all(&mut f, &out);
+            (f, out, wrote)
+        })
+        .await
+        .map_err(io::Error::other)?;
+        self.file = Some(f);
+        wrote?;
+        self.file_bytes += out.len() as u64;
+        out.clear();
+        self.out = out;
         if let Some((progress, _)) = &self.published {
             // In the file (the page cache) before readers hear of it.
-            f.flush().await?;
             let sealed = self.file_bytes;
             progress.send_modify(|p| p.sealed = sealed);
         }
@@ -583,7 +594,6 @@ impl SledUpload {
             if let Some(prev) = self.syncing.take() {
                 prev.await.map_err(io::Error::other)??;
             }
-            f.flush().await?;
             let s = self.syncer.as_ref().expect("set with the file").try_clone()?;
             self.syncing = Some(tokio::task::spawn_blocking(move || s.sync_data()));
             self.synced_at = self.file_bytes;
@@ -623,12 +633,10 @@ impl Upload for SledUpload {
             batch.insert(&key(BLOB, &id), std::mem::take(&mut self.out));
         } else {
             self.spill().await?;
-            let mut f = self.file.take().expect("spilled");
-            f.flush().await?;
+            let f = self.file.take().expect("spilled");
             if let Some(prev) = self.syncing.take() {
                 prev.await.map_err(io::Error::other)??;
             }
-            let f = f.into_std().await;
             let (tmp, dest, blobs) = (self.tmp.clone(), inner.blobs.join(id_hex(&id)), inner.blobs.clone());
             blocking(move || {
                 f.sync_all()?;
@@ -655,8 +663,6 @@ impl Upload for SledUpload {
         }
         // Everything so far goes to the file, so readers find it there.
         self.spill().await?;
-        let f = self.file.as_mut().expect("spilled");
-        f.flush().await?;
         let (progress, readers) = watch::channel(Progress { sealed: self.file_bytes, end: None });
         let erased = Arc::new(AtomicBool::new(false));
         let live = Live { tmp: self.tmp.clone(), progress: readers, erased: erased.clone() };
@@ -674,12 +680,10 @@ impl Upload for SledUpload {
     async fn finish(mut self: Box<Self>) -> Result<(u64, Release), StoreError> {
         self.sealer.take().expect("finished once").finish(&mut self.out);
         self.spill().await?;
-        let mut f = self.file.take().expect("published uploads have a file");
-        f.flush().await?;
+        let f = self.file.take().expect("published uploads have a file");
         if let Some(prev) = self.syncing.take() {
             prev.await.map_err(io::Error::other)??;
         }
-        let f = f.into_std().await;
         let inner = self.inner.clone();
         let (tmp, dest, blobs) = (self.tmp.clone(), inner.blobs.join(id_hex(&self.id)), inner.blobs.clone());
         blocking(move || {

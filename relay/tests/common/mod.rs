@@ -87,6 +87,15 @@ impl TestRelay {
     pub fn blob_files(&self) -> usize {
         count_files(&self.dir.path().join("blobs"))
     }
+
+    /// Waits (at most 5 s) until no content file is left: an ack's erase follows its durable answer at once.
+    pub async fn wait_no_blob_files(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while self.blob_files() > 0 {
+            assert!(std::time::Instant::now() < deadline, "ciphertext not deleted after the ack");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
 }
 
 /// Every record of a store, through its batched scan.
