@@ -1,5 +1,11 @@
 //! Where opened payloads go: a staging folder inside the output folder, moved into place only after the last chunk
-//! verified, never overwriting anything.
+//! verified, never overwriting anything. Files are on stable storage before [`StagingSink::commit`] returns, because
+//! the ack that follows makes the relay destroy the only other copy: large files are synced in the background as they
+//! are written, so the last sync has little left to do, and the many small files of a folder are made durable by one
+//! file-system sync (Linux `syncfs`) rather than one each.
+
+/// Bytes written between background syncs of a large file.
+const SYNC_EVERY: u64 = 64 << 20;
 
 use std::fs;
 use std::io::{self, BufWriter, Write};
@@ -14,6 +20,10 @@ pub struct StagingSink {
     out: PathBuf,
     staging: PathBuf,
     current: Option<BufWriter<fs::File>>,
+    /// Bytes of the current file not yet covered by a sync.
+    unsynced: u64,
+    /// A background sync of the current file.
+    syncing: Option<std::thread::JoinHandle<io::Result<()>>>,
     text: Option<Zeroizing<String>>,
     top: Vec<String>,
     committed: bool,
@@ -30,7 +40,16 @@ impl StagingSink {
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
         b.create(&staging)?;
-        Ok(Self { out: out.to_path_buf(), staging, current: None, text: None, top: Vec::new(), committed: false })
+        Ok(Self {
+            out: out.to_path_buf(),
+            staging,
+            current: None,
+            unsynced: 0,
+            syncing: None,
+            text: None,
+            top: Vec::new(),
+            committed: false,
+        })
     }
 
     fn path_of(&mut self, p: &SafePath) -> PathBuf {
@@ -56,6 +75,9 @@ impl StagingSink {
     /// Moves every top-level entry into the output folder, renaming `name` to `name (1)` and so on where something
     /// of that name exists. Returns the final paths.
     pub fn commit(mut self) -> io::Result<Vec<PathBuf>> {
+        // Every staged file and folder entry on stable storage, then the renames, then the output folder's entries.
+        #[cfg(target_os = "linux")]
+        rustix::fs::syncfs(fs::File::open(&self.staging)?)?;
         let mut saved = Vec::new();
         for name in self.top.clone() {
             let from = self.staging.join(&name);
@@ -75,6 +97,8 @@ impl StagingSink {
                 n += 1;
             }
         }
+        // The new names, durable too.
+        fs::File::open(&self.out)?.sync_all()?;
         self.committed = true;
         fs::remove_dir_all(&self.staging)?;
         Ok(saved)
@@ -150,12 +174,33 @@ impl Sink for StagingSink {
     }
 
     fn write(&mut self, data: &[u8]) -> io::Result<()> {
-        self.current.as_mut().ok_or_else(|| io::Error::other("no file open"))?.write_all(data)
+        let w = self.current.as_mut().ok_or_else(|| io::Error::other("no file open"))?;
+        w.write_all(data)?;
+        self.unsynced += data.len() as u64;
+        if self.unsynced >= SYNC_EVERY && self.syncing.as_ref().is_none_or(|s| s.is_finished()) {
+            if let Some(prev) = self.syncing.take() {
+                prev.join().map_err(|_| io::Error::other("a sync thread failed"))??;
+            }
+            w.flush()?;
+            let f = w.get_ref().try_clone()?;
+            self.syncing = Some(std::thread::spawn(move || f.sync_data()));
+            self.unsynced = 0;
+        }
+        Ok(())
     }
 
     fn end_file(&mut self) -> io::Result<()> {
         if let Some(w) = self.current.take() {
-            w.into_inner().map_err(|e| e.into_error())?;
+            let f = w.into_inner().map_err(|e| e.into_error())?;
+            let large = self.syncing.is_some();
+            if let Some(prev) = self.syncing.take() {
+                prev.join().map_err(|_| io::Error::other("a sync thread failed"))??;
+            }
+            // A large file's last stretch now; small ones wait for the one sync at commit (on Linux).
+            if large || !cfg!(target_os = "linux") {
+                f.sync_data()?;
+            }
+            self.unsynced = 0;
         }
         Ok(())
     }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use burnlink_core::keys::{ClaimKey, HolderProof, LeaseToken, ManageToken};
 use burnlink_core::link::{LinkId, RelayOrigin};
 use burnlink_core::proto::{
-    CreateRequest, DecodeError, ErrorCode, LinkInfo, Request, Response, StatusReport, MAX_UDP_PAYLOAD,
+    CreateRequest, DecodeError, ErrorCode, LinkInfo, Request, Response, StatusReport, MAX_UDP_PAYLOAD, UDP_BUFFER,
 };
 use burnlink_core::state::Timestamp;
 use bytes::Bytes;
@@ -372,6 +372,10 @@ impl RelayClient {
         cfg.transport_config(Arc::new(t));
         let bind: SocketAddr = if addr.is_ipv6() { "[::]:0".parse() } else { "0.0.0.0:0".parse() }.expect("literal");
         let socket = std::net::UdpSocket::bind(bind)?;
+        let s = socket2::SockRef::from(&socket);
+        // Best effort: the kernel's cap applies, and a smaller buffer only costs speed.
+        let _ = s.set_recv_buffer_size(UDP_BUFFER);
+        let _ = s.set_send_buffer_size(UDP_BUFFER);
         let mut endpoint = quinn::Endpoint::new(endpoint_config, None, socket, Arc::new(quinn::TokioRuntime))?;
         endpoint.set_default_client_config(cfg);
         let unreachable = |reason: String| TransportError::Unreachable { addr: addr.to_string(), reason };

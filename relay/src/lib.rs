@@ -220,6 +220,10 @@ impl Server {
         let identity = tls::load_or_generate(&opts.data, opts.cert.as_deref(), opts.key.as_deref(), &names)?;
         let quic_tls = tls::server_config(&identity, &[burnlink_core::proto::ALPN])?;
         let https_tls = tls::server_config(&identity, &[b"http/1.1"])?;
+        let s = socket2::SockRef::from(&udp);
+        // Best effort: the kernel's cap applies, and a smaller buffer only costs speed (see UDP_BUFFER).
+        let _ = s.set_recv_buffer_size(burnlink_core::proto::UDP_BUFFER);
+        let _ = s.set_send_buffer_size(burnlink_core::proto::UDP_BUFFER);
         let mut endpoint_config = quinn::EndpointConfig::default();
         endpoint_config.max_udp_payload_size(burnlink_core::proto::MAX_UDP_PAYLOAD)?;
         let endpoint = quinn::Endpoint::new(

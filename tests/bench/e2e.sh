@@ -77,6 +77,7 @@ file_run() { # size_bytes label
     head -c "$size" /dev/urandom >"$run/$label.bin"
     local want; want=$(sha256sum <"$run/$label.bin" | cut -d' ' -f1)
     rm -rf "$run/out"; mkdir "$run/out"
+    sync # the test file's own writeback is not the transfer's
     local t0 t1 t2 link
     t0=$(now)
     link=$(/usr/bin/time -v -o "$run/$label.send.time" "$bl" send --wait "$run/$label.bin")
@@ -96,6 +97,7 @@ live_run() { # size_bytes label: send (live) and open as soon as the link is pri
     head -c "$size" /dev/urandom >"$run/$label.bin"
     local want; want=$(sha256sum <"$run/$label.bin" | cut -d' ' -f1)
     rm -rf "$run/out"; mkdir "$run/out"; : >"$run/$label.link"
+    sync
     local t0 t1 sp
     t0=$(now)
     /usr/bin/time -v -o "$run/$label.lsend.time" "$bl" send "$run/$label.bin" >"$run/$label.link" &
