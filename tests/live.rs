@@ -308,3 +308,30 @@ fn revoking_a_link_mid_upload_stops_the_upload_and_says_why() {
     run(r.cli(h.path()).args(["open", &link]), b"").expect_code(3);
     assert_eq!(std::fs::read_dir(r.data.path().join("relay/blobs/tmp")).unwrap().count(), 0, "nothing left");
 }
+
+#[test]
+fn send_wait_prints_the_link_only_once_everything_is_stored() {
+    let r = Relay::start(&[]);
+    let h = tempfile::tempdir().unwrap();
+    write_random(&h.path().join("stored.bin"), 6 << 20, 14);
+    // 6 MiB at 3 MiB/s: about two seconds of upload before a waiting sender may print anything.
+    let up = Uplink::to(&r, 3 << 20);
+    let started = Instant::now();
+    let mut sender = Sender::start(&r, &up, h.path(), &["--wait", "stored.bin"], b"");
+    let waited = started.elapsed();
+    assert!(waited > Duration::from_millis(1500), "the link came after {waited:?}, before the upload could end");
+    let json = sender.json.clone();
+    assert!(json["expires_at"].is_string() && json["manage_token"].is_string(), "--json keeps its shape: {json}");
+    assert_eq!(status(&r, h.path(), &json), "fresh");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sender.running() {
+        assert!(Instant::now() < deadline, "the sender lingers after printing");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (code, err) = sender.finish();
+    assert_eq!(code, 0, "{err}");
+    std::fs::create_dir_all(h.path().join("out")).unwrap();
+    let link = up.direct(&r, json["link"].as_str().unwrap());
+    run(r.cli(h.path()).args(["open", &link, "--out", "out"]), b"").expect_code(0);
+    assert_eq!(sha256_file(&h.path().join("out/stored.bin")), sha256_file(&h.path().join("stored.bin")));
+}
