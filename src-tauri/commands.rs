@@ -133,7 +133,8 @@ pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req
     };
     let opts =
         SendOptions { ttl: Duration::from_secs(req.ttl_secs), passphrase: secret(req.passphrase), live: Some(on_link) };
-    let client = connector.connect().await?;
+    let client =
+        if matches!(payload, Payload::Text(_)) { connector.connect().await? } else { connector.connect_bulk().await? };
     let sent = burnlink_client::send::send(&client, &connector.origin, payload, opts, progress(&app, "send")).await;
     client.close().await;
     let sent = sent?;

@@ -305,7 +305,7 @@ async fn send(a: SendArgs) -> Result<(), Fail> {
     };
     payload.check()?;
     let connector = Connector { origin: origin.clone(), trust };
-    let client = connector.connect().await?;
+    let client = if text_mode { connector.connect().await? } else { connector.connect_bulk().await? };
     let (progress, bar) = progress_bar("uploading");
     let printed = Arc::new(std::sync::Mutex::new(None::<std::io::Result<()>>));
     let live: Option<OnLink> = (!a.wait).then(|| {

@@ -125,6 +125,9 @@ impl Read for ChannelReader {
 
 /// How many times a dropped download is resumed before giving up.
 const RESUME_TRIES: u32 = 5;
+/// A download at least this large moves to a connection made for large transfers (see
+/// [`Connector::connect_bulk`]): its first bytes are dropped and fetched again there under the lease.
+const BULK: u64 = 8 << 20;
 
 /// Opens `link`: the whole flow. `progress` hears (ciphertext bytes received, total).
 pub async fn open(connector: &Connector, link: &Link, opts: OpenOptions, progress: Progress) -> Result<Opened, Error> {
@@ -191,6 +194,15 @@ async fn open_on(
             }
         }
     };
+
+    // A large download goes on over a connection that probes for large packets; the lease holder resumes from 0.
+    let mut first_body = first_body;
+    if state.size >= BULK {
+        if let Ok(bulk) = connector.connect_bulk().await {
+            first_body = None;
+            std::mem::replace(client, bulk).close().await;
+        }
+    }
 
     // After a crash the download restarts from byte 0 under the saved lease (the relay serves the lease holder any
     // offset), so no ciphertext copy is kept on disk; a dropped connection within this run resumes where it stopped.
