@@ -566,6 +566,23 @@ struct SledUpload {
 }
 
 impl SledUpload {
+    /// The whole temp file on stable storage, renamed to the link's name, and the rename durable.
+    async fn put_in_place(&mut self) -> Result<(), StoreError> {
+        let f = self.file.take().expect("spilled");
+        if let Some(prev) = self.syncing.take() {
+            prev.await.map_err(io::Error::other)??;
+        }
+        let (tmp, dest, blobs) = (self.tmp.clone(), self.inner.blobs.join(id_hex(&self.id)), self.inner.blobs.clone());
+        blocking(move || {
+            f.sync_all()?;
+            drop(f);
+            fs::rename(&tmp, &dest)?;
+            sync_dir(&blobs)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn spill(&mut self) -> io::Result<()> {
         if self.file.is_none() {
             let file = create_private(&self.tmp)?;
@@ -633,19 +650,7 @@ impl Upload for SledUpload {
             batch.insert(&key(BLOB, &id), std::mem::take(&mut self.out));
         } else {
             self.spill().await?;
-            let f = self.file.take().expect("spilled");
-            if let Some(prev) = self.syncing.take() {
-                prev.await.map_err(io::Error::other)??;
-            }
-            let (tmp, dest, blobs) = (self.tmp.clone(), inner.blobs.join(id_hex(&id)), inner.blobs.clone());
-            blocking(move || {
-                f.sync_all()?;
-                drop(f);
-                fs::rename(&tmp, &dest)?;
-                sync_dir(&blobs)?;
-                Ok(())
-            })
-            .await?;
+            self.put_in_place().await?;
         }
         batch.insert(&key(KEY, &id), &self.slot.to_be_bytes());
         batch.insert(&rkey, record.encode());
@@ -680,20 +685,8 @@ impl Upload for SledUpload {
     async fn finish(mut self: Box<Self>) -> Result<(u64, Release), StoreError> {
         self.sealer.take().expect("finished once").finish(&mut self.out);
         self.spill().await?;
-        let f = self.file.take().expect("published uploads have a file");
-        if let Some(prev) = self.syncing.take() {
-            prev.await.map_err(io::Error::other)??;
-        }
+        self.put_in_place().await?;
         let inner = self.inner.clone();
-        let (tmp, dest, blobs) = (self.tmp.clone(), inner.blobs.join(id_hex(&self.id)), inner.blobs.clone());
-        blocking(move || {
-            f.sync_all()?;
-            drop(f);
-            fs::rename(&tmp, &dest)?;
-            sync_dir(&blobs)?;
-            Ok(())
-        })
-        .await?;
         let (progress, erased) = self.published.take().expect("published");
         if erased.load(Ordering::Acquire) {
             // Erased while the last bytes went in: the erase may have missed the renamed file.
