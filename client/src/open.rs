@@ -197,6 +197,9 @@ async fn open_on(
 
     // A large download goes on over a connection that probes for large packets; the lease holder resumes from 0.
     let mut first_body = first_body;
+    // Whether the claim found the upload still running: what a lost lease then means, even if the relay goes away
+    // before the first resume below.
+    let claimed_live = first_body.as_ref().is_some_and(|b| b.live);
     if state.size >= BULK {
         if let Ok(bulk) = connector.connect_bulk().await {
             first_body = None;
@@ -228,7 +231,7 @@ async fn open_on(
         let mut body = first_body;
         let mut tries = 0;
         // A live body (the sender still uploading) ends with its stream; a stored one at `size`.
-        let (mut size, mut live) = (state.size, false);
+        let (mut size, mut live) = (state.size, claimed_live);
         progress(received, size);
         loop {
             if !live && received >= size {
