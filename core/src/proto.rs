@@ -11,6 +11,11 @@ Fixed-size fields are raw bytes, integers big-endian, options a 0/1 byte then th
 UTF-8. Ciphertext is not framed: after a `Create` request the client streams the payload until it finishes its side
 of the stream; after a `Claimed` or `Resumed` response the relay streams the payload (from the given offset).
 
+A live create (`CREATE_LIVE`, [`CreateRequest::live`]) gets two answers on its stream: `Created` as soon as the link
+exists, while the payload still flows, then `Stored` (or an `Error`) once all of it is stored. A claim or resume of a
+live link says so (`live`); its payload then follows the upload and ends with the stream, which the relay resets
+instead of finishing if the upload stops short.
+
 Decoding distinguishes "need more bytes" ([`DecodeError::Incomplete`]) from "this is not a valid message"
 ([`DecodeError::Invalid`]), as quinn-proto's `coding` does, so a reader can accumulate bytes until a frame is whole.
 This module owns the byte layout only; what the messages mean is [`crate::state`]'s business.
