@@ -30,17 +30,12 @@ struct Opening {
 impl Opening {
     /// Opens whole sealed chunks (and, at the end, the short last one) into content.
     fn open(&mut self, sealed: &[u8]) -> io::Result<Bytes> {
-        let mut plain = Vec::with_capacity(sealed.len());
-        for c in sealed.chunks(seal::SEALED_CHUNK) {
-            let mut c = c.to_vec();
-            if self.opener.open(self.index, &mut c).is_err() {
-                self.done = true;
-                return Err(io::Error::other("stored content failed to authenticate"));
-            }
-            plain.extend_from_slice(c.get(self.skip..).unwrap_or(&[]));
-            self.skip = 0;
-            self.index += 1;
-        }
+        let Ok(plain) = self.opener.open_run(self.index, self.skip, sealed.to_vec()) else {
+            self.done = true;
+            return Err(io::Error::other("stored content failed to authenticate"));
+        };
+        self.index += sealed.len().div_ceil(seal::SEALED_CHUNK) as u64;
+        self.skip = 0;
         Ok(Bytes::from(plain))
     }
 

@@ -384,12 +384,8 @@ impl Store for SledStore {
         }
         if let Some(v) = self.inner.tree.get(key(BLOB, id))? {
             // Inline content is small: open it all at once.
-            let mut plain = Vec::with_capacity(v.len());
-            for (i, c) in v.chunks(seal::SEALED_CHUNK).enumerate().skip(first as usize) {
-                let mut c = c.to_vec();
-                opener.open(i as u64, &mut c).map_err(|_| StoreError::Lost)?;
-                plain.extend_from_slice(if i as u64 == first { c.get(skip..).unwrap_or(&[]) } else { &c });
-            }
+            let from = (first as usize * seal::SEALED_CHUNK).min(v.len());
+            let plain = opener.open_run(first, skip, v[from..].to_vec()).map_err(|_| StoreError::Lost)?;
             return Ok(Some(Box::pin(futures_util::stream::iter([Ok(Bytes::from(plain))]))));
         }
         let mut f = match fs::File::open(self.blob_path(id)) {
@@ -485,22 +481,13 @@ impl FileReader {
         if n == 0 {
             return None;
         }
-        // Each chunk is opened where it was read, and its plaintext moved down to follow the previous one's.
-        let mut plain = 0;
-        for start in (0..n).step_by(seal::SEALED_CHUNK) {
-            let end = (start + seal::SEALED_CHUNK).min(n);
-            let Ok(len) = self.opener.open_in(self.index, &mut sealed[start..end]) else {
-                return Some((Err(io::Error::other("stored content failed to authenticate")), None));
-            };
-            let skip = self.skip.min(len);
-            sealed.copy_within(start + skip..start + len, plain);
-            plain += len - skip;
-            self.skip = 0;
-            self.index += 1;
-        }
-        let more = n == max;
-        sealed.truncate(plain);
-        Some((Ok(Bytes::from(sealed)), more.then_some(self)))
+        sealed.truncate(n);
+        let Ok(plain) = self.opener.open_run(self.index, self.skip, sealed) else {
+            return Some((Err(io::Error::other("stored content failed to authenticate")), None));
+        };
+        self.index += n.div_ceil(seal::SEALED_CHUNK) as u64;
+        self.skip = 0;
+        Some((Ok(Bytes::from(plain)), (n == max).then_some(self)))
     }
 }
 
