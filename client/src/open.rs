@@ -167,20 +167,19 @@ async fn open_on(
             let first = client.claim_plain(link.id, plain.holder().clone(), plain.claim_key().clone()).await?;
             timing::mark("claimed");
             let (claimed, meta, keys) = match first {
-                PlainClaim::NeedsPassphrase(info) => {
-                    let keys = unlock(link, info.meta, opts.passphrase.clone()).await?;
-                    (client.claim(link.id, keys.holder().clone(), keys.claim_key().clone()).await?, info.meta, keys)
-                }
-                // Gone, or not this link's holder (a damaged link): a peek tells which, and burns nothing.
-                PlainClaim::Claim(Claim::Gone) => {
-                    let info = match client.peek(link.id).await? {
-                        Peek::Fresh(i) => i,
-                        Peek::Gone => return Err(Error::Gone),
+                PlainClaim::Claim(c) if !matches!(c, Claim::Gone) => (c, plain_meta, plain),
+                other => {
+                    let info = match other {
+                        PlainClaim::NeedsPassphrase(info) => info,
+                        // Gone, or not this link's holder (a damaged link): a peek tells which, and burns nothing.
+                        PlainClaim::Claim(_) => match client.peek(link.id).await? {
+                            Peek::Fresh(i) => i,
+                            Peek::Gone => return Err(Error::Gone),
+                        },
                     };
                     let keys = unlock(link, info.meta, opts.passphrase.clone()).await?;
                     (client.claim(link.id, keys.holder().clone(), keys.claim_key().clone()).await?, info.meta, keys)
                 }
-                PlainClaim::Claim(other) => (other, plain_meta, plain),
             };
             match claimed {
                 Claim::Won { lease, body, .. } => {
