@@ -3,9 +3,9 @@
 //! killed) ends the link for everyone, with a clear error to the recipient and "upload_failed" to the sender.
 //!
 //! The sender reaches the relay through a paced loopback proxy (a slow uplink) so that "while the upload runs" is
-//! seconds long and certain; recipients go to the relay directly. On the cluster backend (PostgreSQL + S3, which
-//! cannot serve an object before its upload completes) the same commands keep the documented fallback: the link is
-//! printed once everything is stored.
+//! seconds long and certain; recipients go to the relay directly. On the cluster backend (three relays on PostgreSQL and
+//! S3 behind a balancer) the recipient's relay is often not the sender's: it reads the upload's segments as the
+//! sender's relay stores them.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -117,15 +117,6 @@ fn wait_state(r: &Relay, home: &Path, sent: &serde_json::Value, want: &str) {
     }
 }
 
-/// In cluster mode: the link came only once stored, so the sender is done (or about to be) and the link is fresh.
-fn check_fallback(r: &Relay, h: &Path, sender: Sender) -> serde_json::Value {
-    let json = sender.json.clone();
-    assert_eq!(status(r, h, &json), "fresh");
-    let (code, err) = sender.finish();
-    assert_eq!(code, 0, "{err}");
-    json
-}
-
 #[test]
 fn a_text_opens_while_its_upload_runs() {
     let r = Relay::start(&[]);
@@ -135,12 +126,6 @@ fn a_text_opens_while_its_upload_runs() {
     let up = Uplink::to(&r, 3 << 19);
     let mut sender = Sender::start(&r, &up, h.path(), &["-"], text.as_bytes());
     let link = up.direct(&r, sender.link());
-    if cluster_mode() {
-        check_fallback(&r, h.path(), sender);
-        let out = run(r.cli(h.path()).args(["open", &link]), b"").expect_code(0);
-        assert_eq!(out.stdout_str(), text);
-        return;
-    }
     assert!(sender.running(), "the link is printed while the upload runs");
     let opener = spawn(r.cli(h.path()).args(["open", &link]));
     wait_state(&r, h.path(), &sender.json, "claimed");
@@ -169,12 +154,6 @@ fn a_file_opens_while_its_upload_runs_and_a_second_opener_gets_gone() {
     let link = up.direct(&r, sender.link());
     let out = h.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
-    if cluster_mode() {
-        check_fallback(&r, h.path(), sender);
-        run(r.cli(h.path()).args(["open", &link, "--out", "out"]), b"").expect_code(0);
-        assert_eq!(sha256_file(&out.join("live.bin")), sha256_file(&src));
-        return;
-    }
     let link_at = sender.printed;
     assert!(sender.running(), "the link is printed while the upload runs");
     let opener = spawn(r.cli(h.path()).args(["open", &link, "--out", "out"]));
@@ -222,10 +201,6 @@ fn check_cut_off(h: &Path, opener: Child) {
 
 #[test]
 fn a_killed_sender_ends_the_link_for_everyone() {
-    if cluster_mode() {
-        eprintln!("live uploads are a single-relay (sled) feature; nothing to cut off on the cluster backend");
-        return;
-    }
     let r = Relay::start(&[]);
     let h = tempfile::tempdir().unwrap();
     let up = Uplink::to(&r, 4 << 20);
@@ -243,10 +218,6 @@ fn a_killed_sender_ends_the_link_for_everyone() {
 
 #[test]
 fn a_relay_killed_mid_upload_ends_the_link_and_the_sender_says_so() {
-    if cluster_mode() {
-        eprintln!("live uploads are a single-relay (sled) feature; nothing to cut off on the cluster backend");
-        return;
-    }
     let mut r = Relay::start(&[]);
     let h = tempfile::tempdir().unwrap();
     let up = Uplink::to(&r, 4 << 20);
@@ -257,16 +228,13 @@ fn a_relay_killed_mid_upload_ends_the_link_and_the_sender_says_so() {
     assert_ne!(code, 0);
     assert!(err.contains("upload failed"), "{err}");
     check_cut_off(h.path(), opener);
-    // No half-link: after the restart the link is ended, and the sender sees why.
-    assert_eq!(status(&r, h.path(), &json), "upload_failed");
+    // No half-link: after the restart the link is ended, and the sender sees why. (A relay of a cluster cannot tell
+    // at start-up whether another relay still runs an upload: a sweep ends it once its heartbeat is stale.)
+    wait_state(&r, h.path(), &json, "upload_failed");
 }
 
 #[test]
 fn a_relay_killed_mid_live_download_keeps_the_lease() {
-    if cluster_mode() {
-        eprintln!("live uploads are a single-relay (sled) feature; the cluster's restarts are tests/cli.rs's");
-        return;
-    }
     let mut r = Relay::start(&[]);
     let h = tempfile::tempdir().unwrap();
     let up = Uplink::to(&r, 8 << 20);
@@ -287,10 +255,6 @@ fn a_relay_killed_mid_live_download_keeps_the_lease() {
 
 #[test]
 fn revoking_a_link_mid_upload_stops_the_upload_and_says_why() {
-    if cluster_mode() {
-        eprintln!("live uploads are a single-relay (sled) feature; revoke on the cluster is tests/cli.rs's");
-        return;
-    }
     let r = Relay::start(&[]);
     let h = tempfile::tempdir().unwrap();
     write_random(&h.path().join("revoked.bin"), 24 << 20, 13);
@@ -306,7 +270,10 @@ fn revoking_a_link_mid_upload_stops_the_upload_and_says_why() {
     assert_eq!(status(&r, h.path(), &json), "revoked", "the sender's word stands");
     let link = up.direct(&r, json["link"].as_str().unwrap());
     run(r.cli(h.path()).args(["open", &link]), b"").expect_code(3);
-    assert_eq!(std::fs::read_dir(r.data.path().join("relay/blobs/tmp")).unwrap().count(), 0, "nothing left");
+    if !cluster_mode() {
+        // (On the cluster, relay/tests/pg_store.rs counts the bucket's objects after a revoke mid-upload.)
+        assert_eq!(std::fs::read_dir(r.data.path().join("relay/blobs/tmp")).unwrap().count(), 0, "nothing left");
+    }
 }
 
 #[test]

@@ -372,6 +372,13 @@ impl Relay {
         if bad > 0 {
             tracing::error!(records = bad, "the sweeper skipped records that do not decode");
         }
+        for id in self.store.cut_off_uploads().await? {
+            // Only a link still uploading ends; one that finished meanwhile is left as it is.
+            if self.apply(id, Action::UploadFailed).await?.outcome.next.is_some() {
+                changed += 1;
+                tracing::info!(link = %id.short(), "ended a live upload whose relay went away");
+            }
+        }
         match self.store.tidy().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "tidied what interrupted work left behind"),

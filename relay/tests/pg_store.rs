@@ -56,6 +56,14 @@ async fn objects(store: &PgStore) -> Vec<String> {
     store.blobs().expect("object storage").list().await.unwrap()
 }
 
+/// The contents the bucket holds: each is `burnlink/<32 hex>`, as one object or as its segments under that name.
+async fn contents_in_bucket(store: &PgStore) -> Vec<String> {
+    let mut names: Vec<String> = objects(store).await.iter().map(|o| o[.."burnlink/".len() + 32].to_owned()).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 fn count(pg: &Postgres, table: &str) -> usize {
     pg.psql(&format!("SELECT count(*) FROM {table}")).parse().unwrap()
 }
@@ -144,7 +152,7 @@ async fn relays_starting_together_migrate_once_and_a_newer_schema_is_refused() {
     for o in opens {
         o.await.unwrap().unwrap();
     }
-    assert_eq!(pg.psql("SELECT string_agg(version::text, ',') FROM burnlink_schema"), "1");
+    assert_eq!(pg.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM burnlink_schema"), "1,2");
     pg.psql("INSERT INTO burnlink_schema VALUES (99, 0)");
     let err = PgStore::open(&opts).await.err().unwrap();
     assert!(err.to_string().contains("newer than this relay"), "{err}");
@@ -167,6 +175,12 @@ async fn an_abandoned_upload_and_a_dead_relays_upload_leave_nothing() {
     // A relay that died mid-upload cleans nothing; its row goes stale, and any relay's tidy removes it and its parts.
     let mut up = store.upload(&LinkId([2; 16])).await.unwrap();
     up.write(&random_payload(6 << 20, 2)).await.unwrap();
+    // Its first segment stored (and counted): what a relay that died long ago left.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while pg.psql("SELECT segments FROM burnlink_contents") != "1" {
+        assert!(std::time::Instant::now() < deadline, "the first segment never landed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     std::mem::forget(up);
     assert_eq!(store.tidy().await.unwrap(), 0, "a fresh upload in progress is left alone");
     pg.psql("UPDATE burnlink_contents SET touched = touched - 3600000");
@@ -192,11 +206,15 @@ async fn with_s3_down_creates_fail_cleanly_and_a_sweep_afterwards_leaves_no_orph
         up.write(&random_payload(6 << 20, 1)).await?;
         up.commit(&record()).await
     };
-    assert!(failed.await.is_err(), "a create with the S3 server down fails"); // and `up` is gone with it
-                                                                              // A new one fails too, and neither is visible.
+    // It fails, and `up` is gone with it.
+    assert!(failed.await.is_err(), "a create with the S3 server down fails");
+    // A new one fails too, and neither is visible.
     let mut up = store.upload(&LinkId([2; 16])).await.unwrap();
-    assert!(up.write(&random_payload(6 << 20, 2)).await.is_err());
-    drop(up);
+    let failed = async {
+        up.write(&random_payload(6 << 20, 2)).await?;
+        up.commit(&record()).await
+    };
+    assert!(failed.await.is_err(), "a new create with the S3 server down fails");
     assert!(
         store.get(&LinkId([1; 16])).await.unwrap().is_none() && store.get(&LinkId([2; 16])).await.unwrap().is_none()
     );
@@ -209,7 +227,7 @@ async fn with_s3_down_creates_fail_cleanly_and_a_sweep_afterwards_leaves_no_orph
     pg.psql("UPDATE burnlink_contents SET touched = touched - 3600000 WHERE sealed_len IS NULL");
     pg.psql("UPDATE burnlink_doomed SET since = since - 3600000");
     store.tidy().await.unwrap();
-    assert_eq!(objects(&store).await.len(), 2, "the two live links' objects, and nothing else");
+    assert_eq!(contents_in_bucket(&store).await.len(), 2, "the two live links' objects, and nothing else");
     assert_eq!(count(&pg, "burnlink_contents"), 2);
     assert_eq!(count(&pg, "burnlink_doomed"), 0);
 }
@@ -273,4 +291,160 @@ async fn a_database_over_tls_is_verified_and_never_used_in_the_clear() {
     assert!(err.to_string().to_lowercase().contains("certificate"), "{err}");
     // Asking for no TLS: the server refuses it.
     assert!(PgStore::open(&with(url("?sslmode=disable"), Some(ca))).await.is_err());
+}
+
+fn live_record() -> Record {
+    Record { uploading: true, ..record() }
+}
+
+/// Reads until `n` bytes arrived, the stream ended, or 20 s passed.
+async fn read_n(s: &mut burnlink_relay::store::BlobStream, n: usize) -> Vec<u8> {
+    let mut v = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while v.len() < n {
+        match tokio::time::timeout_at(deadline, s.next()).await.expect("more bytes within 20 s") {
+            Some(b) => v.extend_from_slice(&b.unwrap()),
+            None => break,
+        }
+    }
+    v
+}
+
+/// A live upload on relay `writer`, read behind it by a reader on the same relay (woken at each part) and one on
+/// another relay (polling); nobody reaches the end before the record says the upload finished.
+async fn live_round_trip(writer: &PgStore, elsewhere: &PgStore) {
+    let id = LinkId([7; 16]);
+    let data = random_payload((12 << 20) + 5, 7);
+    let mut up = writer.upload(&id).await.unwrap();
+    up.write(&data[..10_000]).await.unwrap();
+    assert!(up.publish(&live_record()).await.unwrap(), "the PostgreSQL store serves live uploads");
+    assert_eq!(elsewhere.get(&id).await.unwrap(), Some(live_record()), "visible to every relay at once");
+    let mut here = writer.open(&id, 0).await.unwrap().expect("a live upload opens");
+    let mut there = elsewhere.open(&id, 0).await.unwrap().expect("a live upload opens on another relay");
+    up.write(&data[10_000..8 << 20]).await.unwrap();
+    // A whole part reaches both readers while the upload still runs.
+    let mut seen = [Vec::new(), Vec::new()];
+    for (reader, seen) in [&mut here, &mut there].into_iter().zip(&mut seen) {
+        *seen = read_n(reader, 1 << 20).await;
+        assert!(seen.len() >= 1 << 20 && seen[..] == data[..seen.len()], "{} bytes", seen.len());
+    }
+    let mut late = elsewhere.open(&id, 123_457).await.unwrap().unwrap();
+    up.write(&data[8 << 20..]).await.unwrap();
+    let (size, release) = up.finish().await.unwrap();
+    assert_eq!(size, data.len() as u64);
+    for (reader, seen) in [&mut here, &mut there].into_iter().zip(&mut seen) {
+        // Every whole chunk (the short last one opens once its end is known), then no end while the record
+        // still says "uploading".
+        let whole = data.len() - data.len() % 65_536;
+        let rest = read_n(reader, whole - seen.len()).await;
+        seen.extend_from_slice(&rest);
+        assert!(seen[..] == data[..whole], "{} of {whole} bytes, all verified", seen.len());
+        assert!(tokio::time::timeout(Duration::from_millis(300), reader.next()).await.is_err(), "no end yet");
+    }
+    let done = Record { uploading: false, size: data.len() as u64, ..live_record() };
+    assert!(writer.swap(&id, &live_record(), Some(&done)).await.unwrap());
+    release();
+    for (reader, seen) in [&mut here, &mut there].into_iter().zip(&mut seen) {
+        assert!(read_n(reader, usize::MAX).await[..] == data[seen.len()..], "the last chunk, then a clean end");
+    }
+    assert!(read_n(&mut late, usize::MAX).await[..] == data[123_457..]);
+    assert!(read(elsewhere, &id, 9_999_999).await.unwrap() == data[9_999_999..], "stored as any other");
+    elsewhere.erase(&id).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_upload_in_pieces_is_read_behind_its_writer_from_any_relay() {
+    let pg = Postgres::start();
+    let (writer, elsewhere) =
+        (PgStore::open(&options(&pg, None)).await.unwrap(), PgStore::open(&options(&pg, None)).await.unwrap());
+    live_round_trip(&writer, &elsewhere).await;
+    assert_eq!(count(&pg, "burnlink_contents") + count(&pg, "burnlink_pieces"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_upload_in_s3_segments_is_read_behind_its_writer_from_any_relay() {
+    let _s3 = S3.lock().await;
+    let (pg, s3) = (Postgres::start(), Seaweed::start());
+    let opts = options(&pg, Some(&s3));
+    let (writer, elsewhere) = (PgStore::open(&opts).await.unwrap(), PgStore::open(&opts).await.unwrap());
+    live_round_trip(&writer, &elsewhere).await;
+    assert!(objects(&writer).await.is_empty(), "every segment deleted");
+    assert_eq!(count(&pg, "burnlink_contents") + count(&pg, "burnlink_doomed"), 0);
+}
+
+/// The end of a stream: `None` (clean) or its error.
+async fn end_of(s: &mut burnlink_relay::store::BlobStream) -> Option<std::io::Error> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), s.next()).await.expect("an end within 20 s") {
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Some(e),
+            None => return None,
+        }
+    }
+}
+
+#[test]
+fn a_live_upload_whose_relay_died_ends_its_readers_and_a_sweep_finds_it() {
+    let _s3 = S3.blocking_lock();
+    let (pg, s3) = (Postgres::start(), Seaweed::start());
+    let opts = options(&pg, Some(&s3));
+    let id = LinkId([8; 16]);
+    // The writer's relay: it publishes, sends 11 MiB, and dies (its runtime stops: no heartbeat, no cleanup).
+    let dying = tokio::runtime::Runtime::new().unwrap();
+    dying.block_on(async {
+        let store = PgStore::open(&opts).await.unwrap();
+        let mut up = store.upload(&id).await.unwrap();
+        up.write(&random_payload(6 << 20, 8)).await.unwrap();
+        assert!(up.publish(&live_record()).await.unwrap());
+        up.write(&random_payload(5 << 20, 9)).await.unwrap();
+        std::mem::forget(up);
+    });
+    dying.shutdown_background();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let other = PgStore::open(&opts).await.unwrap();
+        let mut reader = other.open(&id, 0).await.unwrap().unwrap();
+        assert_eq!(read_n(&mut reader, 5 << 20).await.len(), 5 << 20, "what landed reads");
+        assert!(tokio::time::timeout(Duration::from_millis(500), reader.next()).await.is_err(), "then it waits");
+        assert_eq!(other.cut_off_uploads().await.unwrap(), vec![], "a quiet moment is not a dead relay");
+        // The heartbeat's age passes the limit (as if 11 s went by with no relay refreshing it).
+        pg.psql("UPDATE burnlink_contents SET touched = touched - 11000");
+        let e = end_of(&mut reader).await.expect("an error, not a clean end");
+        assert!(burnlink_relay::store::is_upload_ended(&e), "{e}");
+        assert_eq!(other.cut_off_uploads().await.unwrap(), vec![id], "a sweep finds it");
+        // The relay ends it as UPLOAD_FAILED, which erases it: nothing is left.
+        other.erase(&id).await.unwrap();
+        assert!(objects(&other).await.is_empty());
+        assert_eq!(count(&pg, "burnlink_contents") + count(&pg, "burnlink_doomed"), 0);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_upload_erased_mid_way_stops_at_its_next_part_and_leaves_nothing() {
+    let _s3 = S3.lock().await;
+    let (pg, s3) = (Postgres::start(), Seaweed::start());
+    let store = PgStore::open(&options(&pg, Some(&s3))).await.unwrap();
+    let id = LinkId([9; 16]);
+    let mut up = store.upload(&id).await.unwrap();
+    up.write(&random_payload(6 << 20, 1)).await.unwrap();
+    up.publish(&live_record()).await.unwrap();
+    let mut reader = store.open(&id, 0).await.unwrap().unwrap();
+    // Revoked: the content goes while a segment may still be in flight.
+    store.erase(&id).await.unwrap();
+    let e = end_of(&mut reader).await.expect("an error, not a clean end");
+    assert!(burnlink_relay::store::is_upload_ended(&e) || e.to_string().contains("missing"), "{e}");
+    let failed = async {
+        up.write(&random_payload(11 << 20, 2)).await?;
+        up.finish().await.map(drop)
+    };
+    assert!(matches!(failed.await, Err(burnlink_relay::store::StoreError::Lost)), "the upload stops");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !objects(&store).await.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "a segment outlived the erase: {:?}", objects(&store).await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A deletion that met the segment still in flight is retried by a later sweep, as every failed deletion is.
+    pg.psql("UPDATE burnlink_doomed SET since = since - 3600000");
+    store.tidy().await.unwrap();
+    assert_eq!((count(&pg, "burnlink_contents"), count(&pg, "burnlink_doomed")), (0, 0));
+    assert!(objects(&store).await.is_empty());
 }

@@ -4,11 +4,15 @@ Large sealed content in S3-compatible object storage, for the PostgreSQL backend
 
 - **Names** are random (`burnlink/<32 hex>`), never derived from a link id, so a bucket listing says nothing about
   links.
-- **Uploads** are multipart, streamed a part at a time (about 5 MiB, the least S3 allows), with one part in flight
-  while the next fills. The database records the object and its multipart upload *before* the first byte goes out,
-  so whatever a crash or an outage leaves behind is known and cleaned up by a sweep.
-- **Reads** are ranged GETs of one part's size each, one ahead of the reader, so a slow download never holds one HTTP
-  request open for hours and a resume starts at the chunk it needs.
+- **Uploads** are a run of segment objects (`burnlink/<32 hex>/<8 digits>`), about 5 MiB each, with one in flight
+  while the next fills. A segment is readable as soon as its PUT returns, which is what lets a recipient read a live
+  upload behind its writer; a multipart upload's parts are readable by nobody until it completes. The database
+  records the name *before* the first segment goes out, so whatever a crash or an outage leaves behind is known and
+  cleaned up by a sweep. Objects from schema 1 (one object per content, written by multipart upload) are still read
+  and deleted.
+- **Reads** are GETs of one segment each (or, for a schema-1 object, ranged GETs of a segment's size), one ahead of
+  the reader, so a slow download never holds one HTTP request open for hours and a resume starts at the chunk it
+  needs.
 - **No presigned URL is ever made**: a URL can be fetched twice, and a link must be read once.
 
 Credentials come from the standard AWS environment variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, ...).
@@ -22,18 +26,18 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
-use object_store::multipart::{MultipartStore, PartId};
+use object_store::multipart::MultipartStore;
 use object_store::path::Path;
 use object_store::{BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt, RetryConfig};
 
 use super::seal;
 use super::StoreError;
 
-/// Sealed chunks per multipart part and per ranged read: 80 × (64 KiB + 16) is just over S3's 5 MiB part minimum.
+/// Sealed chunks per segment and per ranged read: 80 × (64 KiB + 16), just over 5 MiB (S3's least multipart part,
+/// which schema-1 objects were written in).
 pub const PART_CHUNKS: usize = 80;
-/// Bytes in a full part.
+/// Bytes in a full segment.
 pub const PART: usize = PART_CHUNKS * seal::SEALED_CHUNK;
-const _: () = assert!(PART >= 5 << 20, "S3 refuses parts under 5 MiB");
 
 /// Where large content goes: `s3://BUCKET[?endpoint=URL][&region=R]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,7 +80,7 @@ impl FromStr for BlobsUrl {
     }
 }
 
-/// A multipart upload in progress, as the database records it.
+/// A schema-1 multipart upload in progress, as the database records it.
 pub type UploadId = String;
 
 /// The bucket.
@@ -120,30 +124,37 @@ impl Blobs {
         format!("burnlink/{}", b.iter().map(|b| format!("{b:02x}")).collect::<String>())
     }
 
-    /// Starts a multipart upload of `name`.
-    pub async fn create(&self, name: &str) -> Result<UploadId, StoreError> {
-        self.s3.create_multipart(&Path::from(name)).await.map_err(failed)
+    /// Segment `index` (from 0) of content `name`.
+    fn segment(name: &str, index: u32) -> Path {
+        Path::from(format!("{name}/{index:08}"))
     }
 
-    /// Uploads part `index` (from 0).
-    pub async fn put_part(
-        &self,
-        name: &str,
-        upload: &UploadId,
-        index: usize,
-        data: Bytes,
-    ) -> Result<PartId, StoreError> {
-        self.s3.put_part(&Path::from(name), upload, index, data.into()).await.map_err(failed)
+    /// Stores segment `index` of `name`: readable by [`Blobs::read_segment`] once this returns.
+    pub async fn put_segment(&self, name: &str, index: u32, data: Bytes) -> Result<(), StoreError> {
+        self.s3.put(&Self::segment(name, index), data.into()).await.map(drop).map_err(failed)
     }
 
-    /// Makes the object whole and visible.
-    pub async fn complete(&self, name: &str, upload: &UploadId, parts: Vec<PartId>) -> Result<(), StoreError> {
-        self.s3.complete_multipart(&Path::from(name), upload, parts).await.map(drop).map_err(failed)
+    /// Segment `index` of `name`, whole (a resume into it skips locally: a range at the segment's very end is an
+    /// error to S3, and a segment is only a few MiB).
+    pub async fn read_segment(&self, name: &str, index: u32) -> Result<Bytes, StoreError> {
+        let got = self.s3.get(&Self::segment(name, index)).await.map_err(failed)?;
+        got.bytes().await.map_err(failed)
     }
 
-    /// Deletes the object and, if its upload never completed, the upload's parts. Idempotent.
+    /// Deletes content `name`: its segments, or its schema-1 object and, if that one's upload never completed, the
+    /// upload's parts. Idempotent.
     pub async fn delete(&self, name: &str, upload: Option<&UploadId>) -> Result<(), StoreError> {
         let path = Path::from(name);
+        // Listed, not counted: a segment whose PUT outran the database's count is found too.
+        let segments: Vec<_> = self.s3.list(Some(&path)).map(|m| m.map(|m| m.location)).collect().await;
+        let segments = futures_util::stream::iter(segments).boxed();
+        let mut deleted = self.s3.delete_stream(segments);
+        while let Some(d) = deleted.next().await {
+            match d {
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(failed(e)),
+            }
+        }
         if let Some(upload) = upload {
             match self.s3.abort_multipart(&path, upload).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
@@ -156,7 +167,7 @@ impl Blobs {
         }
     }
 
-    /// The object's sealed bytes from `from` to `len`, a part's worth per request, one request ahead. The first
+    /// A schema-1 object's sealed bytes from `from` to `len`, a segment's worth per request, one request ahead. The first
     /// request is made before this returns, so a missing object or an unreachable server is an error here, before
     /// anything (a claim) depends on the content.
     pub async fn read(

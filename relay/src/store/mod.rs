@@ -203,6 +203,12 @@ pub trait Store: Send + Sync + 'static {
         Ok(0)
     }
 
+    /// Live uploads whose writer is gone (its relay died) on a store that several relays share: the relay's sweep ends
+    /// each as UPLOAD_FAILED. A store that only one relay uses finds them at start-up instead.
+    async fn cut_off_uploads(&self) -> Result<Vec<LinkId>, StoreError> {
+        Ok(Vec::new())
+    }
+
     /// Bytes of content stored by every relay on this store, if the store is shared and can say (`None`: this relay's
     /// own count is the whole truth).
     async fn shared_stored_bytes(&self) -> Result<Option<u64>, StoreError> {

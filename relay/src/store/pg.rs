@@ -5,8 +5,8 @@ SQL. Several relays use one database at once and behave as one.
 
 | table | what |
 | --- | --- |
-| `burnlink_links` | one row per link: the encoded record, its state name, whether it holds content, its next deadline and size |
-| `burnlink_contents` | one row per stored content: the storage key, the sealed bytes when small, else the object (and its multipart upload while in progress) |
+| `burnlink_links` | one row per link: the encoded record, its state name, whether it holds content, whether its upload is live, its next deadline and size |
+| `burnlink_contents` | one row per stored content: the storage key, the sealed bytes when small, else the object's name and how many of its parts are durable |
 | `burnlink_pieces` | sealed content of about 1 MiB a row, when there is no object storage |
 | `burnlink_doomed` | objects whose content ended and whose deletion has not been confirmed yet |
 | `burnlink_schema` | the migrations applied |
@@ -24,14 +24,24 @@ random lease or timestamp, so another relay cannot have written the same bytes),
 **Sweeping with several relays.** Each sweep takes its batch of due records with `FOR UPDATE SKIP LOCKED`, so two
 relays never work on one record, and changes them in the same transaction.
 
-**Erasure.** Deleting a content row destroys its storage key and small content in one statement, which also records
-any object in `burnlink_doomed`; the object is deleted after that commits, and the doomed row after that. A failed
-deletion stays in `burnlink_doomed` for the next sweep of any relay.
+**Live uploads across relays.** Large content is written in parts (segment objects, or pieces), and each part is
+counted in its content row once it is durable. A published upload's readers, on any relay, read the counted parts
+and wait for more: this relay's readers are woken at each part, others poll the row every 100 ms (no `LISTEN`, see
+above). While published, the upload refreshes its row every 2 s by the database's clock; a row that has gone 10 s
+without it belongs to a relay that died, so its readers end with "the upload did not finish" and any relay's sweep
+ends the link as UPLOAD_FAILED. Readers reach the end only once the link's row no longer says "uploading".
+
+**Erasure.** Deleting a content row destroys its storage key and small content in one transaction, which also
+records any object in `burnlink_doomed`; the object's segments are listed and deleted after that commits, and the
+doomed row after that. A failed deletion stays in `burnlink_doomed` for the next sweep of any relay. A segment still
+in flight when its link was erased is deleted by its writer once it lands.
 */
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use burnlink_core::link::LinkId;
@@ -43,16 +53,17 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use object_store::multipart::PartId;
+use tokio::sync::watch;
 
-use super::blobs::{Blobs, BlobsUrl, UploadId, PART};
+use super::blobs::{Blobs, BlobsUrl, UploadId, PART, PART_CHUNKS};
 use super::seal::{self, Opener, Sealer, StorageKey};
-use super::{sealed, BlobStream, Decide, Scanned, Store, StoreError, TickBatch, Ticked, Upload};
+use super::{sealed, BlobStream, Decide, Release, Scanned, Store, StoreError, TickBatch, Ticked, Upload, UploadEnded};
 
 /// The schema, one migration per version, in order. Never edit a released one: add the next.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    "CREATE TABLE burnlink_links (
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        "CREATE TABLE burnlink_links (
         id BYTEA PRIMARY KEY,
         record BYTEA NOT NULL,
         state TEXT NOT NULL,
@@ -82,16 +93,32 @@ const MIGRATIONS: &[(i32, &str)] = &[(
         upload TEXT,
         since BIGINT NOT NULL
     );",
-)];
+    ),
+    (
+        2,
+        // Content written as parts (segment objects or pieces) counts them as they become durable, so a live upload
+        // is read behind its writer. NULL: a schema-1 row (one object, or pieces counted by its length).
+        // A live upload's link says so in a column, so a sweep finds the ones whose relay died without decoding
+        // every record.
+        "ALTER TABLE burnlink_contents ADD COLUMN segments INTEGER;
+         ALTER TABLE burnlink_links ADD COLUMN uploading BOOLEAN NOT NULL DEFAULT false;
+         CREATE INDEX burnlink_links_uploading ON burnlink_links (id) WHERE uploading;",
+    ),
+];
 
 /// Sealed chunks per table piece (about 1 MiB).
 const PIECE_CHUNKS: usize = 16;
 const PIECE: usize = PIECE_CHUNKS * seal::SEALED_CHUNK;
-/// Pieces read per query.
-const PIECES_PER_READ: i64 = 4;
-/// An upload refreshes its content row this often, so a sweep can tell it from one a dead relay left behind.
-const TOUCH_EVERY: Duration = Duration::from_secs(60);
-/// A content row with no link, untouched this long, was left by an upload that died: a sweep removes it.
+/// A published upload refreshes its content row this often (an upload also does at each part), so readers and
+/// sweeps on every relay can tell it from one whose relay died.
+const HEARTBEAT: Duration = Duration::from_secs(2);
+/// A published upload whose row went unrefreshed this long (by the database's clock) was cut off: its readers end
+/// with [`UploadEnded`] and a sweep ends its link as UPLOAD_FAILED.
+const LIVE_STALE: Duration = Duration::from_secs(10);
+/// How often a reader looks for more of a live upload written on another relay (this relay's readers are woken).
+const LIVE_POLL: Duration = Duration::from_millis(100);
+/// A content row with no link, untouched this long, was left by an upload that died: a sweep removes it. (An
+/// unpublished upload refreshes its row at each part: a part every 10 minutes is far below the relay's rate floor.)
 const STALE: Duration = Duration::from_secs(10 * 60);
 /// A doomed object is retried by a sweep once its deletion has had this long.
 const DOOMED_GRACE: Duration = Duration::from_secs(60);
@@ -134,6 +161,8 @@ pub struct PgStats {
 
 struct Inner {
     pool: Pool,
+    /// Live uploads running on this relay: their readers here are woken at each part.
+    live: Mutex<HashMap<LinkId, watch::Receiver<()>>>,
     blobs: Option<Blobs>,
     inline_threshold: usize,
     deadline: Duration,
@@ -214,6 +243,7 @@ struct Columns {
     record: Vec<u8>,
     state: &'static str,
     holds: bool,
+    uploading: bool,
     deadline: i64,
     size: i64,
 }
@@ -224,6 +254,7 @@ impl Columns {
             record: r.encode(),
             state: r.state.kind().name(),
             holds: r.state.kind().holds_content(),
+            uploading: r.uploading,
             deadline: r.next_deadline().0 as i64,
             size: r.size as i64,
         }
@@ -256,6 +287,7 @@ impl PgStore {
         let store = Self {
             inner: Arc::new(Inner {
                 pool,
+                live: Mutex::default(),
                 blobs,
                 inline_threshold: opts.inline_threshold,
                 deadline: opts.deadline,
@@ -373,20 +405,28 @@ impl PgStore {
         self.execute("DELETE FROM burnlink_doomed WHERE object = $1", &[&object]).await.map(drop)
     }
 
-    /// Erases a content row (key, small content, pieces) in one statement; returns its object, if any, now doomed.
+    /// Erases a content row (key, small content, pieces) in one transaction; returns its object, if any, now doomed.
     async fn erase_row(&self, id: &LinkId) -> Result<Option<(String, Option<UploadId>)>, StoreError> {
-        let rows = self
-            .query(
-                "WITH c AS (DELETE FROM burnlink_contents WHERE id = $1 RETURNING object, upload),
-                      p AS (DELETE FROM burnlink_pieces WHERE id = $1),
-                      d AS (INSERT INTO burnlink_doomed (object, upload, since)
-                            SELECT object, upload, $2 FROM c WHERE object IS NOT NULL
-                            ON CONFLICT (object) DO NOTHING)
-                 SELECT object, upload FROM c",
-                &[&&id.0[..], &wall_ms()],
-            )
-            .await?;
-        Ok(rows.first().and_then(|r| r.get::<_, Option<String>>(0).map(|o| (o, r.get(1)))))
+        let (idb, now) = (&id.0[..], wall_ms());
+        self.run(|mut c, _| async move {
+            let tx = c.transaction().await?;
+            let row = tx
+                .query_opt(
+                    "WITH c AS (DELETE FROM burnlink_contents WHERE id = $1 RETURNING object, upload),
+                          d AS (INSERT INTO burnlink_doomed (object, upload, since)
+                                SELECT object, upload, $2 FROM c WHERE object IS NOT NULL
+                                ON CONFLICT (object) DO NOTHING)
+                     SELECT object, upload FROM c",
+                    &[&idb, &now],
+                )
+                .await?;
+            // A statement of its own, so it sees a piece whose insert the delete above waited for; a piece inserted
+            // later finds no row to go beside (see `count_part`).
+            tx.execute("DELETE FROM burnlink_pieces WHERE id = $1", &[&idb]).await?;
+            tx.commit().await?;
+            Ok(row.and_then(|r| r.get::<_, Option<String>>(0).map(|o| (o, r.get(1)))))
+        })
+        .await
     }
 
     async fn tidy_contents(&self) -> Result<usize, StoreError> {
@@ -493,12 +533,12 @@ impl Store for PgStore {
                 Some(n) => {
                     let st = c
                         .prepare_cached(
-                            "UPDATE burnlink_links SET record = $3, state = $4, holds = $5, deadline = $6
+                            "UPDATE burnlink_links SET record = $3, state = $4, holds = $5, deadline = $6, uploading = $8
                              WHERE id = $1 AND state = $7 AND record = $2 RETURNING id",
                         )
                         .await?;
-                    let args: [&(dyn tokio_postgres::types::ToSql + Sync); 7] =
-                        [&idb, old_bytes, &n.record, &n.state, &n.holds, &n.deadline, &old_state];
+                    let args: [&(dyn tokio_postgres::types::ToSql + Sync); 8] =
+                        [&idb, old_bytes, &n.record, &n.state, &n.holds, &n.deadline, &old_state, &n.uploading];
                     c.query_opt(&st, &args).await?.is_some()
                 }
                 None => {
@@ -530,33 +570,49 @@ impl Store for PgStore {
             out: Vec::new(),
             written: 0,
             sent: 0,
+            parts: 0,
             spilled: None,
+            wake: Arc::new(watch::channel(()).0),
+            heartbeat: None,
             committed: false,
         }))
     }
 
     async fn open(&self, id: &LinkId, offset: u64) -> Result<Option<BlobStream>, StoreError> {
         let rows = self
-            .query("SELECT storage_key, inline, object, sealed_len FROM burnlink_contents WHERE id = $1", &[&&id.0[..]])
+            .query(
+                "SELECT c.storage_key, c.inline, c.object, c.sealed_len, c.segments, COALESCE(l.uploading, false)
+                 FROM burnlink_contents c LEFT JOIN burnlink_links l ON l.id = c.id WHERE c.id = $1",
+                &[&&id.0[..]],
+            )
             .await?;
         let Some(row) = rows.first() else { return Ok(None) };
-        let (inline, object, sealed_len): (Option<Vec<u8>>, Option<String>, Option<i64>) =
-            (row.get(1), row.get(2), row.get(3));
-        let Some(sealed_len) = sealed_len else { return Ok(None) }; // an upload still in progress
+        let (inline, object, sealed_len, segments): (Option<Vec<u8>>, Option<String>, Option<i64>, Option<i32>) =
+            (row.get(1), row.get(2), row.get(3), row.get(4));
+        let uploading: bool = row.get(5);
+        if sealed_len.is_none() && !uploading {
+            return Ok(None); // an upload not (yet) anybody's to read
+        }
         let mut key: [u8; 32] = row.get::<_, &[u8]>(0).try_into().map_err(corrupt)?;
         let storage_key = StorageKey::from_bytes(key).ok_or(StoreError::Lost)?;
         burnlink_core::zeroize::Zeroize::zeroize(&mut key);
         let opener = Opener::new(&storage_key, id);
         let (first, skip) = sealed::start(offset);
-        let from = (first * seal::SEALED_CHUNK as u64).min(sealed_len as u64);
         if let Some(inline) = inline {
+            let sealed_len = sealed_len.unwrap_or(0) as u64;
+            let from = (first * seal::SEALED_CHUNK as u64).min(sealed_len);
             let rest = Bytes::from(inline).slice(from as usize..);
             let body = futures_util::stream::iter([Ok(rest)]);
             return Ok(Some(sealed::open_stream(body, opener, first, skip)));
         }
-        if let Some(object) = object {
-            let blobs = self.inner.blobs.as_ref().ok_or(StoreError::Lost)?;
-            let body = match blobs.read(&object, from, sealed_len as u64).await {
+        let blobs = match &object {
+            Some(_) => Some(self.inner.blobs.clone().ok_or(StoreError::Lost)?),
+            None => None,
+        };
+        if let (Some(blobs), Some(object), None, Some(sealed_len)) = (&blobs, &object, segments, sealed_len) {
+            // A schema-1 object: one object, ranged reads.
+            let from = (first * seal::SEALED_CHUNK as u64).min(sealed_len as u64);
+            let body = match blobs.read(object, from, sealed_len as u64).await {
                 Ok(body) => body,
                 // Erased meanwhile (another relay ended the link): nothing stored, as for a missing row.
                 Err(_) if self.get_encoded(id).await?.is_none_or(|r| !holds(&r)) => return Ok(None),
@@ -564,10 +620,38 @@ impl Store for PgStore {
             };
             return Ok(Some(sealed::open_stream(body, opener, first, skip)));
         }
-        let piece = (first / PIECE_CHUNKS as u64) as i32;
-        let skip_in_piece = (first % PIECE_CHUNKS as u64) as usize * seal::SEALED_CHUNK;
-        let body = self.pieces(*id, piece, skip_in_piece);
-        Ok(Some(sealed::open_stream(body, opener, first, skip)))
+        let chunks_per_part = if object.is_some() { PART_CHUNKS } else { PIECE_CHUNKS } as u64;
+        let part_len = chunks_per_part as usize * seal::SEALED_CHUNK;
+        let known = match (segments, sealed_len) {
+            (Some(n), _) => n,
+            // Schema-1 pieces: counted by the content's length.
+            (None, Some(len)) => (len as u64).div_ceil(part_len as u64) as i32,
+            (None, None) => 0,
+        };
+        let wake = self.inner.live.lock().expect("not poisoned").get(id).cloned();
+        let parts = Parts {
+            store: self.clone(),
+            id: *id,
+            source: match (blobs, object) {
+                (Some(blobs), Some(name)) => Source::Segments(blobs, name),
+                _ => Source::Pieces,
+            },
+            next: (first / chunks_per_part) as i32,
+            skip: (first % chunks_per_part) as usize * seal::SEALED_CHUNK,
+            known,
+            done: sealed_len.is_some() && !uploading,
+            ahead: None,
+            wake,
+        };
+        // The first part is fetched before this returns, so unreachable object storage is an error here, before
+        // anything (a claim) depends on the content.
+        let parts = match parts.first_fetched().await {
+            Ok(parts) => parts,
+            // Erased meanwhile (another relay ended the link): nothing stored, as for a missing row.
+            Err(_) if self.get_encoded(id).await?.is_none_or(|r| !holds(&r)) => return Ok(None),
+            Err(e) => return Err(StoreError::Blobs(e.to_string())),
+        };
+        Ok(Some(sealed::open_stream(parts.stream(), opener, first, skip)))
     }
 
     async fn erase(&self, id: &LinkId) -> Result<(), StoreError> {
@@ -614,8 +698,8 @@ impl Store for PgStore {
                 .await?;
             let full = due.len() as i64 == limit;
             let mut out = TickBatch::default();
-            let (mut ids, mut records, mut states, mut holds, mut deadlines, mut purged) =
-                (vec![], vec![], vec![], vec![], vec![], vec![]);
+            let (mut ids, mut records, mut states, mut holds, mut deadlines, mut uploading, mut purged) =
+                (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
             for row in due {
                 let id = link_id(row.get::<_, &[u8]>(0))?;
                 let Ok(old) = Record::decode(row.get::<_, &[u8]>(1)) else {
@@ -631,6 +715,7 @@ impl Store for PgStore {
                         states.push(r.state);
                         holds.push(r.holds);
                         deadlines.push(r.deadline);
+                        uploading.push(r.uploading);
                     }
                     None => purged.push(id.0.to_vec()),
                 }
@@ -639,11 +724,11 @@ impl Store for PgStore {
             if !ids.is_empty() {
                 tx.execute(
                     "UPDATE burnlink_links AS l SET record = u.record, state = u.state, holds = u.holds,
-                            deadline = u.deadline
-                     FROM unnest($1::bytea[], $2::bytea[], $3::text[], $4::bool[], $5::int8[])
-                          AS u(id, record, state, holds, deadline)
+                            deadline = u.deadline, uploading = u.uploading
+                     FROM unnest($1::bytea[], $2::bytea[], $3::text[], $4::bool[], $5::int8[], $6::bool[])
+                          AS u(id, record, state, holds, deadline, uploading)
                      WHERE l.id = u.id",
-                    &[&ids, &records, &states, &holds, &deadlines],
+                    &[&ids, &records, &states, &holds, &deadlines, &uploading],
                 )
                 .await?;
             }
@@ -665,6 +750,19 @@ impl Store for PgStore {
         Ok(self.tidy_contents().await? + self.tidy_doomed().await?)
     }
 
+    async fn cut_off_uploads(&self) -> Result<Vec<LinkId>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT c.id FROM burnlink_links l JOIN burnlink_contents c ON c.id = l.id
+                 WHERE l.uploading AND l.holds
+                   AND c.touched < (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT - $1
+                 LIMIT $2",
+                &[&ms(LIVE_STALE), &TIDY_BATCH],
+            )
+            .await?;
+        rows.iter().map(|r| link_id(r.get(0))).collect()
+    }
+
     async fn shared_stored_bytes(&self) -> Result<Option<u64>, StoreError> {
         let rows = self.query("SELECT COALESCE(SUM(size), 0)::BIGINT FROM burnlink_links WHERE holds", &[]).await?;
         let total: i64 = rows.first().ok_or(StoreError::Corrupt)?.get(0);
@@ -673,32 +771,148 @@ impl Store for PgStore {
 }
 
 impl PgStore {
-    /// Table pieces of `id` from piece `from`, skipping `skip` bytes of the first, a few pieces per query.
-    fn pieces(&self, id: LinkId, from: i32, skip: usize) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> {
-        let store = self.clone();
-        futures_util::stream::unfold(Some((from, skip)), move |st| {
-            let store = store.clone();
-            async move {
-                let (next, skip) = st?;
-                let rows = store
-                    .query(
-                        "SELECT data FROM burnlink_pieces WHERE id = $1 AND n >= $2 ORDER BY n LIMIT $3",
-                        &[&&id.0[..], &next, &PIECES_PER_READ],
-                    )
-                    .await;
-                match rows {
-                    Err(e) => Some((Err(std::io::Error::other(e)), None)),
-                    Ok(rows) if rows.is_empty() => None,
-                    Ok(rows) => {
-                        let more = rows.len() as i64 == PIECES_PER_READ;
-                        let joined =
-                            Bytes::from(rows.iter().map(|r| r.get::<_, &[u8]>(0)).collect::<Vec<_>>().concat());
-                        let out = joined.slice(skip.min(joined.len())..);
-                        Some((Ok(out), more.then_some((next + PIECES_PER_READ as i32, 0))))
+    /// How far `id`'s parts have got: how many are durable, whether all are and the link no longer says "uploading",
+    /// and whether the writer stopped refreshing the row; `None` if the row is gone.
+    async fn progress(&self, id: &LinkId) -> Result<Option<(i32, bool, bool)>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT c.segments, c.sealed_len IS NOT NULL, COALESCE(l.uploading, false),
+                        (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT - c.touched
+                 FROM burnlink_contents c LEFT JOIN burnlink_links l ON l.id = c.id WHERE c.id = $1",
+                &[&&id.0[..]],
+            )
+            .await?;
+        let Some(row) = rows.first() else { return Ok(None) };
+        let (uploading, stale) = (row.get::<_, bool>(2), row.get::<_, i64>(3) > ms(LIVE_STALE));
+        Ok(Some((row.get::<_, Option<i32>>(0).unwrap_or(0), row.get::<_, bool>(1) && !uploading, stale)))
+    }
+
+    /// After an abandoned published upload's last PUT: deletes its segments if its row is already erased (the erase
+    /// may have listed them before that PUT landed). If the row is still there, its erase is yet to come.
+    async fn delete_stragglers(&self, id: &LinkId, name: &str) -> Result<(), StoreError> {
+        let rows = self.query("SELECT 1 FROM burnlink_contents WHERE id = $1", &[&&id.0[..]]).await?;
+        match (&self.inner.blobs, rows.is_empty()) {
+            (Some(blobs), true) => blobs.delete(name, None).await,
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Where a content's parts are.
+enum Source {
+    /// Segment objects under a name.
+    Segments(Blobs, String),
+    /// Table pieces.
+    Pieces,
+}
+
+type Fetch = tokio::task::JoinHandle<io::Result<Bytes>>;
+
+/// A download of content written in parts, read behind its writer when the upload is live: the parts counted so far
+/// (one fetched ahead), then a wait for more, until every part is read and the upload finished. It ends with
+/// [`UploadEnded`] if the upload's row goes, or its writer stops refreshing it.
+struct Parts {
+    store: PgStore,
+    id: LinkId,
+    source: Source,
+    /// The next part to read, and the bytes to skip at its start.
+    next: i32,
+    skip: usize,
+    /// Parts known to be durable.
+    known: i32,
+    /// All parts are counted and the link no longer says "uploading".
+    done: bool,
+    /// The next part's fetch, started early.
+    ahead: Option<(i32, Fetch)>,
+    /// This relay's wake-ups for a live upload it runs (`None`: poll).
+    wake: Option<watch::Receiver<()>>,
+}
+
+impl Parts {
+    fn fetch(&self, n: i32, skip: usize) -> Fetch {
+        let (store, id) = (self.store.clone(), self.id);
+        let source = match &self.source {
+            Source::Segments(blobs, name) => Some((blobs.clone(), name.clone())),
+            Source::Pieces => None,
+        };
+        tokio::spawn(async move {
+            let part = match source {
+                Some((blobs, name)) => blobs.read_segment(&name, n as u32).await.map(|b| b.slice(skip.min(b.len())..)),
+                None => store
+                    .query("SELECT data FROM burnlink_pieces WHERE id = $1 AND n = $2", &[&&id.0[..], &n])
+                    .await
+                    .and_then(|rows| {
+                        let data: &[u8] = rows.first().ok_or(StoreError::Lost)?.get(0);
+                        Ok(Bytes::copy_from_slice(data.get(skip..).unwrap_or_default()))
+                    }),
+            };
+            part.map_err(io::Error::other)
+        })
+    }
+
+    async fn next_part(&mut self) -> Option<io::Result<Bytes>> {
+        loop {
+            if self.next < self.known {
+                let (n, skip) = (self.next, std::mem::take(&mut self.skip));
+                let task = match self.ahead.take() {
+                    Some((m, task)) if m == n => task,
+                    _ => self.fetch(n, skip),
+                };
+                self.next += 1;
+                if self.next < self.known {
+                    self.ahead = Some((self.next, self.fetch(self.next, 0)));
+                }
+                return Some(task.await.unwrap_or_else(|e| Err(io::Error::other(e))));
+            }
+            if self.done {
+                return None;
+            }
+            match &mut self.wake {
+                Some(w) => {
+                    tokio::select! {
+                        changed = w.changed() => if changed.is_err() { self.wake = None },
+                        _ = tokio::time::sleep(HEARTBEAT) => {}
                     }
                 }
+                None => tokio::time::sleep(LIVE_POLL).await,
             }
+            match self.store.progress(&self.id).await {
+                Err(e) => return Some(Err(io::Error::other(e))),
+                Ok(None) => return Some(Err(io::Error::other(UploadEnded))),
+                Ok(Some((_, false, true))) => {
+                    tracing::debug!(link = %self.id.short(), "a live upload's writer went quiet");
+                    return Some(Err(io::Error::other(UploadEnded)));
+                }
+                Ok(Some((known, done, _))) => (self.known, self.done) = (known, done),
+            }
+        }
+    }
+
+    /// Fetches the first part now, if it is known yet; the stream then starts with it.
+    async fn first_fetched(mut self) -> io::Result<Self> {
+        if self.next < self.known {
+            let task = self.fetch(self.next, self.skip);
+            let part = task.await.unwrap_or_else(|e| Err(io::Error::other(e)))?;
+            self.ahead = Some((self.next, tokio::spawn(async move { Ok(part) })));
+        }
+        Ok(self)
+    }
+
+    fn stream(self) -> impl futures_util::Stream<Item = io::Result<Bytes>> + Send + 'static {
+        futures_util::stream::unfold(Some(self), |st| async move {
+            let mut st = st?;
+            let item = st.next_part().await?;
+            let go_on = item.is_ok();
+            Some((item, go_on.then_some(st)))
         })
+    }
+}
+
+impl Drop for Parts {
+    fn drop(&mut self) {
+        if let Some((_, task)) = self.ahead.take() {
+            task.abort();
+        }
     }
 }
 
@@ -712,22 +926,76 @@ enum Inserted {
     },
 }
 
-type PartTask = tokio::task::JoinHandle<Result<PartId, StoreError>>;
+type PartTask = tokio::task::JoinHandle<Result<(), StoreError>>;
 
 /// Where a large upload goes once it outgrows its row.
 enum Spilled {
-    /// A multipart upload: the parts done, in order, and the one in flight.
-    Object { name: String, upload: UploadId, done: Vec<PartId>, in_flight: Option<PartTask> },
-    /// Table pieces: the next piece's number.
-    Pieces { next: i32 },
+    /// Segment objects under `name`, and the PUT in flight (of segment number `parts`).
+    Object { name: String, in_flight: Option<PartTask> },
+    /// Table pieces.
+    Pieces,
 }
 
-async fn join(task: PartTask) -> Result<PartId, StoreError> {
-    task.await.map_err(|e| StoreError::Blobs(format!("a part upload failed: {e}")))?
+impl Spilled {
+    fn part_len(&self) -> usize {
+        match self {
+            Spilled::Object { .. } => PART,
+            Spilled::Pieces => PIECE,
+        }
+    }
+}
+
+async fn join(task: PartTask) -> Result<(), StoreError> {
+    task.await.map_err(|e| StoreError::Blobs(format!("a segment upload failed: {e}")))?
+}
+
+/// Counts part `n` of `id` as durable in its content row (refreshing the row too), with the piece itself when the
+/// parts are table pieces, and wakes this relay's readers. [`StoreError::Lost`] if the row is gone: the link ended
+/// (revoked, expired) or a sweep took the upload for dead.
+async fn count_part(
+    store: &PgStore,
+    id: &LinkId,
+    n: i32,
+    piece: Option<Bytes>,
+    wake: &watch::Sender<()>,
+) -> Result<(), StoreError> {
+    let idb = &id.0[..];
+    let counted = match piece {
+        // The piece goes in only beside its counted row, whose lock an erase waits for: no piece outlives its row.
+        Some(data) => store
+            .query(
+                "WITH c AS (UPDATE burnlink_contents SET segments = $2 + 1,
+                                   touched = (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT
+                            WHERE id = $1 RETURNING id),
+                      p AS (INSERT INTO burnlink_pieces (id, n, data) SELECT id, $2, $3 FROM c
+                            ON CONFLICT (id, n) DO NOTHING)
+                 SELECT count(*) FROM c",
+                &[&idb, &n, &&data[..]],
+            )
+            .await?
+            .first()
+            .map_or(0, |r| r.get::<_, i64>(0)),
+        None => {
+            store
+                .execute(
+                    "UPDATE burnlink_contents SET segments = $2 + 1,
+                            touched = (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT
+                     WHERE id = $1",
+                    &[&idb, &n],
+                )
+                .await? as i64
+        }
+    };
+    if counted != 1 {
+        return Err(StoreError::Lost);
+    }
+    wake.send_replace(());
+    Ok(())
 }
 
 /// An upload to the PostgreSQL store: sealed as it arrives, in memory up to the inline threshold, then out to object
-/// storage (or pieces) part by part, under a content row made before the first part.
+/// storage (or pieces) part by part, under a content row made before the first part. Each part counts in the row
+/// once it is durable, so readers of a published upload, on any relay, read the parts behind the writer.
 struct PgUpload {
     store: PgStore,
     id: LinkId,
@@ -738,78 +1006,133 @@ struct PgUpload {
     written: u64,
     /// Sealed bytes sent out.
     sent: u64,
-    spilled: Option<(Spilled, Instant)>,
+    /// Parts durable and counted in the content row.
+    parts: i32,
+    spilled: Option<Spilled>,
+    /// Wakes this relay's readers at each counted part, once published (readers elsewhere poll).
+    wake: Arc<watch::Sender<()>>,
+    /// Once published: refreshes the content row every [`HEARTBEAT`] until the relay releases the readers.
+    heartbeat: Option<tokio::task::JoinHandle<()>>,
     committed: bool,
 }
 
 impl PgUpload {
-    /// Creates the content row (and the multipart upload), so that from now on nothing this upload writes is unknown.
+    /// Creates the content row, so that from now on nothing this upload writes is unknown.
     async fn spill(&mut self) -> Result<(), StoreError> {
         let (idb, key, now) = (&self.id.0[..], &self.key.expose()[..], wall_ms());
         let object = self.store.inner.blobs.as_ref().map(|_| Blobs::new_name());
-        // The row first: if creating the upload fails or the relay dies, a sweep finds the row.
         self.store
             .execute(
-                "INSERT INTO burnlink_contents (id, storage_key, object, touched) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO burnlink_contents (id, storage_key, object, segments, touched) VALUES ($1, $2, $3, 0, $4)",
                 &[&idb, &key, &object, &now],
             )
             .await?;
-        // Recorded from here on, so a failure below is cleaned up by `Drop` (or, if the relay dies, a sweep).
-        self.spilled = Some((Spilled::Pieces { next: 0 }, Instant::now()));
-        if let (Some(blobs), Some(name)) = (&self.store.inner.blobs, object) {
-            let upload = blobs.create(&name).await?;
-            self.store.execute("UPDATE burnlink_contents SET upload = $2 WHERE id = $1", &[&idb, &upload]).await?;
-            self.spilled = Some((Spilled::Object { name, upload, done: Vec::new(), in_flight: None }, Instant::now()));
+        self.spilled = Some(match object {
+            Some(name) => Spilled::Object { name, in_flight: None },
+            None => Spilled::Pieces,
+        });
+        Ok(())
+    }
+
+    /// Waits for the segment in flight, if any: it is then counted.
+    async fn land(&mut self) -> Result<(), StoreError> {
+        if let Some(Spilled::Object { in_flight, .. }) = &mut self.spilled {
+            if let Some(task) = in_flight.take() {
+                join(task).await?;
+                self.parts += 1;
+            }
         }
         Ok(())
     }
 
     /// Sends the buffered sealed bytes out in whole parts (and the rest too when `last`).
     async fn flush(&mut self, last: bool) -> Result<(), StoreError> {
-        let part = match &self.spilled {
-            Some((Spilled::Object { .. }, _)) => PART,
-            _ => PIECE,
-        };
+        let part = self.spilled.as_ref().expect("spilled before flushing").part_len();
         while self.out.len() >= part || (last && !self.out.is_empty()) {
             let n = part.min(self.out.len());
             let data = Bytes::from(self.out.drain(..n).collect::<Vec<u8>>());
             self.sent += n as u64;
-            let (spilled, touched) = self.spilled.as_mut().expect("spilled before flushing");
-            match spilled {
-                Spilled::Object { name, upload, done, in_flight } => {
-                    // One part in flight while the next fills: wait for the previous before sending this one.
-                    if let Some(prev) = in_flight.take() {
-                        done.push(join(prev).await?);
-                    }
+            // One segment in flight while the next fills: the previous one lands before this one goes.
+            self.land().await?;
+            let (store, id, index, wake) = (self.store.clone(), self.id, self.parts, self.wake.clone());
+            match self.spilled.as_mut().expect("spilled") {
+                Spilled::Object { name, in_flight } => {
                     let blobs = self.store.inner.blobs.clone().expect("an object spill has object storage");
-                    let (name, upload, index) = (name.clone(), upload.clone(), done.len());
-                    *in_flight = Some(tokio::spawn(async move { blobs.put_part(&name, &upload, index, data).await }));
+                    let name = name.clone();
+                    // Counted as soon as it is stored, so readers get it while the next one fills.
+                    *in_flight = Some(tokio::spawn(async move {
+                        blobs.put_segment(&name, index as u32, data).await?;
+                        count_part(&store, &id, index, None, &wake).await
+                    }));
                 }
-                Spilled::Pieces { next } => {
-                    self.store
-                        .execute(
-                            "INSERT INTO burnlink_pieces (id, n, data) VALUES ($1, $2, $3) ON CONFLICT (id, n) DO NOTHING",
-                            &[&&self.id.0[..], next, &&data[..]],
-                        )
-                        .await?;
-                    *next += 1;
-                }
-            }
-            if touched.elapsed() >= TOUCH_EVERY {
-                *touched = Instant::now();
-                let touch = "UPDATE burnlink_contents SET touched = $2 WHERE id = $1";
-                if self.store.execute(touch, &[&&self.id.0[..], &wall_ms()]).await? != 1 {
-                    return Err(StoreError::Lost); // tidied away as stale
+                Spilled::Pieces => {
+                    count_part(&store, &id, index, Some(data), &wake).await?;
+                    self.parts += 1;
                 }
             }
         }
         Ok(())
     }
 
-    /// Whether `record` is what the database holds for this id: after a lost connection, whether our own insert
-    /// went through.
-    async fn landed(&self, record: &[u8]) -> Result<bool, StoreError> {
-        Ok(self.store.get_encoded(&self.id).await?.as_deref() == Some(record))
+    /// Everything sealed and durable, counted in the row; returns the sealed length.
+    async fn flush_all(&mut self) -> Result<u64, StoreError> {
+        self.sealer.take().expect("ended once").finish(&mut self.out);
+        if self.spilled.is_some() {
+            self.flush(true).await?;
+            self.land().await?;
+        }
+        Ok(self.sent)
+    }
+
+    /// Runs `sql`, which inserts this upload's link (`record`) beside its content: "id exists" if it inserted
+    /// nothing (the id is taken, or the content row was tidied away), unless an earlier try that lost its connection
+    /// inserted it.
+    async fn insert_link(&self, sql: &str, args: &[&(dyn ToSql + Sync)], record: &[u8]) -> Result<(), StoreError> {
+        let inserted = self
+            .store
+            .run(|c, lost| async move {
+                let st = c.prepare_cached(sql).await?;
+                match c.execute(&st, args).await {
+                    Ok(1) => Ok(Inserted::Yes),
+                    Ok(_) => Ok(Inserted::No { lost }),
+                    Err(e) if unique_violation(&e) => Ok(Inserted::No { lost }),
+                    Err(e) => Err(e.into()),
+                }
+            })
+            .await?;
+        match inserted {
+            Inserted::Yes => Ok(()),
+            Inserted::No { lost } if lost && self.store.get_encoded(&self.id).await?.as_deref() == Some(record) => {
+                Ok(())
+            }
+            Inserted::No { .. } => Err(StoreError::Db("id exists".into())),
+        }
+    }
+
+    /// Refreshes the content row every [`HEARTBEAT`] until the row is finished or gone, so readers and sweeps on
+    /// every relay can tell a running upload from one whose relay died.
+    fn heartbeat(&self) -> tokio::task::JoinHandle<()> {
+        let (store, id) = (self.store.clone(), self.id);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(HEARTBEAT);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let beat = store
+                    .execute(
+                        "UPDATE burnlink_contents SET touched = (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT
+                         WHERE id = $1",
+                        &[&&id.0[..]],
+                    )
+                    .await;
+                match beat {
+                    Ok(1) => {}
+                    Ok(_) => return, // erased
+                    Err(e) => tracing::warn!(link = %id.short(), "refreshing a live upload failed: {e}"),
+                }
+            }
+        })
     }
 }
 
@@ -832,21 +1155,11 @@ impl Upload for PgUpload {
     }
 
     async fn commit(mut self: Box<Self>, record: &Record) -> Result<(), StoreError> {
-        self.sealer.take().expect("committed once").finish(&mut self.out);
         let inline = self.spilled.is_none();
-        if !inline {
-            self.flush(true).await?;
-            if let Some((Spilled::Object { name, upload, done, in_flight }, _)) = &mut self.spilled {
-                if let Some(last) = in_flight.take() {
-                    done.push(join(last).await?);
-                }
-                let blobs = self.store.inner.blobs.as_ref().expect("an object spill has object storage");
-                blobs.complete(name, upload, std::mem::take(done)).await?;
-            }
-        }
+        let sent = self.flush_all().await? as i64;
         let r = Columns::of(record);
         let (id, key, now) = (&self.id.0[..], &self.key.expose()[..], wall_ms());
-        let (content, content_len, sent) = (&self.out[..], self.out.len() as i64, self.sent as i64);
+        let (content, content_len) = (&self.out[..], self.out.len() as i64);
         let (sql, args): (&str, Vec<&(dyn ToSql + Sync)>) = if inline {
             // Content and link in one statement: one round trip, one commit.
             let sql = "WITH c AS (INSERT INTO burnlink_contents (id, storage_key, inline, sealed_len, touched)
@@ -856,34 +1169,69 @@ impl Upload for PgUpload {
             (sql, vec![&id, &key, &content, &content_len, &now, &r.record, &r.state, &r.holds, &r.deadline, &r.size])
         } else {
             // The content row made at the spill, completed, and the link, in one statement.
-            let sql = "WITH c AS (UPDATE burnlink_contents SET upload = NULL, sealed_len = $2, touched = $3
+            let sql = "WITH c AS (UPDATE burnlink_contents SET sealed_len = $2, touched = $3
                                   WHERE id = $1 AND sealed_len IS NULL RETURNING id)
                        INSERT INTO burnlink_links (id, record, state, holds, deadline, size)
                        SELECT id, $4, $5, $6, $7, $8 FROM c";
             (sql, vec![&id, &sent, &now, &r.record, &r.state, &r.holds, &r.deadline, &r.size])
         };
-        let args = &args[..];
-        let inserted = self
-            .store
-            .run(|c, lost| async move {
-                let st = c.prepare_cached(sql).await?;
-                match c.execute(&st, args).await {
-                    Ok(1) => Ok(Inserted::Yes),
-                    Ok(_) => Ok(Inserted::No { lost }),
-                    Err(e) if unique_violation(&e) => Ok(Inserted::No { lost }),
-                    Err(e) => Err(e.into()),
-                }
-            })
-            .await?;
-        // Not inserted: the id exists (or its content row was tidied away), unless an earlier try that lost its
-        // connection inserted it.
-        if let Inserted::No { lost } = inserted {
-            if !(lost && self.landed(&r.record).await?) {
-                return Err(StoreError::Db("id exists".into()));
-            }
-        }
+        self.insert_link(sql, &args, &r.record).await?;
         self.committed = true;
         Ok(())
+    }
+
+    async fn publish(&mut self, record: &Record) -> Result<bool, StoreError> {
+        if self.spilled.is_none() {
+            self.spill().await?;
+            self.flush(false).await?;
+        }
+        // Readers on this relay find the wake-up from the moment a claim can see the record.
+        self.store.inner.live.lock().expect("not poisoned").insert(self.id, self.wake.subscribe());
+        let r = Columns::of(record);
+        let idb = &self.id.0[..];
+        let args: [&(dyn ToSql + Sync); 6] = [&idb, &r.record, &r.state, &r.holds, &r.deadline, &r.size];
+        // The link and a fresh heartbeat in one statement, on the database's clock that readers compare against.
+        let sql =
+            "WITH c AS (UPDATE burnlink_contents SET touched = (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT
+                              WHERE id = $1 AND sealed_len IS NULL RETURNING id)
+                   INSERT INTO burnlink_links (id, record, state, holds, deadline, size, uploading)
+                   SELECT id, $2, $3, $4, $5, $6, true FROM c";
+        let visible = self.insert_link(sql, &args, &r.record).await;
+        if let Err(e) = visible {
+            self.store.inner.live.lock().expect("not poisoned").remove(&self.id);
+            return Err(e);
+        }
+        self.heartbeat = Some(self.heartbeat());
+        Ok(true)
+    }
+
+    async fn finish(mut self: Box<Self>) -> Result<(u64, Release), StoreError> {
+        let sealed_len = self.flush_all().await? as i64;
+        // `OR sealed_len = $2`: a retry after a lost connection finds its own first try's work.
+        let n = self
+            .store
+            .execute(
+                "UPDATE burnlink_contents SET sealed_len = $2,
+                        touched = (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT
+                 WHERE id = $1 AND (sealed_len IS NULL OR sealed_len = $2)",
+                &[&&self.id.0[..], &sealed_len],
+            )
+            .await?;
+        if n != 1 {
+            return Err(StoreError::Lost); // erased meanwhile: revoked, or taken for dead
+        }
+        self.committed = true;
+        let heartbeat = self.heartbeat.take().expect("published");
+        let (inner, id, wake) = (self.store.inner.clone(), self.id, self.wake.clone());
+        // Readers read every part now, but reach the end only once the record no longer says "uploading" (which
+        // the relay writes before this release); the heartbeat runs until then, so a relay that dies in between
+        // still leaves an upload that readers and sweeps can tell is cut off. The release wakes this relay's readers.
+        let release = Box::new(move || {
+            heartbeat.abort();
+            inner.live.lock().expect("not poisoned").remove(&id);
+            wake.send_replace(());
+        });
+        Ok((self.written, release))
     }
 }
 
@@ -892,15 +1240,32 @@ impl Drop for PgUpload {
         if self.committed || self.spilled.is_none() {
             return; // nothing of an inline upload reached the database
         }
-        if let Some((Spilled::Object { in_flight: Some(t), .. }, _)) = &self.spilled {
-            t.abort();
-        }
-        // An abandoned large upload: erase its row and delete what it sent. Without a runtime (shutting down), a sweep
-        // of any relay does it once the row is stale.
+        let published = self.heartbeat.take().map(|heartbeat| {
+            heartbeat.abort();
+            self.store.inner.live.lock().expect("not poisoned").remove(&self.id);
+            // Woken, this relay's readers find the upload ended.
+            self.wake.send_replace(());
+        });
+        let (in_flight, name) = match self.spilled.take() {
+            Some(Spilled::Object { name, in_flight }) => (in_flight, Some(name)),
+            _ => (None, None),
+        };
+        // An abandoned large upload: erase its row and delete what it sent, once the segment in flight has landed or
+        // failed (so no PUT outlives the deletion). A published one's record owns the row: the relay ends the link
+        // as UPLOAD_FAILED, which erases it; this only deletes what landed after that. Without a runtime (shutting
+        // down), a sweep of any relay does it all once the row is stale.
         let (store, id) = (self.store.clone(), self.id);
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(async move {
-                if let Err(e) = store.erase(&id).await {
+                if let Some(task) = in_flight {
+                    let _ = task.await;
+                }
+                let done = match (published, name) {
+                    (None, _) => store.erase(&id).await,
+                    (Some(()), Some(name)) => store.delete_stragglers(&id, &name).await,
+                    (Some(()), None) => Ok(()),
+                };
+                if let Err(e) = done {
                     tracing::warn!("cleaning up an abandoned upload failed, a sweep will: {e}");
                 }
             });
