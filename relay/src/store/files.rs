@@ -94,18 +94,22 @@ impl GroupCommit {
                     }
                     stats = (Instant::now(), 0, done);
                 }
+                let mut idle = false;
                 {
                     let mut req = me.requested.lock().expect("flush lock");
                     while *req <= *me.done.borrow() {
                         if me.stop.load(Ordering::Acquire) {
                             return;
                         }
+                        idle = true;
                         req = me.wake.wait(req).expect("flush lock");
                     }
                 }
-                // Linger a moment when few writes wait, so that one sync serves more of them.
+                // Under load (writes arrived while the last sync ran), linger a moment when few wait, so that one
+                // sync serves more of them. A write that found the flusher idle is synced at once: a lone request
+                // (a text's create, claim and ack) never waits for company that is not coming.
                 let pending = *me.requested.lock().expect("flush lock") - *me.done.borrow();
-                if pending < LINGER_BELOW {
+                if !idle && pending < LINGER_BELOW {
                     std::thread::sleep(LINGER);
                 }
                 let target = *me.requested.lock().expect("flush lock");

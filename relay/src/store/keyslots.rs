@@ -16,6 +16,7 @@ use std::fs;
 use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use super::seal::StorageKey;
@@ -28,6 +29,9 @@ const GROW: u32 = 1024;
 pub struct KeySlots {
     file: fs::File,
     state: Mutex<Slots>,
+    /// Written since the last sync: a sync of an unchanged file (most syncs: claims, acks, lease extensions) is
+    /// skipped, which saves a text's round trips a device flush each.
+    dirty: AtomicBool,
 }
 
 struct Slots {
@@ -40,7 +44,7 @@ impl KeySlots {
     pub fn open(path: &Path) -> io::Result<Self> {
         let file = fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(path)?;
         let len = u32::try_from(file.metadata()?.len() / SLOT).map_err(|_| io::Error::other("key file too large"))?;
-        Ok(Self { file, state: Mutex::new(Slots { free: Vec::new(), len }) })
+        Ok(Self { file, state: Mutex::new(Slots { free: Vec::new(), len }), dirty: AtomicBool::new(false) })
     }
 
     /// The key in `slot`, or `None` if it was destroyed (or never made durable).
@@ -71,12 +75,15 @@ impl KeySlots {
             self.release(slot);
             return Err(e);
         }
+        self.dirty.store(true, Ordering::SeqCst);
         Ok((slot, key))
     }
 
     /// Overwrites `slot` with zeros (durable with the next sync). The slot stays taken until [`KeySlots::release`].
     pub fn destroy(&self, slot: u32) -> io::Result<()> {
-        self.file.write_all_at(&[0u8; 32], u64::from(slot) * SLOT)
+        self.file.write_all_at(&[0u8; 32], u64::from(slot) * SLOT)?;
+        self.dirty.store(true, Ordering::SeqCst);
+        Ok(())
     }
 
     /// Returns a destroyed slot to the free list.
@@ -84,9 +91,14 @@ impl KeySlots {
         self.state.lock().expect("key slots lock").free.push(slot);
     }
 
-    /// Makes every write so far durable.
+    /// Makes every write that completed before this call durable. Each write sets the flag once it is done, and the
+    /// flag is cleared before the sync: a write done before the clearing is in this sync; one done after sets the
+    /// flag again for the next.
     pub fn sync(&self) -> io::Result<()> {
-        self.file.sync_data()
+        if !self.dirty.swap(false, Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.file.sync_data().inspect_err(|_| self.dirty.store(true, Ordering::SeqCst))
     }
 
     /// At start-up: zeroes every slot not in `owned` (keys an interrupted burn or upload left behind) and frees it.
@@ -142,5 +154,22 @@ mod tests {
         assert_eq!(ks.reconcile(&[b].into_iter().collect()).unwrap(), 1);
         assert!(ks.read(a).unwrap().is_none() && ks.read(b).unwrap().is_some());
         assert_ne!(ks.alloc().unwrap().0, b, "an owned slot is never handed out");
+    }
+
+    #[test]
+    fn a_sync_covers_every_finished_write_and_skips_an_unchanged_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let ks = KeySlots::open(&dir.path().join("keys")).unwrap();
+        ks.reconcile(&HashSet::new()).unwrap();
+        assert!(!ks.dirty.load(Ordering::SeqCst), "reconcile synced");
+        let (a, _) = ks.alloc().unwrap();
+        assert!(ks.dirty.load(Ordering::SeqCst), "a new key waits for the next sync");
+        ks.sync().unwrap();
+        assert!(!ks.dirty.load(Ordering::SeqCst));
+        ks.sync().unwrap();
+        ks.destroy(a).unwrap();
+        assert!(ks.dirty.load(Ordering::SeqCst), "a destroyed key waits for the next sync");
+        ks.sync().unwrap();
+        assert!(!ks.dirty.load(Ordering::SeqCst));
     }
 }
