@@ -183,7 +183,9 @@ fn main() -> ExitCode {
     burnlink_client::transport::on_wait(|after| {
         eprintln!("burnlink: the relay is busy; trying again in {:.1} s", after.as_secs_f64());
     });
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    // One thread: a text's round trips are faster without hops between threads. A large transfer drives QUIC on
+    // threads of its own (see burnlink_client::transport), and seals, opens and writes files on blocking threads.
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("burnlink: {e}");

@@ -149,6 +149,10 @@ async fn open_on(
     let files = StateFiles::new(&opts.state_dir, &link.id);
     let saved = files.load()?;
 
+    // A claim's lease is saved durably for a resume after a crash. The save runs beside the download rather than
+    // before it (a text is downloaded and verified in the time the sync takes); it is complete before anything
+    // removes the file and before this returns.
+    let mut saving = None;
     let (state, keys, first_body) = match saved {
         Some(state) => {
             // A download of this link was interrupted: resume it under the saved lease, once the passphrase is known
@@ -185,7 +189,8 @@ async fn open_on(
                 Claim::Won { lease, body, .. } => {
                     let claim_hash = Some(keys.claim_key().digest());
                     let state = ResumeState { lease, size: body.size, meta, claim_hash };
-                    files.save(&state)?;
+                    let (f, s) = (files.clone(), state.clone());
+                    saving = Some(tokio::task::spawn_blocking(move || f.save(&s)));
                     (state, keys, Some(body))
                 }
                 Claim::WrongProof { attempts_left } => return Err(Error::WrongPassphrase { attempts_left }),
@@ -289,8 +294,17 @@ async fn open_on(
     let downloaded = download.await;
     timing::mark("downloaded");
     drop(tx);
-    let decrypted = decrypt.await.map_err(join)?;
+    let decrypted = decrypt.await;
     timing::mark("verified");
+    if let Some(save) = saving {
+        match save.await {
+            Ok(Ok(())) => {}
+            // The download goes on: only a resume after a crash needed the file.
+            Ok(Err(e)) => tracing::warn!("could not keep the lease for a resume after a crash: {e}"),
+            Err(e) => tracing::warn!("could not keep the lease for a resume after a crash: {e}"),
+        }
+    }
+    let decrypted = decrypted.map_err(join)?;
     if let Err(e) = downloaded {
         if matches!(e, Error::Gone | Error::UploadFailed) {
             files.remove(); // the lease is over; nothing left to resume

@@ -20,6 +20,7 @@ pub fn default_state_dir() -> PathBuf {
 }
 
 /// A download in progress.
+#[derive(Clone)]
 pub struct ResumeState {
     /// The lease.
     pub lease: LeaseToken,
@@ -47,6 +48,7 @@ fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
 }
 
 /// Path of one link's state file.
+#[derive(Clone)]
 pub struct StateFiles {
     /// `<id>.lease`.
     pub lease: PathBuf,
