@@ -448,3 +448,38 @@ async fn a_live_upload_erased_mid_way_stops_at_its_next_part_and_leaves_nothing(
     assert_eq!((count(&pg, "burnlink_contents"), count(&pg, "burnlink_doomed")), (0, 0));
     assert!(objects(&store).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_contents_seal_algorithm_is_stored_and_decides_how_it_opens() {
+    use burnlink_relay::store::seal::Algorithm;
+    let pg = Postgres::start();
+    let store = PgStore::open(&options(&pg, None)).await.unwrap();
+    let (small, large) = (LinkId([1; 16]), LinkId([2; 16]));
+    put(&store, &small, b"short").await;
+    put(&store, &large, &random_payload(3 << 20, 2)).await;
+    let preferred = Algorithm::preferred().byte();
+    assert_eq!(pg.psql("SELECT string_agg(DISTINCT seal::text, ',') FROM burnlink_contents"), preferred.to_string());
+    // Marked with the other algorithm, the same bytes no longer authenticate: the mark is what opens them.
+    let other = 1 - preferred;
+    pg.psql(&format!("UPDATE burnlink_contents SET seal = {other}"));
+    for id in [small, large] {
+        let opened = match store.open(&id, 0).await {
+            Err(e) => Err(e.to_string()),
+            Ok(s) => {
+                let mut s = s.unwrap();
+                let mut res = Ok(());
+                while let Some(b) = s.next().await {
+                    if let Err(e) = b {
+                        res = Err(e.to_string());
+                        break;
+                    }
+                }
+                res
+            }
+        };
+        assert!(opened.is_err(), "content marked with the wrong algorithm opened");
+    }
+    pg.psql(&format!("UPDATE burnlink_contents SET seal = {preferred}"));
+    assert!(read(&store, &large, 0).await.unwrap() == random_payload(3 << 20, 2));
+    assert_eq!(read(&store, &small, 0).await.unwrap(), b"short");
+}

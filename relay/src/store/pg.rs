@@ -56,7 +56,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use tokio::sync::watch;
 
 use super::blobs::{Blobs, BlobsUrl, UploadId, PART, PART_CHUNKS};
-use super::seal::{self, Opener, Sealer, StorageKey};
+use super::seal::{self, Algorithm, Opener, Sealer, StorageKey};
 use super::{sealed, BlobStream, Decide, Release, Scanned, Store, StoreError, TickBatch, Ticked, Upload, UploadEnded};
 
 /// The schema, one migration per version, in order. Never edit a released one: add the next.
@@ -100,7 +100,9 @@ const MIGRATIONS: &[(i32, &str)] = &[
         // is read behind its writer. NULL: a schema-1 row (one object, or pieces counted by its length).
         // A live upload's link says so in a column, so a sweep finds the ones whose relay died without decoding
         // every record.
+        // And which AEAD sealed it (see `seal::Algorithm`; 0, ChaCha20-Poly1305, is what schema 1 used).
         "ALTER TABLE burnlink_contents ADD COLUMN segments INTEGER;
+         ALTER TABLE burnlink_contents ADD COLUMN seal SMALLINT NOT NULL DEFAULT 0;
          ALTER TABLE burnlink_links ADD COLUMN uploading BOOLEAN NOT NULL DEFAULT false;
          CREATE INDEX burnlink_links_uploading ON burnlink_links (id) WHERE uploading;",
     ),
@@ -562,10 +564,12 @@ impl Store for PgStore {
 
     async fn upload(&self, id: &LinkId) -> Result<Box<dyn Upload>, StoreError> {
         let key = StorageKey::generate();
+        let algorithm = Algorithm::preferred();
         Ok(Box::new(PgUpload {
             store: self.clone(),
             id: *id,
-            sealer: Some(Sealer::new(&key, id)),
+            algorithm,
+            sealer: Some(Sealer::new(&key, id, algorithm)),
             key,
             out: Vec::new(),
             written: 0,
@@ -581,7 +585,8 @@ impl Store for PgStore {
     async fn open(&self, id: &LinkId, offset: u64) -> Result<Option<BlobStream>, StoreError> {
         let rows = self
             .query(
-                "SELECT c.storage_key, c.inline, c.object, c.sealed_len, c.segments, COALESCE(l.uploading, false)
+                "SELECT c.storage_key, c.inline, c.object, c.sealed_len, c.segments, COALESCE(l.uploading, false),
+                        c.seal
                  FROM burnlink_contents c LEFT JOIN burnlink_links l ON l.id = c.id WHERE c.id = $1",
                 &[&&id.0[..]],
             )
@@ -596,7 +601,9 @@ impl Store for PgStore {
         let mut key: [u8; 32] = row.get::<_, &[u8]>(0).try_into().map_err(corrupt)?;
         let storage_key = StorageKey::from_bytes(key).ok_or(StoreError::Lost)?;
         burnlink_core::zeroize::Zeroize::zeroize(&mut key);
-        let opener = Opener::new(&storage_key, id);
+        let algorithm =
+            Algorithm::from_byte(u8::try_from(row.get::<_, i16>(6)).map_err(corrupt)?).ok_or(StoreError::Corrupt)?;
+        let opener = Opener::new(&storage_key, id, algorithm);
         let (first, skip) = sealed::start(offset);
         if let Some(inline) = inline {
             let sealed_len = sealed_len.unwrap_or(0) as u64;
@@ -999,6 +1006,7 @@ async fn count_part(
 struct PgUpload {
     store: PgStore,
     id: LinkId,
+    algorithm: Algorithm,
     key: StorageKey,
     sealer: Option<Sealer>,
     /// Sealed bytes not yet sent out (all of them while inline).
@@ -1019,12 +1027,13 @@ struct PgUpload {
 impl PgUpload {
     /// Creates the content row, so that from now on nothing this upload writes is unknown.
     async fn spill(&mut self) -> Result<(), StoreError> {
-        let (idb, key, now) = (&self.id.0[..], &self.key.expose()[..], wall_ms());
+        let (idb, key, now, seal) = (&self.id.0[..], &self.key.expose()[..], wall_ms(), self.algorithm.byte() as i16);
         let object = self.store.inner.blobs.as_ref().map(|_| Blobs::new_name());
         self.store
             .execute(
-                "INSERT INTO burnlink_contents (id, storage_key, object, segments, touched) VALUES ($1, $2, $3, 0, $4)",
-                &[&idb, &key, &object, &now],
+                "INSERT INTO burnlink_contents (id, storage_key, object, segments, touched, seal)
+                 VALUES ($1, $2, $3, 0, $4, $5)",
+                &[&idb, &key, &object, &now, &seal],
             )
             .await?;
         self.spilled = Some(match object {
@@ -1158,15 +1167,28 @@ impl Upload for PgUpload {
         let inline = self.spilled.is_none();
         let sent = self.flush_all().await? as i64;
         let r = Columns::of(record);
-        let (id, key, now) = (&self.id.0[..], &self.key.expose()[..], wall_ms());
+        let (id, key, now, seal) = (&self.id.0[..], &self.key.expose()[..], wall_ms(), self.algorithm.byte() as i16);
         let (content, content_len) = (&self.out[..], self.out.len() as i64);
         let (sql, args): (&str, Vec<&(dyn ToSql + Sync)>) = if inline {
             // Content and link in one statement: one round trip, one commit.
-            let sql = "WITH c AS (INSERT INTO burnlink_contents (id, storage_key, inline, sealed_len, touched)
-                                  VALUES ($1, $2, $3, $4, $5))
+            let sql = "WITH c AS (INSERT INTO burnlink_contents (id, storage_key, inline, sealed_len, touched, seal)
+                                  VALUES ($1, $2, $3, $4, $5, $11))
                        INSERT INTO burnlink_links (id, record, state, holds, deadline, size)
                        VALUES ($1, $6, $7, $8, $9, $10)";
-            (sql, vec![&id, &key, &content, &content_len, &now, &r.record, &r.state, &r.holds, &r.deadline, &r.size])
+            let args: Vec<&(dyn ToSql + Sync)> = vec![
+                &id,
+                &key,
+                &content,
+                &content_len,
+                &now,
+                &r.record,
+                &r.state,
+                &r.holds,
+                &r.deadline,
+                &r.size,
+                &seal,
+            ];
+            (sql, args)
         } else {
             // The content row made at the spill, completed, and the link, in one statement.
             let sql = "WITH c AS (UPDATE burnlink_contents SET sealed_len = $2, touched = $3

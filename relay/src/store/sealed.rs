@@ -102,7 +102,7 @@ mod tests {
         let (key, id) = (StorageKey::generate(), LinkId([9; 16]));
         let data: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
         let mut sealed = Vec::new();
-        let mut s = Sealer::new(&key, &id);
+        let mut s = Sealer::new(&key, &id, seal::Algorithm::preferred());
         s.write(&data, &mut sealed);
         s.finish(&mut sealed);
         for cut in [1usize, 1000, seal::SEALED_CHUNK, 100_000] {
@@ -111,13 +111,23 @@ mod tests {
                 let from = (first as usize * seal::SEALED_CHUNK).min(sealed.len());
                 let pieces: Vec<io::Result<Bytes>> =
                     sealed[from..].chunks(cut).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
-                let opened = open_stream(futures_util::stream::iter(pieces), Opener::new(&key, &id), first, skip);
+                let opened = open_stream(
+                    futures_util::stream::iter(pieces),
+                    Opener::new(&key, &id, seal::Algorithm::preferred()),
+                    first,
+                    skip,
+                );
                 assert!(collect(opened).await.unwrap() == data[offset as usize..], "cut {cut} offset {offset}");
             }
         }
         let mut bad = sealed.clone();
         bad[70_000] ^= 1;
-        let opened = open_stream(futures_util::stream::iter([Ok(Bytes::from(bad))]), Opener::new(&key, &id), 0, 0);
+        let opened = open_stream(
+            futures_util::stream::iter([Ok(Bytes::from(bad))]),
+            Opener::new(&key, &id, seal::Algorithm::preferred()),
+            0,
+            0,
+        );
         assert!(collect(opened).await.is_err());
     }
 }

@@ -48,7 +48,7 @@ use tokio::sync::watch;
 
 use super::files::{create_private, private_dir, sync_dir, write_file_durably, GroupCommit};
 use super::keyslots::KeySlots;
-use super::seal::{self, Opener, Sealer};
+use super::seal::{self, Algorithm, Opener, Sealer};
 use super::{BlobStream, Release, Scanned, Store, StoreError, Upload, UploadEnded};
 
 impl From<sled::Error> for StoreError {
@@ -75,8 +75,25 @@ fn id_of(k: &[u8]) -> Result<LinkId, StoreError> {
     Ok(LinkId(k.get(1..).and_then(|b| b.try_into().ok()).ok_or(StoreError::Corrupt)?))
 }
 
+/// A key entry: the slot (u32 BE), then the seal's [`Algorithm`] byte (absent in entries written before there was a
+/// choice: ChaCha20-Poly1305).
+fn key_entry(slot: u32, algorithm: Algorithm) -> [u8; 5] {
+    let mut v = [0u8; 5];
+    v[..4].copy_from_slice(&slot.to_be_bytes());
+    v[4] = algorithm.byte();
+    v
+}
+
 fn slot_of(v: &[u8]) -> Result<u32, StoreError> {
-    Ok(u32::from_be_bytes(v.try_into().map_err(|_| StoreError::Corrupt)?))
+    Ok(u32::from_be_bytes(v.get(..4).and_then(|b| b.try_into().ok()).ok_or(StoreError::Corrupt)?))
+}
+
+fn algorithm_of(v: &[u8]) -> Result<Algorithm, StoreError> {
+    match v.len() {
+        4 => Ok(Algorithm::ChaCha20Poly1305),
+        5 => Algorithm::from_byte(v[4]).ok_or(StoreError::Corrupt),
+        _ => Err(StoreError::Corrupt),
+    }
 }
 
 fn id_hex(id: &LinkId) -> String {
@@ -315,8 +332,34 @@ impl SledStore {
         Ok(report)
     }
 
-    fn slot(&self, id: &LinkId) -> Result<Option<u32>, StoreError> {
-        self.inner.tree.get(key(KEY, id))?.map(|v| slot_of(&v)).transpose()
+    /// An upload of `id` sealed with `algorithm` (tests: content as an older relay sealed it).
+    fn upload_sealed(&self, id: &LinkId, algorithm: Algorithm) -> Result<SledUpload, StoreError> {
+        let (slot, key) = self.inner.keys.alloc()?;
+        let mut nonce = [0u8; 4];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut nonce);
+        let tmp = self.inner.tmp.join(format!("{}.{:08x}.part", id_hex(id), u32::from_le_bytes(nonce)));
+        Ok(SledUpload {
+            inner: self.inner.clone(),
+            id: *id,
+            slot,
+            algorithm,
+            sealer: Some(Sealer::new(&key, id, algorithm)),
+            out: Vec::new(),
+            file: None,
+            tmp,
+            written: 0,
+            syncer: None,
+            syncing: None,
+            synced_at: 0,
+            file_bytes: 0,
+            committed: false,
+            published: None,
+        })
+    }
+
+    /// The key slot of `id`'s content and the seal's algorithm.
+    fn slot(&self, id: &LinkId) -> Result<Option<(u32, Algorithm)>, StoreError> {
+        self.inner.tree.get(key(KEY, id))?.map(|v| Ok((slot_of(&v)?, algorithm_of(&v)?))).transpose()
     }
 }
 
@@ -341,32 +384,13 @@ impl Store for SledStore {
     }
 
     async fn upload(&self, id: &LinkId) -> Result<Box<dyn Upload>, StoreError> {
-        let (slot, key) = self.inner.keys.alloc()?;
-        let mut nonce = [0u8; 4];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut nonce);
-        let tmp = self.inner.tmp.join(format!("{}.{:08x}.part", id_hex(id), u32::from_le_bytes(nonce)));
-        Ok(Box::new(SledUpload {
-            inner: self.inner.clone(),
-            id: *id,
-            slot,
-            sealer: Some(Sealer::new(&key, id)),
-            out: Vec::new(),
-            file: None,
-            tmp,
-            written: 0,
-            syncer: None,
-            syncing: None,
-            synced_at: 0,
-            file_bytes: 0,
-            committed: false,
-            published: None,
-        }))
+        Ok(Box::new(self.upload_sealed(id, Algorithm::preferred())?))
     }
 
     async fn open(&self, id: &LinkId, offset: u64) -> Result<Option<BlobStream>, StoreError> {
-        let Some(slot) = self.slot(id)? else { return Ok(None) };
+        let Some((slot, algorithm)) = self.slot(id)? else { return Ok(None) };
         let storage_key = self.inner.keys.read(slot)?.ok_or(StoreError::Lost)?;
-        let opener = Opener::new(&storage_key, id);
+        let opener = Opener::new(&storage_key, id, algorithm);
         let first = offset / seal::CHUNK as u64;
         let skip = (offset % seal::CHUNK as u64) as usize;
         let live = self.inner.live.lock().expect("not poisoned").get(id).cloned();
@@ -537,6 +561,7 @@ struct SledUpload {
     inner: Arc<Inner>,
     id: LinkId,
     slot: u32,
+    algorithm: Algorithm,
     sealer: Option<Sealer>,
     /// Sealed bytes not yet written (all of them while inline).
     out: Vec<u8>,
@@ -639,7 +664,7 @@ impl Upload for SledUpload {
             self.spill().await?;
             self.put_in_place().await?;
         }
-        batch.insert(&key(KEY, &id), &self.slot.to_be_bytes());
+        batch.insert(&key(KEY, &id), &key_entry(self.slot, self.algorithm));
         batch.insert(&rkey, record.encode());
         inner.tree.apply_batch(batch)?;
         // From here the record exists: even if the wait below times out, the key and content belong to it.
@@ -662,7 +687,7 @@ impl Upload for SledUpload {
         inner.live.lock().expect("not poisoned").insert(id, live);
         self.published = Some((progress, erased));
         let mut batch = sled::Batch::default();
-        batch.insert(&key(KEY, &id), &self.slot.to_be_bytes());
+        batch.insert(&key(KEY, &id), &key_entry(self.slot, self.algorithm));
         batch.insert(&rkey, record.encode());
         inner.tree.apply_batch(batch)?;
         inner.gc.commit().await?;
@@ -847,6 +872,30 @@ mod tests {
         drop(up);
         assert_eq!(tmp_files(dir.path()), 0);
         assert!(store.open(&erased, 0).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn content_sealed_before_aes_with_a_four_byte_key_entry_still_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = SledStore::open(dir.path(), 4096, DEADLINE).unwrap();
+        for (n, len) in [(1u8, 100usize), (2, 300_000)] {
+            let id = LinkId([n; 16]);
+            let data: Vec<u8> = (0..len).map(|i| (i % 247) as u8).collect();
+            // Sealed as a relay before AES-256-GCM did: ChaCha20-Poly1305, and a key entry of the slot alone.
+            let mut up: Box<dyn Upload> = Box::new(store.upload_sealed(&id, Algorithm::ChaCha20Poly1305).unwrap());
+            up.write(&data).await.unwrap();
+            up.commit(&record()).await.unwrap();
+            let (slot, _) = store.slot(&id).unwrap().unwrap();
+            store.inner.tree.insert(key(KEY, &id), &slot.to_be_bytes()).unwrap();
+            assert_eq!(store.slot(&id).unwrap(), Some((slot, Algorithm::ChaCha20Poly1305)));
+            assert!(read(&store, &id, 0).await.unwrap() == data, "len {len}");
+            assert!(read(&store, &id, 70_000.min(len as u64)).await.unwrap() == data[70_000.min(len)..]);
+            // New content takes the preferred algorithm, and the byte says so.
+            let fresh = LinkId([n + 10; 16]);
+            put(&store, &fresh, &data).await;
+            assert_eq!(store.slot(&fresh).unwrap().unwrap().1, Algorithm::preferred());
+            assert!(read(&store, &fresh, 0).await.unwrap() == data);
+        }
     }
 
     #[tokio::test]
