@@ -23,10 +23,7 @@ use rustls::pki_types::CertificateDer;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc;
 
-/// Stream reset code of an upload abandoned by the client (its source failed).
-pub const UPLOAD_ABORTED: u32 = 5;
-/// Stream reset code with which a relay ends a live download whose upload stopped short.
-pub const UPLOAD_FAILED: u32 = 5;
+pub use burnlink_core::proto::codes::{UPLOAD_ABORTED, UPLOAD_FAILED};
 
 /// Whether a download's read failed because the live upload behind it stopped short.
 pub fn is_upload_failed(e: &std::io::Error) -> bool {

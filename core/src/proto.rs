@@ -26,6 +26,23 @@ use crate::coding::{Reader, StateKind, Timestamp, Writer};
 use crate::keys::{ClaimKey, Digest32, HolderProof, LeaseToken, ManageToken, PublicMeta};
 use crate::link::LinkId;
 
+/// Application error codes on QUIC streams and connections: part of the wire contract, so both ends name them
+/// from here.
+pub mod codes {
+    /// The upload was larger than the relay accepts.
+    pub const TOO_LARGE: u32 = 1;
+    /// The request did not arrive in time or was malformed.
+    pub const BAD_REQUEST: u32 = 2;
+    /// The relay is shutting down.
+    pub const SHUTDOWN: u32 = 3;
+    /// Too many connections from this address.
+    pub const BUSY: u32 = 4;
+    /// Relay to recipient: a live download's upload ended before it finished; nothing more will come.
+    pub const UPLOAD_FAILED: u32 = 5;
+    /// Sender to relay: the upload was abandoned (its source failed).
+    pub const UPLOAD_ABORTED: u32 = 5;
+}
+
 /// Protocol version carried in every frame.
 pub const VERSION: u8 = 1;
 /// ALPN protocol id for QUIC.

@@ -20,19 +20,8 @@ use crate::request::{bad_request, internal, Incoming};
 use crate::service::Relay;
 use crate::store::BlobStream;
 
-/// Application error codes on QUIC streams and connections.
-pub mod codes {
-    /// The upload was larger than the relay accepts.
-    pub const TOO_LARGE: u32 = 1;
-    /// The request did not arrive in time or was malformed.
-    pub const BAD_REQUEST: u32 = 2;
-    /// The relay is shutting down.
-    pub const SHUTDOWN: u32 = 3;
-    /// Too many connections from this address.
-    pub const BUSY: u32 = 4;
-    /// A live download's upload ended before it finished: nothing more will come.
-    pub const UPLOAD_FAILED: u32 = 5;
-}
+/// Application error codes on QUIC streams and connections (the wire contract's, in `burnlink_core::proto`).
+pub use burnlink_core::proto::codes;
 
 /// Builds the quinn server config: TLS from `tls`, transport limits from the relay config.
 pub fn server_config(tls: rustls::ServerConfig, relay: &Relay) -> anyhow::Result<quinn::ServerConfig> {
