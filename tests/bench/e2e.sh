@@ -10,6 +10,8 @@
 # Installs what it needs (Debian `time`, a Python venv with magic-wormhole) under target/bench/.
 # Usage: tests/bench/e2e.sh [--no-wormhole]
 set -euo pipefail
+# Times come from bash's $EPOCHREALTIME, not `date`: a `date` process per mark cost a 10 ms text ~1.5 ms here.
+LC_NUMERIC=C # $EPOCHREALTIME's decimal point (this shell only)
 cd "$(dirname "$0")/../.."
 root=$PWD
 work=$root/target/bench
@@ -21,7 +23,6 @@ cargo build --release --locked --quiet -p burnlink-relay -p burnlink-cli
 bl=$root/target/release/burnlink
 relay_bin=$root/target/release/burnlink-relay
 
-now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 mb() { awk -v b="$1" -v s="$2" 'BEGIN {printf "%.0f", b/s/1e6}'; }
 rss() { awk '/Maximum resident set size/ {printf "%.1f", $NF/1024}' "$1"; }
@@ -39,10 +40,10 @@ echo "relay: $BURNLINK_RELAY (pid $relay_pid)"
 # --- (a) 1 KiB text
 head -c 768 /dev/urandom | base64 -w0 | head -c 1024 >"$run/text"
 for i in $(seq 20); do
-    t0=$(now)
+    t0=$EPOCHREALTIME
     link=$("$bl" send - <"$run/text")
     "$bl" open "$link" >"$run/text.out"
-    t1=$(now)
+    t1=$EPOCHREALTIME
     cmp -s "$run/text" "$run/text.out" || { echo "text mismatch"; exit 1; }
     echo "$t1 - $t0" | bc -l
 done >"$run/text.times"
@@ -53,15 +54,15 @@ printf 'burnlink 1 KiB text send+open: median %.1f ms (min %.1f, max %.1f) over 
 # Where it goes: each command's wall time and its phase marks (ms since main), medians of 20 more runs.
 : >"$run/send.marks"; : >"$run/open.marks"
 for i in $(seq 20); do
-    t0=$(now)
+    t0=$EPOCHREALTIME
     link=$(BURNLINK_TIMINGS=1 "$bl" send - <"$run/text" 2>>"$run/send.marks")
-    t1=$(now)
+    t1=$EPOCHREALTIME
     BURNLINK_TIMINGS=1 "$bl" open "$link" >/dev/null 2>>"$run/open.marks"
-    t2=$(now)
+    t2=$EPOCHREALTIME
     echo "burnlink timing: wall $(echo "($t1 - $t0)*1000" | bc -l) ms" >>"$run/send.marks"
     echo "burnlink timing: wall $(echo "($t2 - $t1)*1000" | bc -l) ms" >>"$run/open.marks"
 done
-for t in 1 2 3 4 5 6 7 8 9 10; do t0=$(now); "$bl" --version >/dev/null; t1=$(now); echo "($t1 - $t0)*1000" | bc -l; done >"$run/start.times"
+for t in 1 2 3 4 5 6 7 8 9 10; do t0=$EPOCHREALTIME; "$bl" --version >/dev/null; t1=$EPOCHREALTIME; echo "($t1 - $t0)*1000" | bc -l; done >"$run/start.times"
 phases() { # marks file -> "phase median, ..."
     for p in $(awk '/^burnlink timing:/ {print $3}' "$1" | awk '!seen[$0]++'); do
         printf '%s %.1f, ' "$p" "$(awk -v p="$p" '$1=="burnlink" && $3==p {print $4}' "$1" | median)"
@@ -79,11 +80,11 @@ file_run() { # size_bytes label
     rm -rf "$run/out"; mkdir "$run/out"
     sync # the test file's own writeback is not the transfer's
     local t0 t1 t2 link
-    t0=$(now)
+    t0=$EPOCHREALTIME
     link=$(/usr/bin/time -v -o "$run/$label.send.time" "$bl" send --wait "$run/$label.bin")
-    t1=$(now)
+    t1=$EPOCHREALTIME
     /usr/bin/time -v -o "$run/$label.open.time" "$bl" open "$link" --out "$run/out" 2>/dev/null
-    t2=$(now)
+    t2=$EPOCHREALTIME
     [ "$(sha256sum <"$run/out/$label.bin" | cut -d' ' -f1)" = "$want" ] || { echo "$label hash mismatch"; exit 1; }
     local ts to tt; ts=$(echo "$t1 - $t0" | bc -l); to=$(echo "$t2 - $t1" | bc -l); tt=$(echo "$t2 - $t0" | bc -l)
     printf 'burnlink %s: send %.2f s (%s MB/s), open %.2f s (%s MB/s), send+open %.2f s (%s MB/s); peak RSS sender %s MiB, receiver %s MiB\n' \
@@ -99,13 +100,13 @@ live_run() { # size_bytes label: send (live) and open as soon as the link is pri
     rm -rf "$run/out"; mkdir "$run/out"; : >"$run/$label.link"
     sync
     local t0 t1 sp
-    t0=$(now)
+    t0=$EPOCHREALTIME
     /usr/bin/time -v -o "$run/$label.lsend.time" "$bl" send "$run/$label.bin" >"$run/$label.link" &
     sp=$!
     while [ "$(wc -l <"$run/$label.link")" -lt 1 ]; do sleep 0.001; done
-    local tl; tl=$(now)
+    local tl; tl=$EPOCHREALTIME
     /usr/bin/time -v -o "$run/$label.lopen.time" "$bl" open "$(cat "$run/$label.link")" --out "$run/out" 2>/dev/null
-    t1=$(now)
+    t1=$EPOCHREALTIME
     wait $sp
     [ "$(sha256sum <"$run/out/$label.bin" | cut -d' ' -f1)" = "$want" ] || { echo "$label live hash mismatch"; exit 1; }
     local tt; tt=$(echo "$t1 - $t0" | bc -l)
@@ -143,12 +144,12 @@ wh=("$venv/bin/wormhole" --relay-url "ws://127.0.0.1:$mport/v1" --transit-helper
 
 for i in $(seq 5); do
     code="$i-bench-text"
-    t0=$(now)
+    t0=$EPOCHREALTIME
     "${wh[@]}" send --no-listen --code "$code" --text "$(cat "$run/text")" >/dev/null 2>&1 &
     sp=$!
     "${wh[@]}" receive --no-listen --only-text "$code" >"$run/wh.text.out" 2>/dev/null
     wait $sp
-    t1=$(now)
+    t1=$EPOCHREALTIME
     echo "$t1 - $t0" | bc -l
 done >"$run/wh.text.times"
 wh_text=$(median <"$run/wh.text.times")
@@ -157,12 +158,12 @@ printf 'magic-wormhole 1 KiB text send+receive: median %.1f ms over 5\n' "$(echo
 size=$((256 << 20))
 head -c "$size" /dev/urandom >"$run/wh.bin"
 rm -rf "$run/whout"; mkdir "$run/whout"
-t0=$(now)
+t0=$EPOCHREALTIME
 "${wh[@]}" send --no-listen --code 9-bench-file "$run/wh.bin" >/dev/null 2>&1 &
 sp=$!
 (cd "$run/whout" && "${wh[@]}" receive --no-listen --accept-file 9-bench-file >/dev/null 2>&1)
 wait $sp
-t1=$(now)
+t1=$EPOCHREALTIME
 cmp -s "$run/wh.bin" "$run/whout/wh.bin" || { echo "wormhole file mismatch"; exit 1; }
 # Proof that the bytes went through the transit relay: its usage database records each relayed connection.
 python3 - "$run/transit-usage.sqlite" <<'PY'
