@@ -183,7 +183,14 @@ impl Sink for StagingSink {
             }
             w.flush()?;
             let f = w.get_ref().try_clone()?;
-            self.syncing = Some(std::thread::spawn(move || f.sync_data()));
+            self.syncing = Some(std::thread::spawn(move || {
+                f.sync_data()?;
+                // What is on disk need not stay in the page cache: dropping it keeps a large download from pressing
+                // on the cache (and, where the cache is capped, on the writer).
+                #[cfg(target_os = "linux")]
+                let _ = rustix::fs::fadvise(&f, 0, None, rustix::fs::Advice::DontNeed);
+                Ok(())
+            }));
             self.unsynced = 0;
         }
         Ok(())
