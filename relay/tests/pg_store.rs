@@ -7,7 +7,7 @@ use std::time::Duration;
 use burnlink_core::link::LinkId;
 use burnlink_core::state::{Record, State, Timestamp};
 use burnlink_e2e::servers::{Postgres, Seaweed, S3_KEY};
-use burnlink_relay::store::{PgOptions, PgStore, Store};
+use burnlink_relay::store::{PgOptions, PgStore, Store, StoreError};
 use common::{create_request, link_keys, random_payload};
 use futures_util::StreamExt;
 
@@ -220,8 +220,26 @@ async fn with_s3_down_creates_fail_cleanly_and_a_sweep_afterwards_leaves_no_orph
     );
     // Back up: the live link reads whole, new links work, and a sweep leaves exactly the live objects.
     s3.up();
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(read(&store, &live, 0).await.unwrap() == random_payload(6 << 20, 9));
+    // SeaweedFS answers 500 for a moment after it starts (its volumes still loading): wait until it serves reads.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let back = loop {
+        let attempt = async {
+            let mut s = store.open(&live, 0).await?.ok_or(StoreError::Lost)?;
+            let mut v = Vec::new();
+            while let Some(b) = s.next().await {
+                v.extend_from_slice(&b?);
+            }
+            Ok::<_, StoreError>(v)
+        };
+        match attempt.await {
+            Ok(v) => break v,
+            Err(e) => {
+                assert!(std::time::Instant::now() < deadline, "S3 did not come back: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    assert!(back == random_payload(6 << 20, 9), "the link made before the outage reads whole");
     let id = LinkId([3; 16]);
     put(&store, &id, &random_payload(6 << 20, 3)).await;
     pg.psql("UPDATE burnlink_contents SET touched = touched - 3600000 WHERE sealed_len IS NULL");
