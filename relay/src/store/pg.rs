@@ -509,10 +509,14 @@ fn tls_config(ca: Option<&std::path::Path>) -> Result<rustls::ClientConfig, Stor
         .with_no_client_auth())
 }
 
-/// During migrations, another relay creating the same table first is a race to retry, not a failure.
+/// During migrations, another relay creating the same table, index or column first is a race to retry (the retry
+/// finds that version applied), not a failure.
 fn migration_race(e: tokio_postgres::Error) -> Failure {
     match e.code().map(|c| c.code()) {
-        Some("23505" | "42P07" | "42710") => Failure::Transient { lost_connection: false, why: e.to_string() },
+        // unique_violation, duplicate_table, duplicate_object, duplicate_column.
+        Some("23505" | "42P07" | "42710" | "42701") => {
+            Failure::Transient { lost_connection: false, why: e.to_string() }
+        }
         _ => e.into(),
     }
 }
