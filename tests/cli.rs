@@ -361,11 +361,9 @@ fn no_secret_on_the_command_line() {
     assert!(help.contains("--passphrase-file") && help.contains("--passphrase-env"));
 }
 
-/// SIGKILL the receiver mid-download, run `open` again: it resumes under the saved lease and completes, and nobody
-/// else can claim the link in between.
-/// Starts `burnlink open LINK --out out` (plus `extra`) in `h`, freezes and kills it mid-transfer of `name`, and
-/// checks that only the lease was left behind and the link is claimed.
-fn interrupt_open(r: &Relay, h: &Path, link: &str, name: &str, size: u64, extra: &[&str]) {
+/// Starts `burnlink open LINK --out out` (plus `extra`) in `h` and freezes it mid-transfer of `name` (its stderr
+/// piped).
+fn freeze_open(r: &Relay, h: &Path, link: &str, name: &str, size: u64, extra: &[&str]) -> std::process::Child {
     let out = h.join("out");
     std::fs::create_dir_all(&out).unwrap();
     let mut child = r
@@ -374,7 +372,7 @@ fn interrupt_open(r: &Relay, h: &Path, link: &str, name: &str, size: u64, extra:
         .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let start = Instant::now();
@@ -388,7 +386,7 @@ fn interrupt_open(r: &Relay, h: &Path, link: &str, name: &str, size: u64, extra:
             .map(|d| d.join(name));
         if let Some(p) = part {
             if std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0) > 8 << 20 {
-                // Freeze it first so "mid-transfer" is certain, then kill it.
+                // Freeze it first so "mid-transfer" is certain.
                 std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap();
                 break p;
             }
@@ -399,10 +397,49 @@ fn interrupt_open(r: &Relay, h: &Path, link: &str, name: &str, size: u64, extra:
     };
     let got = std::fs::metadata(&part).unwrap().len();
     assert!(got < size, "stopped mid-transfer ({got} bytes)");
+    child
+}
+
+/// SIGKILL the receiver mid-download, run `open` again: it resumes under the saved lease and completes, and nobody
+/// else can claim the link in between.
+/// Freezes `burnlink open` mid-transfer of `name`, kills it, and checks that only the lease was left behind.
+fn interrupt_open(r: &Relay, h: &Path, link: &str, name: &str, size: u64, extra: &[&str]) {
+    let mut child = freeze_open(r, h, link, name, size, extra);
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(std::fs::read_dir(h.join("state")).unwrap().count() == 1, "the lease is kept in the private state dir");
+    let out = h.join("out");
     assert_eq!(tree(&out).iter().filter(|(p, _)| !p.starts_with(".burnlink-")).count(), 0, "nothing written yet");
+}
+
+/// The sender revokes while the recipient downloads: the download stops, the recipient is told why (exit 3), and
+/// nothing is left on its disk or at the relay. (On the cluster the revoke usually goes through another relay than
+/// the download.)
+#[test]
+fn a_revoke_during_a_download_stops_it_and_leaves_nothing() {
+    let r = Relay::start(&[]);
+    let h = home();
+    write_random(&h.path().join("withdrawn.bin"), 192 << 20, 8);
+    let sent = send_json(&r, h.path(), &["withdrawn.bin"], b"");
+    let link = sent["link"].as_str().unwrap().to_owned();
+    let child = freeze_open(&r, h.path(), &link, "withdrawn.bin", 192 << 20, &[]);
+    assert_eq!(status(&r, h.path(), &sent)["state"], "claimed");
+    let (id, token) = (sent["id"].as_str().unwrap(), sent["manage_token"].as_str().unwrap());
+    run(r.cli(h.path()).args(["revoke", id, "--manage", token]), b"").expect_code(0);
+    std::process::Command::new("kill").args(["-CONT", &child.id().to_string()]).status().unwrap();
+    let out = wait_output(child, Duration::from_secs(60));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("revoked this link during the download"), "{err}");
+    assert!(tree(&h.path().join("out")).is_empty(), "nothing kept: {:?}", tree(&h.path().join("out")));
+    assert!(std::fs::read_dir(h.path().join("state")).unwrap().next().is_none(), "no lease kept");
+    assert_eq!(status(&r, h.path(), &sent)["state"], "revoked");
+    run(r.cli(h.path()).args(["open", &link, "--out", "out"]), b"").expect_code(3);
+    if !cluster_mode() {
+        let blobs = r.data.path().join("relay/blobs");
+        let left: Vec<_> = std::fs::read_dir(&blobs).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("tmp")], "the content is deleted");
+    }
 }
 
 #[test]

@@ -14,6 +14,10 @@ pub enum Error {
     /// gone; nothing was saved.
     #[error("the sender's upload did not finish; nothing was saved (ask the sender to send it again)")]
     UploadFailed,
+    /// The sender revoked the link while this recipient was downloading it. Its content is deleted at the relay, and
+    /// nothing was saved here.
+    #[error("the sender revoked this link during the download; nothing was saved")]
+    Revoked,
     /// The link's key does not match (damaged or incomplete link). Nothing was burned.
     #[error("the link's key does not match this link (was it copied completely?); nothing was burned")]
     WrongKey,
@@ -52,12 +56,13 @@ fn wrong_passphrase(left: u8) -> String {
 }
 
 impl Error {
-    /// A stable machine-readable code: `gone`, `upload_failed`, `wrong_key`, `wrong_passphrase`, `passphrase_required`,
+    /// A stable machine-readable code: `gone`, `upload_failed`, `revoked`, `wrong_key`, `wrong_passphrase`, `passphrase_required`,
     /// `unreachable`, `tls`, `busy`, `relay_full`, `relay`, `damaged`, `input`, `io`.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Gone => "gone",
             Error::UploadFailed => "upload_failed",
+            Error::Revoked => "revoked",
             Error::WrongKey => "wrong_key",
             Error::WrongPassphrase { .. } | Error::WrongPassphraseOnResume => "wrong_passphrase",
             Error::PassphraseRequired => "passphrase_required",
@@ -74,11 +79,12 @@ impl Error {
         }
     }
 
-    /// The CLI's exit status (DESIGN §4): 3 gone (an upload that did not finish leaves the link gone too), 4 wrong key
+    /// The CLI's exit status (DESIGN §4): 3 gone (an upload that did not finish, or a revoke during the download,
+    /// leaves the link gone too), 4 wrong key
     /// or passphrase, 5 relay unreachable or TLS, 1 other.
     pub fn exit_code(&self) -> i32 {
         match self.code() {
-            "gone" | "upload_failed" => 3,
+            "gone" | "upload_failed" | "revoked" => 3,
             "wrong_key" | "wrong_passphrase" | "passphrase_required" => 4,
             "unreachable" | "tls" => 5,
             "input" => 2,

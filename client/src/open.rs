@@ -285,6 +285,7 @@ async fn open_on(
                         progress(received, size.max(received));
                     }
                     Err(e) if crate::transport::is_upload_failed(&e) => return Err(Error::UploadFailed),
+                    Err(e) if crate::transport::is_revoked(&e) => return Err(Error::Revoked),
                     Err(_) => break, // dropped: resume from `received`
                 }
             }
@@ -306,7 +307,7 @@ async fn open_on(
     }
     let decrypted = decrypted.map_err(join)?;
     if let Err(e) = downloaded {
-        if matches!(e, Error::Gone | Error::UploadFailed) {
+        if matches!(e, Error::Gone | Error::UploadFailed | Error::Revoked) {
             files.remove(); // the lease is over; nothing left to resume
         }
         return Err(e);

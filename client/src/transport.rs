@@ -23,13 +23,23 @@ use rustls::pki_types::CertificateDer;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc;
 
-pub use burnlink_core::proto::codes::{UPLOAD_ABORTED, UPLOAD_FAILED};
+pub use burnlink_core::proto::codes::{REVOKED, UPLOAD_ABORTED, UPLOAD_FAILED};
+
+/// Whether a download's read failed because the relay reset it with `code`.
+fn is_reset_with(e: &std::io::Error, code: u32) -> bool {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<quinn::ReadError>())
+        .is_some_and(|r| matches!(r, quinn::ReadError::Reset(c) if c.into_inner() == u64::from(code)))
+}
 
 /// Whether a download's read failed because the live upload behind it stopped short.
 pub fn is_upload_failed(e: &std::io::Error) -> bool {
-    e.get_ref()
-        .and_then(|inner| inner.downcast_ref::<quinn::ReadError>())
-        .is_some_and(|r| matches!(r, quinn::ReadError::Reset(code) if code.into_inner() == u64::from(UPLOAD_FAILED)))
+    is_reset_with(e, UPLOAD_FAILED)
+}
+
+/// Whether a download's read failed because the sender revoked the link meanwhile.
+pub fn is_revoked(e: &std::io::Error) -> bool {
+    is_reset_with(e, REVOKED)
 }
 
 /// An upload's bytes: a reader, or chunks handed over whole (see [`RelayClient::create_streaming`]).

@@ -41,6 +41,9 @@ pub mod codes {
     pub const UPLOAD_FAILED: u32 = 5;
     /// Sender to relay: the upload was abandoned (its source failed).
     pub const UPLOAD_ABORTED: u32 = 5;
+    /// Relay to recipient: the sender revoked the link while it downloaded; its content is deleted and nothing more
+    /// will come. Told only to the lease holder, who already knows the link existed.
+    pub const REVOKED: u32 = 6;
 }
 
 /// Protocol version carried in every frame.

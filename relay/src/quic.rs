@@ -213,6 +213,11 @@ async fn serve_body(send: &mut SendStream, mut body: BlobStream) -> anyhow::Resu
                 send.reset(codes::UPLOAD_FAILED.into())?;
                 return Ok(());
             }
+            Err(e) if crate::store::is_revoked(&e) => {
+                // The sender withdrew the link: the recipient must drop what it has, not resume.
+                send.reset(codes::REVOKED.into())?;
+                return Ok(());
+            }
             Err(e) => {
                 // Storage failed mid-way: cut the stream, so the client sees an error and can resume under its lease.
                 warn!("reading stored content failed: {e}");

@@ -6,6 +6,7 @@ rate-limit per address.
 The QUIC and HTTPS front ends both call [`Relay`]; neither touches the store or the state machine directly.
 */
 
+use std::io;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -14,12 +15,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use burnlink_core::keys::{ClaimKey, HolderProof, LeaseToken, ManageToken};
 use burnlink_core::link::LinkId;
 use burnlink_core::proto::{CreateRequest, Response, StatusReport};
-use burnlink_core::state::{step, CreateError, Event, Outcome, Record, Timestamp};
+use burnlink_core::state::{step, CreateError, Event, Outcome, Record, State, StateKind, Timestamp};
 use tokio::sync::broadcast;
 
 use crate::limits::{Buckets, ConnSlot, Conns, Group, Space};
 use crate::request::bad_request;
-use crate::store::{BlobStream, Pages, Store, StoreError, Upload};
+use crate::store::{is_upload_ended, BlobStream, Pages, Revoked, Store, StoreError, Upload};
 use crate::Config;
 
 /// The relay's clock: system time plus an offset that tests can advance.
@@ -102,6 +103,9 @@ pub struct Applied {
     /// The content from the outcome's `serve_from`, opened before the state changed.
     pub body: Option<BlobStream>,
 }
+
+/// How often a download looks for a revocation made through another relay sharing the store.
+const REVOKE_POLL: Duration = Duration::from_secs(1);
 
 /// Records the sweeper reads per step, so a sweep never holds every record in memory at once.
 const SWEEP_BATCH: usize = 1000;
@@ -253,14 +257,15 @@ impl Relay {
 
     /// Wraps a download so that its lease runs on while bytes flow: each time half a lease has passed since the last
     /// extension and the recipient is still reading, the lease is extended in the background (one durable write per
-    /// half lease, never per chunk). `served` is where the download started.
+    /// half lease, never per chunk). `served` is where the download started. The download also stops at once if the
+    /// sender revokes the link (see [`Relay::stop_on_revoke`]).
     fn keep_lease(self: &Arc<Self>, id: LinkId, lease: LeaseToken, served: u64, body: BlobStream) -> BlobStream {
         use futures_util::StreamExt;
         let relay = self.clone();
         let half = self.config.lease / 2;
         let mut next = self.clock.now().plus(half);
         let mut served = served;
-        Box::pin(body.map(move |item| {
+        let extended = Box::pin(body.map(move |item| {
             if let Ok(b) = &item {
                 served += b.len() as u64;
                 let now = relay.clock.now();
@@ -275,7 +280,59 @@ impl Relay {
                 }
             }
             item
+        }));
+        self.stop_on_revoke(id, extended)
+    }
+
+    /// Ends a download with [`Revoked`] as soon as its link is revoked: at once when the revoke came through this
+    /// relay, within [`REVOKE_POLL`] when it came through another one sharing the store. A read that fails because
+    /// the content went away is reported the same way when a revoke is why. (The content itself is erased by the
+    /// revoke; without this, a file already open would go on streaming to the recipient.)
+    fn stop_on_revoke(self: &Arc<Self>, id: LinkId, body: BlobStream) -> BlobStream {
+        use futures_util::StreamExt;
+        let relay = self.clone();
+        let mut changes = self.changes.subscribe();
+        let watcher = self.clone();
+        let revoked: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> = Box::pin(async move {
+            loop {
+                tokio::select! {
+                    changed = changes.recv() => match changed {
+                        Ok(changed) if changed != id => continue,
+                        Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+                        _ => {} // this link changed, or notices were missed: look
+                    },
+                    () = tokio::time::sleep(REVOKE_POLL) => {}
+                }
+                match watcher.store.get(&id).await {
+                    Ok(Some(r)) if r.state == State::Revoked => return,
+                    Ok(Some(r)) if r.state.kind() == StateKind::Claimed => {}
+                    Err(_) => {}
+                    // Ended some other way (acked, an upload that failed): nothing more to watch.
+                    _ => std::future::pending::<()>().await,
+                }
+            }
+        });
+        let revoked_error = || Err(io::Error::other(Revoked));
+        Box::pin(futures_util::stream::unfold((body, Some(revoked)), move |(mut body, revoked)| {
+            let relay = relay.clone();
+            async move {
+                let mut revoked = revoked?;
+                tokio::select! {
+                    biased;
+                    () = &mut revoked => Some((revoked_error(), (body, None))),
+                    item = body.next() => match item? {
+                        Err(e) if !is_upload_ended(&e) && relay.is_revoked(&id).await => {
+                            Some((revoked_error(), (body, None)))
+                        }
+                        item => Some((item, (body, Some(revoked)))),
+                    },
+                }
+            }
         }))
+    }
+
+    async fn is_revoked(&self, id: &LinkId) -> bool {
+        matches!(self.store.get(id).await, Ok(Some(r)) if r.state == State::Revoked)
     }
 
     /// Applies what time alone did to `id`, as the sweeper would (boxed: `apply` spawns it).

@@ -126,6 +126,37 @@ describe("recipient page", () => {
     assert.equal(await page.evaluate(() => sessionStorage.length), 0, "nothing is kept once it is verified");
   });
 
+  it("a revoke during the download stops it, says so and keeps nothing", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "withdrawn.bin"), randomBytes(24 << 20));
+    const sent = sendJson(relay, [join(dir, "withdrawn.bin")]);
+    const page = await chrome.page();
+    // A slow line (2 MiB/s), so the revoke lands mid-download.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.emulateNetworkConditions", {
+      offline: false,
+      latency: 0,
+      downloadThroughput: 2 << 20,
+      uploadThroughput: -1,
+    });
+    await page.goto(sent.link);
+    await page.getByTestId("reveal").click();
+    const deadline = Date.now() + 30_000;
+    while (status(relay, sent).state !== "claimed") {
+      assert.ok(Date.now() < deadline, "never claimed");
+      await page.waitForTimeout(50);
+    }
+    await page.waitForTimeout(1000);
+    assert.equal(cli(relay, ["revoke", sent.id, "--manage", sent.manage_token]).code, 0);
+    const error = page.getByTestId("error");
+    await error.waitFor({ timeout: 60_000 });
+    assert.match(await error.textContent(), /sender revoked the link.*Nothing was saved/);
+    assert.equal(await page.getByTestId("download").count(), 0, "nothing offered");
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0, "nothing kept to resume");
+    assert.equal(status(relay, sent).state, "revoked");
+  });
+
   it("downloads a 50 MiB file that matches its hash", async () => {
     const dir = tempDir();
     const data = randomBytes(50 << 20);

@@ -253,7 +253,7 @@ async function receive(
 }
 
 const LEASE_OVER =
-  "The link was opened here, but the download stopped for longer than its lease allows (10 minutes without data), so the relay destroyed the content. Ask the sender for a new link.";
+  "The relay no longer holds this download: the sender revoked the link, or the download stopped for longer than its lease allows (10 minutes without data). Nothing was saved. Ask the sender for a new link.";
 
 function interrupted(root: HTMLElement, id: string, pending: Pending, why: string) {
   const again = h("button", { type: "button", class: "primary", testid: "resume" }, "Resume");

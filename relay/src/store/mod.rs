@@ -147,6 +147,16 @@ pub fn is_upload_ended(e: &io::Error) -> bool {
     e.get_ref().is_some_and(|inner| inner.is::<UploadEnded>())
 }
 
+/// The error a download's stream ends with when the sender revoked the link while it ran.
+#[derive(Debug, thiserror::Error)]
+#[error("the sender revoked this link during the download")]
+pub struct Revoked;
+
+/// Whether a download was cut off by its link's revocation.
+pub fn is_revoked(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<Revoked>())
+}
+
 /// Durable storage of link records and their content.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
