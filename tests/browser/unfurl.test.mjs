@@ -3,8 +3,10 @@
 // must still be FRESH and open normally. Also: the security headers on pages, assets and the API.
 import assert from "node:assert/strict";
 import { hkdfSync, randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { browser, cli, request, sendJson, startRelay, status } from "./harness.mjs";
+import { browser, cli, request, sendJson, startRelay, status, tempDir } from "./harness.mjs";
 
 let relay;
 before(async () => {
@@ -104,11 +106,23 @@ describe("unfurler gauntlet", () => {
     }
     for (const a of answers) assert.deepEqual(a, answers[0]);
     assert.equal(answers[0][0], 404);
-    // The page itself is the same for every id.
+    // The page itself, and so the card an unfurler shows, is the same for every id: fresh (with a named file in it),
+    // opened, revoked or unknown.
+    const dir = tempDir();
+    writeFileSync(join(dir, "quarterly-layoffs.pdf"), randomBytes(300_000));
+    const fresh = sendJson(relay, [join(dir, "quarterly-layoffs.pdf")]);
     const pages = await Promise.all(
-      [opened.id, revoked.id, "AAAAAAAAAAAAAAAAAAAAAA"].map((id) => request(relay, "GET", `/o/${id}`).then((r) => r.body.toString())),
+      [fresh.id, opened.id, revoked.id, "AAAAAAAAAAAAAAAAAAAAAA"].map((id) =>
+        request(relay, "GET", `/o/${id}`, { headers: { "user-agent": AGENTS[0] } }).then((r) => r.body.toString()),
+      ),
     );
     assert.ok(pages.every((p) => p === pages[0]));
+    const card = (prop) => new RegExp(`<meta (?:property|name)="${prop}" content="([^"]*)"`).exec(pages[0])?.[1];
+    assert.equal(card("og:title"), "A one-time link");
+    assert.equal(card("twitter:card"), "summary");
+    assert.match(card("og:description"), /opens once/);
+    assert.doesNotMatch(pages[0], /quarterly|layoffs|pdf|300/i, "no hint of the content");
+    assert.equal(status(relay, fresh).state, "fresh", "the unfurl changed nothing");
   });
 });
 
