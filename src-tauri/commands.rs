@@ -9,13 +9,14 @@ use burnlink_client::open::{OpenOptions, Opened, Output};
 use burnlink_client::send::{OnLink, Payload, SendOptions, Sent};
 use burnlink_client::{manage, Connector};
 use burnlink_core::link::Link;
+use burnlink_core::proto::ClientKind;
 use burnlink_core::secrecy::SecretString;
 use burnlink_core::zeroize::Zeroizing;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
 use crate::error::{CmdError, CmdResult};
-use crate::history::{Entry, LinkState};
+use crate::history::{Entry, EventCounts, LinkState};
 use crate::settings::Settings;
 use crate::{now_ms, watch, AppState};
 
@@ -263,8 +264,12 @@ pub async fn open<R: Runtime>(
     if !out.is_dir() {
         return Err(CmdError::input(format!("{} is not a folder", out.display())));
     }
-    let opts =
-        OpenOptions { out: Output::Dir(out), passphrase: secret(passphrase), state_dir: state.state_dir.clone() };
+    let opts = OpenOptions {
+        out: Output::Dir(out),
+        passphrase: secret(passphrase),
+        state_dir: state.state_dir.clone(),
+        client: ClientKind::App,
+    };
     match burnlink_client::open::open(&connector, &link, opts, progress(&app, "open")).await? {
         Opened::Text(t) => Ok(OpenedView::Text { text: t.to_string() }),
         Opened::Files { saved, summary } => Ok(OpenedView::Files {
@@ -298,6 +303,8 @@ pub struct EntryView {
     state: LinkState,
     claimed_at: Option<u64>,
     ended_at: Option<u64>,
+    /// The event log's counts.
+    log: EventCounts,
 }
 
 impl From<Entry> for EntryView {
@@ -312,6 +319,7 @@ impl From<Entry> for EntryView {
             expires_at: e.expires_at,
             claimed_at: e.claimed_at,
             ended_at: e.ended_at,
+            log: e.log,
         }
     }
 }

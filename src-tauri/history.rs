@@ -131,6 +131,20 @@ pub struct Entry {
     /// Whether the sender was already told it was opened.
     #[serde(default)]
     pub notified: bool,
+    /// The event log's counts and the claimer's kind of client, as last reported.
+    #[serde(default)]
+    pub log: EventCounts,
+}
+
+/// What the relay counts for the sender's event log, besides the times above.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EventCounts {
+    /// Fetches of the link's page (previews).
+    pub previews: u32,
+    /// Wrong passphrases tried.
+    pub wrong_passphrases: u8,
+    /// The kind of client that claimed it (`app`, `browser`, `cli`).
+    pub claimed_via: Option<String>,
 }
 
 impl std::fmt::Debug for Entry {
@@ -162,6 +176,11 @@ impl Entry {
         self.expires_at = r.expires_at.0;
         self.claimed_at = r.claimed_at.map(|t| t.0);
         self.ended_at = r.ended_at.map(|t| t.0);
+        self.log = EventCounts {
+            previews: r.previews,
+            wrong_passphrases: r.failed_attempts,
+            claimed_via: r.claimed_via.map(|k| k.name().to_owned()),
+        };
         let first = matches!(self.state, LinkState::Claimed | LinkState::Consumed) && !self.notified;
         self.notified |= first;
         first
@@ -287,6 +306,7 @@ mod tests {
             claimed_at: None,
             ended_at: None,
             notified: false,
+            log: Default::default(),
         }
     }
 

@@ -32,6 +32,7 @@ pub fn record<R: Runtime>(app: &AppHandle<R>, settings: &Settings, sent: &Sent, 
         claimed_at: None,
         ended_at: None,
         notified: false,
+        log: Default::default(),
     })?;
     spawn(app.clone(), sent.id.to_string());
     Ok(())

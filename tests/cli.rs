@@ -165,6 +165,15 @@ fn wrong_passphrase_exits_4_and_burns_nothing() {
 
     let right = run(r.cli(h.path()).args(["open", link, "--passphrase-file", "pass"]), b"").expect_code(0);
     assert_eq!(right.stdout_str(), "behind a passphrase");
+    // The sender's event log: the wrong passphrase, then the claim by the command line, then the end.
+    let st = status(&r, h.path(), &sent);
+    assert_eq!(st["claimed_via"], "cli");
+    let events = st["events"].as_array().unwrap();
+    let names: Vec<_> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(names, ["created", "wrong_passphrase", "claimed", "consumed"], "{st}");
+    assert_eq!(events[1]["count"], 1);
+    assert_eq!((&events[2]["client"], &events[2]["at"]), (&serde_json::json!("cli"), &st["claimed_at"]));
+    assert_eq!(events[3]["at"], st["ended_at"]);
 }
 
 #[test]

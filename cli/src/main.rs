@@ -14,7 +14,7 @@ use burnlink_client::send::{OnLink, Payload, SendOptions, Sent};
 use burnlink_client::{Connector, Error, Progress, Trust};
 use burnlink_core::keys::ManageToken;
 use burnlink_core::link::{Link, LinkId, RelayOrigin};
-use burnlink_core::proto::StatusReport;
+use burnlink_core::proto::{ClientKind, StatusReport};
 use burnlink_core::secrecy::SecretString;
 use burnlink_core::state::Timestamp;
 use burnlink_core::zeroize::Zeroizing;
@@ -403,7 +403,12 @@ async fn open(a: OpenArgs) -> Result<(), Fail> {
     let state_dir = burnlink_client::resume::default_state_dir();
     loop {
         let (progress, bar) = progress_bar("receiving");
-        let opts = OpenOptions { out: out.clone(), passphrase: passphrase.clone(), state_dir: state_dir.clone() };
+        let opts = OpenOptions {
+            out: out.clone(),
+            passphrase: passphrase.clone(),
+            state_dir: state_dir.clone(),
+            client: ClientKind::Cli,
+        };
         let r = burnlink_client::open::open(&connector, &link, opts, progress).await;
         bar.finish_and_clear();
         match r {
@@ -459,6 +464,20 @@ fn status_json(id: &LinkId, s: &StatusReport) -> serde_json::Value {
         "claimed_at": s.claimed_at.map(rfc3339),
         "ended_at": s.ended_at.map(rfc3339),
         "failed_attempts": s.failed_attempts,
+        "claimed_via": s.claimed_via.map(ClientKind::name),
+        "previews": s.previews,
+        "events": s.events().iter().map(|e| {
+            let mut v = serde_json::json!({
+                "event": e.name(),
+                "at": e.at().map(rfc3339),
+                "count": e.count(),
+                "client": e.client().map(ClientKind::name),
+            });
+            if let Some(fields) = v.as_object_mut() {
+                fields.retain(|_, x| !x.is_null()); // fields that do not apply are left out
+            }
+            v
+        }).collect::<Vec<_>>(),
     })
 }
 

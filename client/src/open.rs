@@ -11,7 +11,7 @@ use burnlink_core::container::Summary;
 use burnlink_core::envelope::{self, OpenError};
 use burnlink_core::keys::{KeyError, LinkKeys, PublicMeta, SecretCheck};
 use burnlink_core::link::Link;
-use burnlink_core::proto::LinkInfo;
+use burnlink_core::proto::{ClientKind, LinkInfo};
 use burnlink_core::secrecy::SecretString;
 use burnlink_core::zeroize::Zeroizing;
 use bytes::Bytes;
@@ -42,6 +42,8 @@ pub struct OpenOptions {
     pub passphrase: Option<SecretString>,
     /// Private folder for resume state.
     pub state_dir: PathBuf,
+    /// What kind of client this is, told to the relay with the claim for the sender's event log.
+    pub client: ClientKind,
 }
 
 /// What a link held. Its `Debug` never shows a revealed text.
@@ -168,7 +170,8 @@ async fn open_on(
             // that has one answers as a peek (nothing counted), and the usual peek, unlock, claim follows.
             let plain = LinkKeys::derive(&link.secret, None).map_err(|e| Error::Damaged(e.to_string()))?;
             let plain_meta = PublicMeta { check: SecretCheck::of(&link.secret), kdf: None };
-            let first = client.claim_plain(link.id, plain.holder().clone(), plain.claim_key().clone()).await?;
+            let via = Some(opts.client);
+            let first = client.claim_plain_as(link.id, plain.holder().clone(), plain.claim_key().clone(), via).await?;
             timing::mark("claimed");
             let (claimed, meta, keys) = match first {
                 PlainClaim::Claim(c) if !matches!(c, Claim::Gone) => (c, plain_meta, plain),
@@ -182,7 +185,9 @@ async fn open_on(
                         },
                     };
                     let keys = unlock(link, info.meta, opts.passphrase.clone()).await?;
-                    (client.claim(link.id, keys.holder().clone(), keys.claim_key().clone()).await?, info.meta, keys)
+                    let claimed =
+                        client.claim_as(link.id, keys.holder().clone(), keys.claim_key().clone(), via).await?;
+                    (claimed, info.meta, keys)
                 }
             };
             match claimed {

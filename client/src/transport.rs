@@ -13,7 +13,8 @@ use std::time::Duration;
 use burnlink_core::keys::{ClaimKey, HolderProof, LeaseToken, ManageToken};
 use burnlink_core::link::{LinkId, RelayOrigin};
 use burnlink_core::proto::{
-    CreateRequest, DecodeError, ErrorCode, LinkInfo, Request, Response, StatusReport, MAX_UDP_PAYLOAD, UDP_BUFFER,
+    ClientKind, CreateRequest, DecodeError, ErrorCode, LinkInfo, Request, Response, StatusReport, MAX_UDP_PAYLOAD,
+    UDP_BUFFER,
 };
 use burnlink_core::state::Timestamp;
 use bytes::Bytes;
@@ -609,7 +610,18 @@ impl RelayClient {
 
     /// Proves holding the link and the claim key, and takes the lease; on success the ciphertext follows.
     pub async fn claim(&self, id: LinkId, holder: HolderProof, key: ClaimKey) -> Result<Claim, TransportError> {
-        match self.claiming(&Request::Claim { id, holder, key }).await? {
+        self.claim_as(id, holder, key, None).await
+    }
+
+    /// [`RelayClient::claim`], saying what kind of client claims (for the sender's event log).
+    pub async fn claim_as(
+        &self,
+        id: LinkId,
+        holder: HolderProof,
+        key: ClaimKey,
+        via: Option<ClientKind>,
+    ) -> Result<Claim, TransportError> {
+        match self.claiming(&Request::Claim { id, holder, key, via }).await? {
             PlainClaim::Claim(c) => Ok(c),
             PlainClaim::NeedsPassphrase(_) => Err(TransportError::Protocol("a claim answered as a peek".into())),
         }
@@ -623,7 +635,18 @@ impl RelayClient {
         holder: HolderProof,
         key: ClaimKey,
     ) -> Result<PlainClaim, TransportError> {
-        self.claiming(&Request::ClaimPlain { id, holder, key }).await
+        self.claim_plain_as(id, holder, key, None).await
+    }
+
+    /// [`RelayClient::claim_plain`], saying what kind of client claims (for the sender's event log).
+    pub async fn claim_plain_as(
+        &self,
+        id: LinkId,
+        holder: HolderProof,
+        key: ClaimKey,
+        via: Option<ClientKind>,
+    ) -> Result<PlainClaim, TransportError> {
+        self.claiming(&Request::ClaimPlain { id, holder, key, via }).await
     }
 
     async fn claiming(&self, req: &Request) -> Result<PlainClaim, TransportError> {

@@ -43,6 +43,45 @@ pub enum StateKind {
     UploadFailed = 6,
 }
 
+/// The coarse kind of client that claimed a link, for the sender's event log: nothing finer (no version, no
+/// platform, no address).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ClientKind {
+    /// The desktop app.
+    App = 1,
+    /// The browser page.
+    Browser = 2,
+    /// The `burnlink` command line.
+    Cli = 3,
+}
+
+impl ClientKind {
+    /// From the wire byte; `None` for 0 (not said) and for kinds a newer client may add.
+    pub fn from_u8(b: u8) -> Option<Self> {
+        Some(match b {
+            1 => Self::App,
+            2 => Self::Browser,
+            3 => Self::Cli,
+            _ => return None,
+        })
+    }
+
+    /// The wire byte of an optional kind (0: not said).
+    pub fn to_u8(kind: Option<Self>) -> u8 {
+        kind.map_or(0, |k| k as u8)
+    }
+
+    /// Lower-case name for JSON (`app`, `browser`, `cli`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::App => "app",
+            Self::Browser => "browser",
+            Self::Cli => "cli",
+        }
+    }
+}
+
 impl StateKind {
     /// From the wire byte.
     pub fn from_u8(b: u8) -> Option<Self> {
@@ -207,6 +246,14 @@ impl<'a> Reader<'a> {
         Ok(LinkId(self.array()?))
     }
     /// A trailing flag added by a later revision of a frame: absent reads as `false`, so older peers' frames decode.
+    /// A field added at the end of a message after its first version: `None` when an older peer left it out.
+    pub(crate) fn trailing_u8(&mut self) -> Result<Option<u8>, DecodeError> {
+        if self.buf.is_empty() {
+            Ok(None)
+        } else {
+            self.u8().map(Some)
+        }
+    }
     pub(crate) fn trailing_flag(&mut self) -> Result<bool, DecodeError> {
         if self.buf.is_empty() {
             Ok(false)

@@ -21,6 +21,7 @@ Decoding distinguishes "need more bytes" ([`DecodeError::Incomplete`]) from "thi
 This module owns the byte layout only; what the messages mean is [`crate::state`]'s business.
 */
 
+pub use crate::coding::ClientKind;
 pub use crate::coding::DecodeError;
 use crate::coding::{Reader, StateKind, Timestamp, Writer};
 use crate::keys::{ClaimKey, Digest32, HolderProof, LeaseToken, ManageToken, PublicMeta};
@@ -135,6 +136,8 @@ pub enum Request {
         holder: HolderProof,
         /// The claim key `C`.
         key: ClaimKey,
+        /// What kind of client claims, for the sender's event log (a trailing byte; older clients leave it out).
+        via: Option<ClientKind>,
     },
     /// A claim folded into the peek it would follow: exactly [`Request::Claim`], except that a fresh link with a
     /// passphrase is not claimed but answered as a peek (`Info`), so a recipient who did not know it needs one loses
@@ -146,6 +149,8 @@ pub enum Request {
         holder: HolderProof,
         /// The claim key `C` as derived without a passphrase.
         key: ClaimKey,
+        /// As in [`Request::Claim`].
+        via: Option<ClientKind>,
     },
     /// Continue a download under a lease from a byte offset.
     Resume {
@@ -230,8 +235,11 @@ impl Request {
                 w.bytes(&id.0);
                 tag::PEEK
             }
-            Request::Claim { id, holder, key } | Request::ClaimPlain { id, holder, key } => {
+            Request::Claim { id, holder, key, via } | Request::ClaimPlain { id, holder, key, via } => {
                 w.bytes(&id.0).bytes(holder.expose()).bytes(key.expose());
+                if via.is_some() {
+                    w.u8(ClientKind::to_u8(*via));
+                }
                 if matches!(self, Request::Claim { .. }) {
                     tag::CLAIM
                 } else {
@@ -277,11 +285,13 @@ impl Request {
                 id: r.id()?,
                 holder: HolderProof::from_bytes(r.array()?),
                 key: ClaimKey::from_bytes(r.array()?),
+                via: r.trailing_u8()?.and_then(ClientKind::from_u8),
             },
             tag::CLAIM_PLAIN => Request::ClaimPlain {
                 id: r.id()?,
                 holder: HolderProof::from_bytes(r.array()?),
                 key: ClaimKey::from_bytes(r.array()?),
+                via: r.trailing_u8()?.and_then(ClientKind::from_u8),
             },
             tag::RESUME => Request::Resume { id: r.id()?, lease: LeaseToken::from_bytes(r.array()?), offset: r.u64()? },
             tag::ACK => Request::Ack { id: r.id()?, lease: LeaseToken::from_bytes(r.array()?) },
@@ -310,6 +320,87 @@ pub struct StatusReport {
     pub ended_at: Option<Timestamp>,
     /// Wrong claim proofs so far.
     pub failed_attempts: u8,
+    /// What kind of client claimed it.
+    pub claimed_via: Option<ClientKind>,
+    /// How many times its page was fetched (link previews, and recipients who looked before revealing). A count
+    /// only: no times, no addresses.
+    pub previews: u32,
+}
+
+/// One entry of a sender's event log, derived from a [`StatusReport`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkEvent {
+    /// The link was made.
+    Created(Timestamp),
+    /// Its page was fetched this many times.
+    Previewed(u32),
+    /// This many wrong passphrases (claim keys) were tried.
+    WrongPassphrase(u8),
+    /// A recipient claimed it, with this kind of client if it said.
+    Claimed(Timestamp, Option<ClientKind>),
+    /// It reached an end state (consumed, expired, revoked, burned, upload failed).
+    Ended(StateKind, Timestamp),
+}
+
+impl LinkEvent {
+    /// Lower-case name for JSON (`created`, `previewed`, `wrong_passphrase`, `claimed`, or the end state's name).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Created(_) => "created",
+            Self::Previewed(_) => "previewed",
+            Self::WrongPassphrase(_) => "wrong_passphrase",
+            Self::Claimed(..) => "claimed",
+            Self::Ended(state, _) => state.name(),
+        }
+    }
+
+    /// When it happened, where the relay keeps the time (not for counts).
+    pub fn at(&self) -> Option<Timestamp> {
+        match *self {
+            Self::Created(at) | Self::Claimed(at, _) | Self::Ended(_, at) => Some(at),
+            Self::Previewed(_) | Self::WrongPassphrase(_) => None,
+        }
+    }
+
+    /// How many times, for the counted events.
+    pub fn count(&self) -> Option<u32> {
+        match *self {
+            Self::Previewed(n) => Some(n),
+            Self::WrongPassphrase(n) => Some(n.into()),
+            _ => None,
+        }
+    }
+
+    /// The kind of client, for a claim that said.
+    pub fn client(&self) -> Option<ClientKind> {
+        match *self {
+            Self::Claimed(_, via) => via,
+            _ => None,
+        }
+    }
+}
+
+impl StatusReport {
+    /// The sender's event log, oldest first; counts (previews, wrong passphrases) stand where they began to add up,
+    /// after the creation, as the relay keeps no times for them.
+    pub fn events(&self) -> Vec<LinkEvent> {
+        let mut log = vec![LinkEvent::Created(self.created_at)];
+        if self.previews > 0 {
+            log.push(LinkEvent::Previewed(self.previews));
+        }
+        if self.failed_attempts > 0 {
+            log.push(LinkEvent::WrongPassphrase(self.failed_attempts));
+        }
+        if let Some(at) = self.claimed_at {
+            log.push(LinkEvent::Claimed(at, self.claimed_via));
+        }
+        if let Some(at) = self.ended_at {
+            if !self.state.holds_content() {
+                log.push(LinkEvent::Ended(self.state, at));
+            }
+        }
+        log
+    }
 }
 
 /// What peek tells a recipient about a fresh link.
@@ -486,6 +577,9 @@ impl Response {
                     .opt_time(s.claimed_at)
                     .opt_time(s.ended_at)
                     .u8(s.failed_attempts);
+                if s.claimed_via.is_some() || s.previews > 0 {
+                    w.u8(ClientKind::to_u8(s.claimed_via)).u32(s.previews);
+                }
                 tag::STATUS_REPORT
             }
             Response::Error { code, message } => {
@@ -519,14 +613,22 @@ impl Response {
             tag::ACKED => Response::Acked,
             tag::WRONG_PROOF => Response::WrongProof { attempts_left: r.u8()? },
             tag::GONE => Response::Gone,
-            tag::STATUS_REPORT => Response::Status(StatusReport {
-                state: StateKind::from_u8(r.u8()?).ok_or(DecodeError::Invalid("unknown state"))?,
-                created_at: r.time()?,
-                expires_at: r.time()?,
-                claimed_at: r.opt_time()?,
-                ended_at: r.opt_time()?,
-                failed_attempts: r.u8()?,
-            }),
+            tag::STATUS_REPORT => {
+                let mut s = StatusReport {
+                    state: StateKind::from_u8(r.u8()?).ok_or(DecodeError::Invalid("unknown state"))?,
+                    created_at: r.time()?,
+                    expires_at: r.time()?,
+                    claimed_at: r.opt_time()?,
+                    ended_at: r.opt_time()?,
+                    failed_attempts: r.u8()?,
+                    claimed_via: None,
+                    previews: 0,
+                };
+                if let Some(via) = r.trailing_u8()? {
+                    (s.claimed_via, s.previews) = (ClientKind::from_u8(via), r.u32()?);
+                }
+                Response::Status(s)
+            }
             tag::ERROR => Response::Error { code: ErrorCode::from_u8(r.u8()?), message: r.string()? },
             tag::RETRY_AFTER => Response::RetryAfter { after_ms: r.u32()?, message: r.string()? },
             _ => return Err(DecodeError::Invalid("unknown response")),
@@ -568,8 +670,24 @@ mod tests {
                 live: Some(1 << 40),
             }),
             Request::Peek { id },
-            Request::Claim { id, holder: HolderProof::from_bytes([7; 32]), key: ClaimKey::from_bytes([4; 32]) },
-            Request::ClaimPlain { id, holder: HolderProof::from_bytes([7; 32]), key: ClaimKey::from_bytes([4; 32]) },
+            Request::Claim {
+                id,
+                holder: HolderProof::from_bytes([7; 32]),
+                key: ClaimKey::from_bytes([4; 32]),
+                via: None,
+            },
+            Request::Claim {
+                id,
+                holder: HolderProof::from_bytes([7; 32]),
+                key: ClaimKey::from_bytes([4; 32]),
+                via: Some(ClientKind::Cli),
+            },
+            Request::ClaimPlain {
+                id,
+                holder: HolderProof::from_bytes([7; 32]),
+                key: ClaimKey::from_bytes([4; 32]),
+                via: Some(ClientKind::App),
+            },
             Request::Resume { id, lease: LeaseToken::from_bytes([5; 32]), offset: u64::MAX },
             Request::Ack { id, lease: LeaseToken::from_bytes([5; 32]) },
             Request::Status { id, manage: ManageToken::from_bytes([6; 32]) },
@@ -607,6 +725,18 @@ mod tests {
                 claimed_at: Some(Timestamp(3)),
                 ended_at: None,
                 failed_attempts: 2,
+                claimed_via: None,
+                previews: 0,
+            }),
+            Response::Status(StatusReport {
+                state: StateKind::Consumed,
+                created_at: Timestamp(1),
+                expires_at: Timestamp(2),
+                claimed_at: Some(Timestamp(3)),
+                ended_at: Some(Timestamp(4)),
+                failed_attempts: 0,
+                claimed_via: Some(ClientKind::Browser),
+                previews: 70_000,
             }),
             Response::Error { code: ErrorCode::TooLarge, message: "too large".into() },
             Response::Error { code: ErrorCode::Full, message: "full".into() },
@@ -687,5 +817,51 @@ mod tests {
         Response::Created { id: LinkId([0; 16]), expires_at: Timestamp(0) }.encode(&mut buf);
         buf[1] = 0x88; // reinterpret as a status report: state 0, then garbage flags
         assert!(matches!(Response::decode(&buf).unwrap_err(), DecodeError::Invalid(_)));
+    }
+
+    #[test]
+    fn the_event_log_follows_the_report() {
+        let mut s = StatusReport {
+            state: StateKind::Fresh,
+            created_at: Timestamp(1),
+            expires_at: Timestamp(9),
+            claimed_at: None,
+            ended_at: None,
+            failed_attempts: 0,
+            claimed_via: None,
+            previews: 0,
+        };
+        assert_eq!(s.events(), vec![LinkEvent::Created(Timestamp(1))]);
+        (s.previews, s.failed_attempts) = (3, 2);
+        (s.state, s.claimed_at, s.claimed_via) = (StateKind::Claimed, Some(Timestamp(4)), Some(ClientKind::Browser));
+        (s.state, s.ended_at) = (StateKind::Consumed, Some(Timestamp(5)));
+        let log = s.events();
+        assert_eq!(
+            log,
+            vec![
+                LinkEvent::Created(Timestamp(1)),
+                LinkEvent::Previewed(3),
+                LinkEvent::WrongPassphrase(2),
+                LinkEvent::Claimed(Timestamp(4), Some(ClientKind::Browser)),
+                LinkEvent::Ended(StateKind::Consumed, Timestamp(5)),
+            ]
+        );
+        let names: Vec<_> = log.iter().map(LinkEvent::name).collect();
+        assert_eq!(names, ["created", "previewed", "wrong_passphrase", "claimed", "consumed"]);
+    }
+
+    #[test]
+    fn an_unknown_client_kind_from_a_newer_client_is_not_an_error() {
+        let mut buf = Vec::new();
+        let claim = Request::Claim {
+            id: LinkId([1; 16]),
+            holder: HolderProof::from_bytes([7; 32]),
+            key: ClaimKey::from_bytes([4; 32]),
+            via: Some(ClientKind::Cli),
+        };
+        claim.encode(&mut buf);
+        *buf.last_mut().unwrap() = 200;
+        let (back, _) = Request::decode(&buf).unwrap();
+        assert!(matches!(back, Request::Claim { via: None, .. }));
     }
 }

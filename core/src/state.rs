@@ -25,16 +25,17 @@ The relay owns storage, IO and the clock; this module owns the rules and the rec
 
 use std::time::Duration;
 
+pub use crate::coding::{ClientKind, StateKind, Timestamp};
 use crate::coding::{DecodeError, Reader, Writer};
-pub use crate::coding::{StateKind, Timestamp};
 use crate::keys::{ClaimKey, Digest32, HolderProof, LeaseToken, ManageToken, PublicMeta};
 use crate::proto::{CreateRequest, LinkInfo, Response, StatusReport};
 
-/// Storage encoding version of [`Record`]: 3 adds the uploading flag, and only an uploading record is written as 3. A
-/// record that is not uploading keeps the exact bytes of version 2, so the compare-and-set of every store (which
-/// compares encoded records) still matches records written before live links existed, and a relay of the previous
-/// version can still read them.
-const RECORD_VERSION: u8 = 3;
+/// Storage encoding version of [`Record`]: 3 adds the uploading flag, and only an uploading record is written as 3; 4
+/// adds the kind of client that claimed it, and only a record that has one is written as 4. A record that needs
+/// neither keeps the exact bytes of version 2, so the compare-and-set of every store (which compares encoded records)
+/// still matches records written before these fields existed, and a relay of the previous version can still read
+/// every link that nobody has claimed.
+const RECORD_VERSION: u8 = 4;
 
 /// Wrong claim proofs after which a link burns.
 pub const MAX_FAILED_PROOFS: u8 = 10;
@@ -119,6 +120,8 @@ pub struct Record {
     pub size: u64,
     /// The sender's live upload is still running: the content grows behind any download.
     pub uploading: bool,
+    /// What kind of client claimed it (the sender's event log).
+    pub claimed_via: Option<ClientKind>,
 }
 
 /// Why a create request was refused.
@@ -164,6 +167,7 @@ impl Record {
             meta: req.meta,
             size,
             uploading: false,
+            claimed_via: None,
         })
     }
 
@@ -195,6 +199,9 @@ impl Record {
             claimed_at: self.claimed_at,
             ended_at: self.ended_at,
             failed_attempts: self.failed_attempts,
+            claimed_via: self.claimed_via,
+            // Counted beside the record (a page fetch never writes the record): the relay fills it in.
+            previews: 0,
         }
     }
 
@@ -236,7 +243,12 @@ impl Record {
     /// Storage encoding (versioned; version 2 added the holder hash, 3 the uploading flag).
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::default();
-        w.u8(if self.uploading { RECORD_VERSION } else { 2 }).u8(self.state.kind() as u8);
+        let version = match (self.claimed_via, self.uploading) {
+            (Some(_), _) => 4,
+            (None, true) => 3,
+            (None, false) => 2,
+        };
+        w.u8(version).u8(self.state.kind() as u8);
         if let State::Claimed { lease, until } = self.state {
             w.bytes(&lease.0).time(until);
         }
@@ -250,8 +262,14 @@ impl Record {
             .bytes(&self.manage_hash.0)
             .meta(&self.meta)
             .u64(self.size);
-        if self.uploading {
-            w.u8(1);
+        match self.claimed_via {
+            Some(via) => {
+                w.u8(self.uploading.into()).u8(via as u8);
+            }
+            None if self.uploading => {
+                w.u8(1);
+            }
+            None => {}
         }
         w.0
     }
@@ -285,12 +303,15 @@ impl Record {
             manage_hash: r.digest()?,
             meta: r.meta()?,
             size: r.u64()?,
-            uploading: match version {
-                2 => false,
-                _ => match r.u8()? {
-                    1 => true,
-                    _ => return Err(DecodeError::Invalid("bad flag")),
-                },
+            uploading: match (version, r.trailing_u8()?) {
+                (2, None) => false,
+                (3, Some(1)) => true,
+                (4, Some(flag @ (0 | 1))) => flag == 1,
+                _ => return Err(DecodeError::Invalid("bad flag")),
+            },
+            claimed_via: match version {
+                4 => Some(ClientKind::from_u8(r.u8()?).ok_or(DecodeError::Invalid("unknown client kind"))?),
+                _ => None,
             },
         };
         r.end()?;
@@ -313,6 +334,8 @@ pub enum Event<'a> {
         lease: &'a LeaseToken,
         /// Lease length.
         lease_ttl: Duration,
+        /// What kind of client claims (kept for the sender's event log).
+        via: Option<ClientKind>,
     },
     /// [`Event::Claim`] unless the link has a passphrase: then the holder gets what a peek would, and nothing changes.
     ClaimPlain {
@@ -324,6 +347,8 @@ pub enum Event<'a> {
         lease: &'a LeaseToken,
         /// Lease length.
         lease_ttl: Duration,
+        /// As in [`Event::Claim`].
+        via: Option<ClientKind>,
     },
     /// The lease holder continues from `offset`; the lease runs `lease_ttl` from now (within [`MAX_LEASE_SPAN`]).
     Resume {
@@ -397,7 +422,9 @@ pub fn step(current: Option<&Record>, now: Timestamp, event: Event<'_>) -> Outco
         return Outcome::reply(Response::Gone);
     };
     let (event, plain_only) = match event {
-        Event::ClaimPlain { holder, key, lease, lease_ttl } => (Event::Claim { holder, key, lease, lease_ttl }, true),
+        Event::ClaimPlain { holder, key, lease, lease_ttl, via } => {
+            (Event::Claim { holder, key, lease, lease_ttl, via }, true)
+        }
         other => (other, false),
     };
     let mut rec = current.clone();
@@ -418,11 +445,12 @@ pub fn step(current: Option<&Record>, now: Timestamp, event: Event<'_>) -> Outco
             // The holder did not know the link needs a passphrase: tell it, as a peek would, and count nothing.
             Response::Info(LinkInfo { size: rec.size, expires_at: rec.expires_at, meta: rec.meta })
         }
-        (Event::Claim { key, lease, lease_ttl, .. }, State::Fresh) => {
+        (Event::Claim { key, lease, lease_ttl, via, .. }, State::Fresh) => {
             if key.digest() == rec.claim_hash {
                 let until = now.plus(lease_ttl);
                 rec.state = State::Claimed { lease: lease.digest(), until };
                 rec.claimed_at = Some(now);
+                rec.claimed_via = via;
                 serve_from = Some(0);
                 changed = true;
                 Response::Claimed { lease: lease.clone(), lease_expires_at: until, size: rec.size, live: rec.uploading }
@@ -526,8 +554,11 @@ mod tests {
     fn a_live_link_is_claimed_while_uploading_and_acked_only_after_it_is_stored() {
         let (r, c, m) = live();
         let lease = LeaseToken::from_bytes([3; 32]);
-        let o =
-            step(Some(&r), T0, Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE });
+        let o = step(
+            Some(&r),
+            T0,
+            Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
+        );
         assert!(matches!(o.reply, Response::Claimed { size: 1000, live: true, .. }));
         let r = o.next.unwrap();
         // Resuming past the estimate is fine while the upload runs: the content may be longer than guessed.
@@ -553,10 +584,13 @@ mod tests {
     fn an_upload_that_ends_early_ends_the_link_and_only_the_sender_sees_why() {
         let (r, c, m) = live();
         let lease = LeaseToken::from_bytes([3; 32]);
-        let claimed =
-            step(Some(&r), T0, Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE })
-                .next
-                .unwrap();
+        let claimed = step(
+            Some(&r),
+            T0,
+            Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
+        )
+        .next
+        .unwrap();
         for rec in [&r, &claimed] {
             let o = step(Some(rec), T0, Event::UploadFailed);
             assert!(o.drop_content, "the content goes");
@@ -598,8 +632,20 @@ mod tests {
         *bad.last_mut().unwrap() = 0;
         assert!(Record::decode(&bad).is_err(), "a version 3 record is always uploading");
         let mut bad = v3;
-        bad[0] = 4;
-        assert!(Record::decode(&bad).is_err());
+        bad[0] = 5;
+        assert!(Record::decode(&bad).is_err(), "a version from the future");
+        // A claimed record says by what kind of client: version 4, two bytes more, uploading or not.
+        for (rec, uploading) in [(r.clone(), 0), (l.clone(), 1)] {
+            let claimed = Record { claimed_via: Some(ClientKind::Browser), ..rec };
+            let v4 = claimed.encode();
+            assert_eq!((v4[0], v4.len(), v4[v4.len() - 2..].to_vec()), (4, v2.len() + 2, vec![uploading, 2]));
+            assert_eq!(Record::decode(&v4).unwrap(), claimed);
+            let mut bad = v4.clone();
+            *bad.last_mut().unwrap() = 0;
+            assert!(Record::decode(&bad).is_err(), "a version 4 record names a kind");
+            bad.pop();
+            assert!(Record::decode(&bad).is_err());
+        }
     }
 
     #[test]
@@ -607,7 +653,7 @@ mod tests {
         let lease = LeaseToken::from_bytes([3; 32]);
         let (with_pass, _, m) = fresh();
         let unpassed = ClaimKey::from_bytes([9; 32]);
-        let ev = |holder, key| Event::ClaimPlain { holder, key, lease: &lease, lease_ttl: DEFAULT_LEASE };
+        let ev = |holder, key| Event::ClaimPlain { holder, key, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None };
         let me = holder();
         let o = step(Some(&with_pass), T0, ev(&me, &unpassed));
         assert!(matches!(o.reply, Response::Info(i) if i.meta == with_pass.meta), "{:?}", o.reply);
@@ -646,8 +692,11 @@ mod tests {
     fn happy_path_claim_resume_ack() {
         let (r, c, m) = fresh();
         let lease = LeaseToken::from_bytes([3; 32]);
-        let o =
-            step(Some(&r), T0, Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE });
+        let o = step(
+            Some(&r),
+            T0,
+            Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
+        );
         assert!(matches!(o.reply, Response::Claimed { size: 1000, .. }));
         assert_eq!(o.serve_from, Some(0));
         assert!(!o.drop_content);
@@ -656,8 +705,11 @@ mod tests {
 
         // A second claimer, even with the right key, is gone.
         let other = LeaseToken::from_bytes([4; 32]);
-        let o =
-            step(Some(&r), T0, Event::Claim { holder: &holder(), key: &c, lease: &other, lease_ttl: DEFAULT_LEASE });
+        let o = step(
+            Some(&r),
+            T0,
+            Event::Claim { holder: &holder(), key: &c, lease: &other, lease_ttl: DEFAULT_LEASE, via: None },
+        );
         assert!(matches!(o.reply, Response::Gone) && o.next.is_none());
         // Only the lease holder resumes.
         let o = step(Some(&r), T0, Event::Resume { lease: &other, offset: 0, lease_ttl: DEFAULT_LEASE });
@@ -691,7 +743,7 @@ mod tests {
             let o = step(
                 Some(&r),
                 T0,
-                Event::Claim { holder: &holder(), key: &wrong, lease: &lease, lease_ttl: DEFAULT_LEASE },
+                Event::Claim { holder: &holder(), key: &wrong, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
             );
             assert!(matches!(o.reply, Response::WrongProof { attempts_left } if attempts_left == 10 - i));
             assert!(!o.drop_content && o.serve_from.is_none());
@@ -702,21 +754,24 @@ mod tests {
         let o = step(
             Some(&saved),
             T0,
-            Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE },
+            Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
         );
         assert!(matches!(o.reply, Response::Claimed { .. }), "right key after 9 wrong ones still works");
 
         let o = step(
             Some(&r),
             T0,
-            Event::Claim { holder: &holder(), key: &wrong, lease: &lease, lease_ttl: DEFAULT_LEASE },
+            Event::Claim { holder: &holder(), key: &wrong, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
         );
         assert!(matches!(o.reply, Response::WrongProof { attempts_left: 0 }));
         assert!(o.drop_content);
         let r = o.next.unwrap();
         assert_eq!(r.state, State::BurnedByAttempts);
-        let o =
-            step(Some(&r), T0, Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE });
+        let o = step(
+            Some(&r),
+            T0,
+            Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
+        );
         assert!(matches!(o.reply, Response::Gone));
         let Response::Status(s) = step(Some(&r), T0, Event::Status { manage: &m }).reply else { panic!() };
         assert_eq!((s.state, s.failed_attempts), (StateKind::BurnedByAttempts, 10));
@@ -727,7 +782,7 @@ mod tests {
         let (r, c, _) = fresh();
         let lease = LeaseToken::from_bytes([3; 32]);
         let other = LeaseToken::from_bytes([4; 32]);
-        let claim = Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE };
+        let claim = Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None };
         let mut r = step(Some(&r), T0, claim).next.unwrap();
         let until = |r: &Record| match r.state {
             State::Claimed { until, .. } => until,
@@ -773,7 +828,7 @@ mod tests {
                 let o = step(
                     Some(&r),
                     T0,
-                    Event::Claim { holder: &stranger, key, lease: &lease, lease_ttl: DEFAULT_LEASE },
+                    Event::Claim { holder: &stranger, key, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
                 );
                 assert!(matches!(o.reply, Response::Gone), "a stranger learns nothing");
                 assert!(o.next.is_none() && !o.drop_content && o.serve_from.is_none(), "and changes nothing");
@@ -781,8 +836,11 @@ mod tests {
         }
         let Response::Status(s) = step(Some(&r), T0, Event::Status { manage: &m }).reply else { panic!() };
         assert_eq!((s.state, s.failed_attempts), (StateKind::Fresh, 0));
-        let o =
-            step(Some(&r), T0, Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE });
+        let o = step(
+            Some(&r),
+            T0,
+            Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
+        );
         assert!(matches!(o.reply, Response::Claimed { .. }), "the holder still opens it");
     }
 
@@ -800,10 +858,13 @@ mod tests {
         assert!(step(Some(&expired), expired.purge_at(), Event::Tick).purge);
 
         let lease = LeaseToken::from_bytes([3; 32]);
-        let claimed =
-            step(Some(&r), T0, Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE })
-                .next
-                .unwrap();
+        let claimed = step(
+            Some(&r),
+            T0,
+            Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
+        )
+        .next
+        .unwrap();
         let end = T0.plus(DEFAULT_LEASE);
         let o = step(Some(&claimed), end, Event::Resume { lease: &lease, offset: 0, lease_ttl: DEFAULT_LEASE });
         assert!(matches!(o.reply, Response::Gone));
@@ -826,7 +887,7 @@ mod tests {
         let lease = LeaseToken::from_bytes([3; 32]);
         for ev in [
             Event::Peek,
-            Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE },
+            Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
             Event::Status { manage: &wrong },
         ] {
             assert!(matches!(step(Some(&r), T0, ev).reply, Response::Gone));
@@ -839,10 +900,13 @@ mod tests {
         let (r, c, _) = fresh();
         assert_eq!(Record::decode(&r.encode()).unwrap(), r);
         let lease = LeaseToken::from_bytes([3; 32]);
-        let claimed =
-            step(Some(&r), T0, Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE })
-                .next
-                .unwrap();
+        let claimed = step(
+            Some(&r),
+            T0,
+            Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
+        )
+        .next
+        .unwrap();
         assert_eq!(Record::decode(&claimed.encode()).unwrap(), claimed);
         let mut bad = claimed.encode();
         bad.push(0);

@@ -11,7 +11,7 @@ use burnlink_core::keys::{
 };
 use burnlink_core::proto::{CreateRequest, Response};
 use burnlink_core::state::{
-    step, Event, Record, State, StateKind, Timestamp, DEFAULT_LEASE, MAX_FAILED_PROOFS, MAX_LEASE_SPAN,
+    step, ClientKind, Event, Record, State, StateKind, Timestamp, DEFAULT_LEASE, MAX_FAILED_PROOFS, MAX_LEASE_SPAN,
 };
 use proptest::prelude::*;
 
@@ -90,12 +90,14 @@ proptest! {
                     key: if *right { &claim } else { &wrong_claim },
                     lease: &fresh_lease,
                     lease_ttl: DEFAULT_LEASE,
+                    via: Some(ClientKind::Cli),
                 },
                 Op::ClaimPlain(holds, right) => Event::ClaimPlain {
                     holder: if *holds { &holder } else { &stranger },
                     key: if *right { &claim } else { &wrong_claim },
                     lease: &fresh_lease,
                     lease_ttl: DEFAULT_LEASE,
+                    via: Some(ClientKind::Cli),
                 },
                 Op::Resume(right, off) => Event::Resume {
                     lease: if *right { &held } else { &wrong_lease },
@@ -213,7 +215,7 @@ fn lease_outlives_expiry_of_the_link() {
     let claimed = step(
         Some(&rec),
         just_before,
-        Event::Claim { holder: &holder, key: &claim, lease: &lease, lease_ttl: DEFAULT_LEASE },
+        Event::Claim { holder: &holder, key: &claim, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
     )
     .next
     .unwrap();

@@ -33,7 +33,9 @@ use burnlink_core::keys::{
     ClaimKey, Digest32, HolderProof, KdfParams, LeaseToken, ManageToken, PublicMeta, SecretCheck,
 };
 use burnlink_core::link::LinkId;
-use burnlink_core::proto::{CreateRequest, ErrorCode, Request as WireRequest, Response as Reply, StatusReport};
+use burnlink_core::proto::{
+    ClientKind, CreateRequest, ErrorCode, LinkEvent, Request as WireRequest, Response as Reply, StatusReport,
+};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
@@ -71,7 +73,7 @@ pub fn router(state: HttpState) -> Router {
     Router::new()
         .route("/.well-known/burnlink", get(well_known))
         .route("/", get(page))
-        .route("/o/{id}", get(page))
+        .route("/o/{id}", get(link_page))
         .route("/m/{id}", get(page))
         .route("/assets/{*file}", get(asset))
         .route("/favicon.svg", get(favicon))
@@ -152,6 +154,17 @@ async fn page() -> Response<Body> {
                    <code>burnlink open LINK</code>.";
         ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], msg).into_response()
     })
+}
+
+/// A link's page: [`page`], counted for the sender's event log when fetched with GET (the count is all that is kept,
+/// and it never touches the link's state).
+async fn link_page(State(s): State<HttpState>, method: Method, Path(id): Path<String>) -> Response<Body> {
+    if method == Method::GET {
+        if let Ok(id) = id.parse::<LinkId>() {
+            s.relay.previewed(id);
+        }
+    }
+    page().await
 }
 
 async fn asset(Path(file): Path<String>) -> Response<Body> {
@@ -267,7 +280,24 @@ fn status_json(id: &LinkId, s: &StatusReport) -> serde_json::Value {
         "claimed_at": s.claimed_at.map(ms),
         "ended_at": s.ended_at.map(ms),
         "failed_attempts": s.failed_attempts,
+        "claimed_via": s.claimed_via.map(ClientKind::name),
+        "previews": s.previews,
+        "events": s.events().iter().map(|e| event_json(e, ms)).collect::<Vec<_>>(),
     })
+}
+
+/// One entry of the sender's event log, with times rendered by `time`; fields that do not apply are left out.
+fn event_json(e: &LinkEvent, time: fn(burnlink_core::state::Timestamp) -> serde_json::Value) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "event": e.name(),
+        "at": e.at().map(time),
+        "count": e.count(),
+        "client": e.client().map(ClientKind::name),
+    });
+    if let Some(fields) = v.as_object_mut() {
+        fields.retain(|_, x| !x.is_null());
+    }
+    v
 }
 
 /// The client's address for per-address limits (requests made in-process, as in tests, have none).
@@ -343,7 +373,8 @@ async fn claim(
     let id = link_id(&id)?;
     let holder = HolderProof::from_bytes(b64_32(&b.holder, "holder")?);
     let key = ClaimKey::from_bytes(b64_32(&b.claim_key, "claim_key")?);
-    let answer = s.relay.handle(from(peer), WireRequest::Claim { id, holder, key }, None).await;
+    let answer =
+        s.relay.handle(from(peer), WireRequest::Claim { id, holder, key, via: Some(ClientKind::Browser) }, None).await;
     match answer.response {
         Reply::Claimed { lease, lease_expires_at, size, live } => download(
             answer.body,

@@ -264,6 +264,7 @@ impl Server {
             tokio::spawn(async move {
                 tokio::pin!(stop);
                 let mut every = tokio::time::interval(relay.config.sweep_interval);
+                let mut counts = tokio::time::interval(service::PREVIEW_FLUSH);
                 loop {
                     tokio::select! {
                         _ = every.tick() => match relay.sweep().await {
@@ -271,8 +272,14 @@ impl Server {
                             Ok(n) => info!(changed = n, "swept expired links"),
                             Err(e) => warn!("sweep failed: {e}"),
                         },
+                        _ = counts.tick() => if let Err(e) = relay.flush_previews().await {
+                            warn!("storing preview counts failed: {e}");
+                        },
                         _ = &mut stop => break,
                     }
+                }
+                if let Err(e) = relay.flush_previews().await {
+                    warn!("storing preview counts failed: {e}");
                 }
             })
         };

@@ -146,8 +146,8 @@ impl Relay {
                 return self.receive(group, c, incoming).await.into();
             }
             Request::Peek { id } => (id, Action::Peek),
-            Request::Claim { id, holder, key } => (id, Action::Claim(holder, key)),
-            Request::ClaimPlain { id, holder, key } => (id, Action::ClaimPlain(holder, key)),
+            Request::Claim { id, holder, key, via } => (id, Action::Claim(holder, key, via)),
+            Request::ClaimPlain { id, holder, key, via } => (id, Action::ClaimPlain(holder, key, via)),
             Request::Resume { id, lease, offset } => (id, Action::Resume(lease, offset)),
             Request::Ack { id, lease } => (id, Action::Ack(lease)),
             Request::Status { id, manage } => (id, Action::Status(manage)),

@@ -6,6 +6,7 @@ rate-limit per address.
 The QUIC and HTTPS front ends both call [`Relay`]; neither touches the store or the state machine directly.
 */
 
+use std::collections::HashMap;
 use std::io;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use burnlink_core::keys::{ClaimKey, HolderProof, LeaseToken, ManageToken};
 use burnlink_core::link::LinkId;
 use burnlink_core::proto::{CreateRequest, Response, StatusReport};
-use burnlink_core::state::{step, CreateError, Event, Outcome, Record, State, StateKind, Timestamp};
+use burnlink_core::state::{step, ClientKind, CreateError, Event, Outcome, Record, State, StateKind, Timestamp};
 use tokio::sync::broadcast;
 
 use crate::limits::{Buckets, ConnSlot, Conns, Group, Space};
@@ -53,9 +54,9 @@ pub enum Action {
     /// See [`Event::Peek`].
     Peek,
     /// See [`Event::Claim`].
-    Claim(HolderProof, ClaimKey),
+    Claim(HolderProof, ClaimKey, Option<ClientKind>),
     /// See [`Event::ClaimPlain`].
-    ClaimPlain(HolderProof, ClaimKey),
+    ClaimPlain(HolderProof, ClaimKey, Option<ClientKind>),
     /// See [`Event::Resume`].
     Resume(LeaseToken, u64),
     /// See [`Event::Extend`].
@@ -91,6 +92,8 @@ pub struct Relay {
     conns: Arc<Conns>,
     /// Stored and incoming bytes, against the cap and the disk's reserve.
     pub space: Space,
+    /// Page fetches counted since the last [`Relay::flush_previews`], per link.
+    previews: std::sync::Mutex<HashMap<LinkId, u32>>,
 }
 
 /// A failed relay operation; the front end answers `Error { Internal }` and nothing changed that was acknowledged.
@@ -103,6 +106,12 @@ pub struct Applied {
     /// The content from the outcome's `serve_from`, opened before the state changed.
     pub body: Option<BlobStream>,
 }
+
+/// How often this relay's preview counts are added to the store's.
+pub const PREVIEW_FLUSH: Duration = Duration::from_secs(1);
+/// Links with preview counts waiting for the next flush, at most: fetches of made-up ids cannot grow the map past
+/// this (a fetch beyond it goes uncounted).
+const MAX_PENDING_PREVIEWS: usize = 10_000;
 
 /// How often a download looks for a revocation made through another relay sharing the store.
 const REVOKE_POLL: Duration = Duration::from_secs(1);
@@ -124,6 +133,7 @@ impl Relay {
             space: Space::default(),
             clock: Clock::default(),
             changes: broadcast::channel(1024).0,
+            previews: Default::default(),
             config,
         })
     }
@@ -158,6 +168,31 @@ impl Relay {
         Ok(total)
     }
 
+    /// Counts a fetch of `id`'s page for the sender's event log. Memory only; [`Relay::flush_previews`] stores the
+    /// counts in batches, so a fetch costs no write and never touches the link's record or state.
+    pub fn previewed(&self, id: LinkId) {
+        let mut pending = self.previews.lock().expect("not poisoned");
+        if pending.len() < MAX_PENDING_PREVIEWS || pending.contains_key(&id) {
+            let n = pending.entry(id).or_default();
+            *n = n.saturating_add(1);
+        }
+    }
+
+    /// Adds the preview counts gathered since the last call to the store (ids that hold no link are dropped there).
+    pub async fn flush_previews(&self) -> RelayResult<()> {
+        let batch: Vec<_> = std::mem::take(&mut *self.previews.lock().expect("not poisoned")).into_iter().collect();
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.store.add_previews(&batch).await
+    }
+
+    /// `id`'s preview count: the store's and this relay's not yet flushed.
+    async fn preview_count(&self, id: &LinkId) -> RelayResult<u32> {
+        let pending = self.previews.lock().expect("not poisoned").get(id).copied().unwrap_or(0);
+        Ok(self.store.previews(id).await?.saturating_add(pending))
+    }
+
     /// Subscribes to "this link changed" notifications.
     pub fn subscribe(&self) -> broadcast::Receiver<LinkId> {
         self.changes.subscribe()
@@ -167,17 +202,26 @@ impl Relay {
     /// cannot deliver never burns), compare-and-set durably, then erase the content if the new state holds none.
     /// Retries when another request changed the record in between.
     pub async fn apply(self: &Arc<Self>, id: LinkId, action: Action) -> RelayResult<Applied> {
+        let mut applied = self.apply_once(id, action).await?;
+        if let Response::Status(report) = &mut applied.outcome.reply {
+            // Only the sender (who proved the manage token) gets a status: the count is for its event log.
+            report.previews = self.preview_count(&id).await?;
+        }
+        Ok(applied)
+    }
+
+    async fn apply_once(self: &Arc<Self>, id: LinkId, action: Action) -> RelayResult<Applied> {
         loop {
             let current = self.store.get(&id).await?;
             let now = self.clock.now();
             let lease_for_claim = LeaseToken::generate(&mut rand::rngs::OsRng);
             let event = match &action {
                 Action::Peek => Event::Peek,
-                Action::Claim(holder, key) => {
-                    Event::Claim { holder, key, lease: &lease_for_claim, lease_ttl: self.config.lease }
+                Action::Claim(holder, key, via) => {
+                    Event::Claim { holder, key, lease: &lease_for_claim, lease_ttl: self.config.lease, via: *via }
                 }
-                Action::ClaimPlain(holder, key) => {
-                    Event::ClaimPlain { holder, key, lease: &lease_for_claim, lease_ttl: self.config.lease }
+                Action::ClaimPlain(holder, key, via) => {
+                    Event::ClaimPlain { holder, key, lease: &lease_for_claim, lease_ttl: self.config.lease, via: *via }
                 }
                 Action::Resume(lease, offset) => Event::Resume { lease, offset: *offset, lease_ttl: self.config.lease },
                 Action::Extend(lease, served) => Event::Extend { lease, served: *served, lease_ttl: self.config.lease },

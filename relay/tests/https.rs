@@ -177,3 +177,56 @@ async fn a_request_that_drips_in_is_cut_off_at_the_deadline() {
     assert!(t.elapsed() < std::time::Duration::from_secs(2));
     relay.stop().await;
 }
+
+/// The sender's event log: page fetches are counted (GET only, never HEAD, never for an id without a link), the
+/// wrong passphrase and the claim's kind of client are kept, and none of it changes the link. Counts wait in memory
+/// and are added to the store in batches, and a status in between counts each fetch exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_log_counts_page_fetches_and_says_what_claimed() {
+    let relay = TestRelay::start(test_config()).await;
+    let api = Api::new(&relay);
+    let k = link_keys(61);
+    let id = api.create(&k, 3600, &payload(1000, 1)).await.json()["id"].as_str().unwrap().to_owned();
+    let manage = B64.encode(k.manage.expose());
+    let status = || async { api.post(&format!("/api/v1/links/{id}/status"), json!({ "manage": manage })).await.json() };
+    let stranger = B64.encode([9u8; 16]);
+    for _ in 0..3 {
+        assert_eq!(api.get(&format!("/o/{id}")).await.status, StatusCode::OK);
+        assert_eq!(api.get(&format!("/o/{stranger}")).await.status, StatusCode::OK);
+    }
+    let head = api.send(Request::head(format!("/o/{id}")).body(Body::empty()).unwrap()).await;
+    assert_eq!(head.status, StatusCode::OK);
+    let st = status().await;
+    assert_eq!((st["state"].as_str(), st["previews"].as_u64()), (Some("fresh"), Some(3)), "{st}");
+    assert_eq!(
+        st["events"],
+        json!([{ "event": "created", "at": st["created_at"] }, { "event": "previewed", "count": 3 }])
+    );
+
+    relay.relay.flush_previews().await.unwrap();
+    let link: burnlink_core::link::LinkId = id.parse().unwrap();
+    assert_eq!(relay.relay.store().previews(&link).await.unwrap(), 3);
+    let unknown: burnlink_core::link::LinkId = stranger.parse().unwrap();
+    assert_eq!(relay.relay.store().previews(&unknown).await.unwrap(), 0, "no count kept for an id without a link");
+    assert_eq!(status().await["previews"], 3, "flushed counts are not counted twice");
+
+    let wrong = json!({ "holder": B64.encode(k.holder.expose()), "claim_key": B64.encode([1u8; 32]) });
+    assert_eq!(api.post(&format!("/api/v1/links/{id}/claim"), wrong).await.status, StatusCode::FORBIDDEN);
+    let claimed = api.post(&format!("/api/v1/links/{id}/claim"), claim_body(&k)).await;
+    let lease = claimed.headers["burnlink-lease"].to_str().unwrap().to_owned();
+    assert_eq!(api.post(&format!("/api/v1/links/{id}/ack"), json!({ "lease": lease })).await.status, StatusCode::OK);
+    let st = status().await;
+    assert_eq!(st["claimed_via"], "browser");
+    let names: Vec<_> = st["events"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(names, ["created", "previewed", "wrong_passphrase", "claimed", "consumed"], "{st}");
+    assert_eq!(st["events"][2]["count"], 1);
+    assert_eq!((&st["events"][3]["client"], &st["events"][3]["at"]), (&json!("browser"), &st["claimed_at"]));
+    assert_eq!(st["events"][4]["at"], st["ended_at"]);
+
+    // The count goes with the tombstone.
+    relay.relay.clock.advance(std::time::Duration::from_secs(9 * 24 * 3600));
+    relay.relay.sweep().await.unwrap();
+    assert!(relay.relay.store().get(&link).await.unwrap().is_none());
+    assert_eq!(relay.relay.store().previews(&link).await.unwrap(), 0);
+    relay.stop().await;
+}

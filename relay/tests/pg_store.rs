@@ -137,6 +137,28 @@ async fn swap_is_compare_and_set_and_the_claim_names_the_old_state() {
     assert!(store.get(&id).await.unwrap().is_none());
 }
 
+/// Preview counts sit beside the record: adding them never changes it (a claim's compare-and-set still matches), ids
+/// without a link are skipped, and the count goes with the record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_counts_add_up_beside_the_record_and_go_with_it() {
+    let pg = Postgres::start();
+    let store = PgStore::open(&options(&pg, None)).await.unwrap();
+    let (id, stranger) = (LinkId([8; 16]), LinkId([9; 16]));
+    put(&store, &id, b"x").await;
+    let fresh = record();
+    store.add_previews(&[(id, 2), (stranger, 5)]).await.unwrap();
+    store.add_previews(&[(id, 3)]).await.unwrap();
+    assert_eq!((store.previews(&id).await.unwrap(), store.previews(&stranger).await.unwrap()), (5, 0));
+    assert_eq!(count(&pg, "burnlink_links"), 1, "no row made for an id without a link");
+    let mut claimed = fresh.clone();
+    claimed.state = State::Consumed;
+    assert!(store.swap(&id, &fresh, Some(&claimed)).await.unwrap(), "the record is unchanged by the counts");
+    store.add_previews(&[(id, u32::MAX)]).await.unwrap();
+    assert_eq!(store.previews(&id).await.unwrap(), i32::MAX as u32, "a count saturates");
+    assert!(store.swap(&id, &claimed, None).await.unwrap());
+    assert_eq!(store.previews(&id).await.unwrap(), 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relays_starting_together_migrate_once_and_a_newer_schema_is_refused() {
     let pg = Postgres::start();
@@ -152,7 +174,7 @@ async fn relays_starting_together_migrate_once_and_a_newer_schema_is_refused() {
     for o in opens {
         o.await.unwrap().unwrap();
     }
-    assert_eq!(pg.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM burnlink_schema"), "1,2");
+    assert_eq!(pg.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM burnlink_schema"), "1,2,3");
     pg.psql("INSERT INTO burnlink_schema VALUES (99, 0)");
     let err = PgStore::open(&opts).await.err().unwrap();
     assert!(err.to_string().contains("newer than this relay"), "{err}");

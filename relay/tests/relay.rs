@@ -140,7 +140,8 @@ async fn a_slow_download_keeps_its_lease_while_bytes_flow() {
         }
     };
     let ip = std::net::IpAddr::from([127, 0, 0, 1]);
-    let answer = r.handle(ip, Request::Claim { id, holder: k.holder.clone(), key: k.claim.clone() }, None).await;
+    let answer =
+        r.handle(ip, Request::Claim { id, holder: k.holder.clone(), key: k.claim.clone(), via: None }, None).await;
     assert!(matches!(answer.response, Response::Claimed { .. }));
     let mut body = answer.body.unwrap();
     let first_lease = until().await;

@@ -35,7 +35,10 @@ describe("recipient page", () => {
     await secret.waitFor();
     assert.equal(await secret.textContent(), "the vault code is 0451");
     await shot(page, "secret");
-    assert.equal(status(relay, sent).state, "consumed");
+    const st = status(relay, sent);
+    assert.equal(st.state, "consumed");
+    assert.equal(st.claimed_via, "browser", "the sender's event log says a browser opened it");
+    assert.equal(st.previews, 1);
     assert.deepEqual(page.cspViolations, [], "no CSP violations");
 
     const again = await chrome.page();

@@ -55,10 +55,19 @@ describe("unfurler gauntlet", () => {
     } finally {
       await chrome.close();
     }
-    assert.equal(status(relay, sent).state, "fresh");
+    const before = status(relay, sent);
+    assert.equal(before.state, "fresh");
+    // Each GET of the link's page is counted for the sender's event log (12 unfurlers, 3 prefetches, 1 real page
+    // load); HEADs, other paths and the API are not.
+    assert.equal(before.previews, 16);
     const r = cli(relay, ["open", sent.link]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "survives the bots");
+    const after = status(relay, sent);
+    assert.deepEqual(
+      after.events.map((e) => [e.event, e.count ?? e.client ?? null]),
+      [["created", null], ["previewed", 16], ["claimed", "cli"], ["consumed", null]],
+    );
   });
 
   it("cross-site POSTs are refused, and only the link's holder can spend an attempt", async () => {

@@ -194,12 +194,34 @@ describe("desktop app", () => {
       [id(typedSent)],
     );
     assert.match(openedText, /^Opened at /);
+    // Its event log: made here, opened by the command line, received.
+    const log = (l) =>
+      s.script(
+        "return [...document.querySelectorAll(`[data-id='${arguments[0]}'] [data-testid=history-events] li`)].map((li) => [li.dataset.event, li.textContent])",
+        [id(l)],
+      );
+    const events = await log(typedSent);
+    assert.deepEqual(
+      events.map(([e]) => e),
+      ["created", "claimed", "consumed"],
+      JSON.stringify(events),
+    );
+    assert.match(events[1][1], /^Opened .* with the burnlink command$/);
+    assert.match(events[2][1], /^Received /);
     await shot("history");
 
     await clickFresh(`[data-id="${id(revokeMe)}"] [data-testid="revoke"]`);
     await until("revoked", async () => (await historyStates())[id(revokeMe)] === "revoked");
     const r = cli(relay, ["open", "-"], { input: revokeMe });
     assert.equal(r.code, 3, r.stderr);
+    const revokedLog = await until("the revoke in the event log", async () => {
+      const l = await log(revokeMe);
+      return l.length === 2 ? l : null;
+    });
+    assert.deepEqual(
+      revokedLog.map(([e]) => e),
+      ["created", "revoked"],
+    );
     await shot("history-revoked");
   });
 

@@ -16,6 +16,18 @@ export const STATE_TEXT: Record<string, string> = {
   unknown: "No longer on the relay",
 };
 
+/** How the sender's event log names the kind of client that opened a link. */
+export const CLIENT_TEXT: Record<string, string> = { app: "in the Burnlink app", browser: "in a browser", cli: "with the burnlink command" };
+
+/** How the sender's event log names the end of a link. */
+export const ENDED_TEXT: Record<string, string> = {
+  consumed: "Received",
+  expired: "Expired unopened",
+  revoked: "Revoked",
+  burned: "Burned after too many wrong passphrases",
+  upload_failed: "Upload failed",
+};
+
 /** While a live link's upload runs: the link works already, and the app must stay open. */
 export const UPLOADING_NOTE =
   "Keep Burnlink open until the upload is done. The link works already: whoever opens it now receives everything as it uploads.";

@@ -219,6 +219,14 @@ pub trait Store: Send + Sync + 'static {
         Ok(Vec::new())
     }
 
+    /// Adds page fetches to links' preview counts (the sender's event log). Ids without a record are skipped, and the
+    /// counts go when their record does. Not synced on its own (it rides on the next durable write): a count a crash
+    /// loses is a count, not a promise, and a page fetch must not cost a sync.
+    async fn add_previews(&self, counts: &[(LinkId, u32)]) -> Result<(), StoreError>;
+
+    /// The preview count of `id` (0 if none).
+    async fn previews(&self, id: &LinkId) -> Result<u32, StoreError>;
+
     /// Bytes of content stored by every relay on this store, if the store is shared and can say (`None`: this relay's
     /// own count is the whole truth).
     async fn shared_stored_bytes(&self) -> Result<Option<u64>, StoreError> {

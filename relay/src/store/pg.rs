@@ -106,6 +106,12 @@ const MIGRATIONS: &[(i32, &str)] = &[
          ALTER TABLE burnlink_links ADD COLUMN uploading BOOLEAN NOT NULL DEFAULT false;
          CREATE INDEX burnlink_links_uploading ON burnlink_links (id) WHERE uploading;",
     ),
+    (
+        3,
+        // How many times each link's page was fetched (the sender's event log), beside the record so that a page
+        // fetch never changes the record that claims compare against.
+        "ALTER TABLE burnlink_links ADD COLUMN previews INTEGER NOT NULL DEFAULT 0;",
+    ),
 ];
 
 /// Sealed chunks per table piece (about 1 MiB).
@@ -772,6 +778,27 @@ impl Store for PgStore {
             )
             .await?;
         rows.iter().map(|r| link_id(r.get(0))).collect()
+    }
+
+    async fn add_previews(&self, counts: &[(LinkId, u32)]) -> Result<(), StoreError> {
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&[u8]> = counts.iter().map(|(id, _)| &id.0[..]).collect();
+        let ns: Vec<i64> = counts.iter().map(|(_, n)| i64::from(*n)).collect();
+        // One statement for the batch; a retry after a lost answer may count a batch twice, which a count allows.
+        self.execute(
+            "UPDATE burnlink_links l SET previews = LEAST(l.previews::BIGINT + v.n, 2147483647)::INTEGER
+             FROM unnest($1::BYTEA[], $2::BIGINT[]) AS v(id, n) WHERE l.id = v.id",
+            &[&ids, &ns],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn previews(&self, id: &LinkId) -> Result<u32, StoreError> {
+        let rows = self.query("SELECT previews FROM burnlink_links WHERE id = $1", &[&&id.0[..]]).await?;
+        Ok(rows.first().map_or(0, |r| r.get::<_, i32>(0).max(0) as u32))
     }
 
     async fn shared_stored_bytes(&self) -> Result<Option<u64>, StoreError> {

@@ -63,6 +63,8 @@ const FORMAT: &str = "burnlink-store 2\n";
 const RECORD: u8 = b'r';
 const KEY: u8 = b'k';
 const BLOB: u8 = b'b';
+/// A link's preview count (u32, big-endian), beside its record so a page fetch never changes the record.
+const PREVIEWS: u8 = b'p';
 
 fn key(kind: u8, id: &LinkId) -> [u8; 17] {
     let mut k = [0u8; 17];
@@ -376,6 +378,9 @@ impl Store for SledStore {
         let new_bytes = new.map(Record::encode);
         match self.inner.tree.compare_and_swap(key(RECORD, id), Some(old.encode()), new_bytes)? {
             Ok(()) => {
+                if new.is_none() {
+                    self.inner.tree.remove(key(PREVIEWS, id))?;
+                }
                 self.inner.gc.commit().await?;
                 Ok(true)
             }
@@ -385,6 +390,30 @@ impl Store for SledStore {
 
     async fn upload(&self, id: &LinkId) -> Result<Box<dyn Upload>, StoreError> {
         Ok(Box::new(self.upload_sealed(id, Algorithm::preferred())?))
+    }
+
+    async fn add_previews(&self, counts: &[(LinkId, u32)]) -> Result<(), StoreError> {
+        for (id, n) in counts {
+            if !self.inner.tree.contains_key(key(RECORD, id))? {
+                continue;
+            }
+            self.inner.tree.update_and_fetch(key(PREVIEWS, id), |old| {
+                let was = old.and_then(|v| v.try_into().ok()).map_or(0, u32::from_be_bytes);
+                Some(was.saturating_add(*n).to_be_bytes().to_vec())
+            })?;
+        }
+        // A purge between the check and the update leaves a count without a record: drop it again.
+        for (id, _) in counts {
+            if !self.inner.tree.contains_key(key(RECORD, id))? {
+                self.inner.tree.remove(key(PREVIEWS, id))?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn previews(&self, id: &LinkId) -> Result<u32, StoreError> {
+        let v = self.inner.tree.get(key(PREVIEWS, id))?;
+        Ok(v.and_then(|v| v.as_ref().try_into().ok()).map_or(0, u32::from_be_bytes))
     }
 
     async fn open(&self, id: &LinkId, offset: u64) -> Result<Option<BlobStream>, StoreError> {

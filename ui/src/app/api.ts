@@ -49,6 +49,7 @@ export interface HistoryEntry {
   state: "fresh" | "claimed" | "consumed" | "expired" | "revoked" | "burned" | "upload_failed" | "unknown";
   claimed_at: number | null;
   ended_at: number | null;
+  log: { previews: number; wrong_passphrases: number; claimed_via: "app" | "browser" | "cli" | null };
 }
 export interface Progress {
   op: "send" | "open";

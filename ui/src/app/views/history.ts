@@ -1,8 +1,26 @@
 /** The History view: the links this person sent, their live states from the relays, copy, revoke, forget. */
 import { h, show, when } from "../../dom";
-import { STATE_TEXT } from "../../text";
+import { CLIENT_TEXT, ENDED_TEXT, plural, STATE_TEXT } from "../../text";
 import { api, errorText, type HistoryEntry } from "../api";
 import { root, state } from "../state";
+
+/** The link's event log, oldest first: what the relay counted and when things happened (never who, never where). */
+function eventLog(e: HistoryEntry): HTMLElement {
+  const item = (event: string, text: string) => h("li", { "data-event": event }, text);
+  const items = [item("created", `Created ${when(e.created_at)}`)];
+  if (e.log.previews > 0) {
+    items.push(item("previewed", `Page fetched ${plural(e.log.previews, "time", "times")} (link previews count too)`));
+  }
+  if (e.log.wrong_passphrases > 0) {
+    items.push(item("wrong_passphrase", plural(e.log.wrong_passphrases, "wrong passphrase", "wrong passphrases")));
+  }
+  if (e.claimed_at) {
+    const via = e.log.claimed_via ? ` ${CLIENT_TEXT[e.log.claimed_via]}` : "";
+    items.push(item("claimed", `Opened ${when(e.claimed_at)}${via}`));
+  }
+  if (e.ended_at && ENDED_TEXT[e.state]) items.push(item(e.state, `${ENDED_TEXT[e.state]} ${when(e.ended_at)}`));
+  return h("ol", { class: "events muted", testid: "history-events", "aria-label": "Event log" }, ...items);
+}
 
 export function historyView() {
   const list = h("ul", { class: "history", testid: "history" });
@@ -48,7 +66,8 @@ export function historyView() {
           "li",
           { class: "entry", testid: "history-row", "data-id": e.id, "data-state": e.state },
           h("div", { class: "entry-main" }, h("strong", {}, e.label), badge),
-          h("div", { class: "muted" }, `Sent ${when(e.created_at)} · expires ${when(e.expires_at)}`),
+          e.state === "fresh" || e.state === "claimed" ? h("div", { class: "muted" }, `Expires ${when(e.expires_at)}`) : null,
+          eventLog(e),
           actions,
         );
       }),
