@@ -9,8 +9,9 @@ use burnlink_client::open::{OpenOptions, Opened, Output};
 use burnlink_client::send::{OnLink, Payload, SendOptions, Sent};
 use burnlink_client::{manage, Connector};
 use burnlink_core::link::Link;
+use burnlink_core::policy::{Cidr, Rules, Template};
 use burnlink_core::proto::ClientKind;
-use burnlink_core::secrecy::SecretString;
+use burnlink_core::secrecy::{ExposeSecret, SecretString};
 use burnlink_core::zeroize::Zeroizing;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
@@ -73,6 +74,12 @@ pub struct SendRequest {
     pub passphrase: Option<String>,
     /// The sender's name for it in the history.
     pub label: Option<String>,
+    /// A policy template's name (`ultra-secure`, `standard`, `lightweight`).
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// Networks the link may be opened from (CIDR blocks; empty: anywhere).
+    #[serde(default)]
+    pub allow: Vec<String>,
 }
 
 /// A created link.
@@ -90,6 +97,8 @@ pub struct SentView {
     clear_after_secs: u64,
     /// Why the link could not be recorded in the history (the link itself is fine).
     history_error: Option<String>,
+    /// The passphrase generated for a template that requires one, to pass on by another channel.
+    passphrase: Option<String>,
 }
 
 fn qr_svg(text: &str) -> String {
@@ -123,17 +132,33 @@ pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req
         (Some(_), false) => return Err(CmdError::input("send either a text or files, not both")),
         (None, true) => return Err(CmdError::input("type a secret or add files first")),
     };
+    let policy = match req.policy.as_deref().filter(|p| !p.is_empty()) {
+        Some(p) => Some(p.parse::<Template>().map_err(|e| CmdError::input(e.to_string()))?),
+        None => None,
+    };
+    let allow = req.allow.iter().filter(|c| !c.trim().is_empty()).map(|c| c.parse::<Cidr>()).collect::<Result<_, _>>();
+    let rules = Rules { policy, allow: allow.map_err(|e| CmdError::input(e.to_string()))? };
+    let mut passphrase = secret(req.passphrase);
+    // A template that requires a passphrase gets a generated one unless the sender typed their own.
+    let generated = match policy {
+        Some(t) if t.passphrase_required() && passphrase.is_none() => {
+            let p = burnlink_core::policy::generate_passphrase(&mut rand::rngs::OsRng);
+            passphrase = Some(p.clone());
+            Some(p)
+        }
+        _ => None,
+    };
     let shown = Arc::new(std::sync::Mutex::new(None::<SentView>));
+    let look = Look { label: label.clone(), notify: policy.is_none_or(Template::notify_on_open), generated };
     let on_link: OnLink = {
-        let (app, settings, shown, label) = (app.clone(), settings.clone(), shown.clone(), label.clone());
+        let (app, settings, shown, look) = (app.clone(), settings.clone(), shown.clone(), look.clone());
         Arc::new(move |sent: &Sent| {
-            let view = sent_view(&app, &settings, sent, label.clone());
+            let view = sent_view(&app, &settings, sent, &look);
             let _ = app.emit("link-ready", &view);
             *shown.lock().expect("not poisoned") = Some(view);
         })
     };
-    let opts =
-        SendOptions { ttl: Duration::from_secs(req.ttl_secs), passphrase: secret(req.passphrase), live: Some(on_link) };
+    let opts = SendOptions { ttl: Duration::from_secs(req.ttl_secs), passphrase, rules, live: Some(on_link) };
     let client =
         if matches!(payload, Payload::Text(_)) { connector.connect().await? } else { connector.connect_bulk().await? };
     let sent = burnlink_client::send::send(&client, &connector.origin, payload, opts, progress(&app, "send")).await;
@@ -141,12 +166,21 @@ pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req
     let sent = sent?;
     let view = shown.lock().expect("not poisoned").take();
     // Every live create announces its link before it returns; this is only a guard.
-    Ok(view.unwrap_or_else(|| sent_view(&app, &settings, &sent, label)))
+    Ok(view.unwrap_or_else(|| sent_view(&app, &settings, &sent, &look)))
+}
+
+/// How a sent link is shown and kept: its label, whether its opening is notified, a generated passphrase.
+#[derive(Clone)]
+struct Look {
+    label: String,
+    notify: bool,
+    generated: Option<SecretString>,
 }
 
 /// Records, copies and shows a link that now exists.
-fn sent_view<R: Runtime>(app: &AppHandle<R>, settings: &Settings, sent: &Sent, label: String) -> SentView {
-    let recorded = watch::record(app, settings, sent, label.clone());
+fn sent_view<R: Runtime>(app: &AppHandle<R>, settings: &Settings, sent: &Sent, look: &Look) -> SentView {
+    let label = look.label.clone();
+    let recorded = watch::record(app, settings, sent, label.clone(), look.notify);
     let link = sent.link.to_string();
     let clear_after_secs = settings.link_clear_secs;
     SentView {
@@ -158,6 +192,7 @@ fn sent_view<R: Runtime>(app: &AppHandle<R>, settings: &Settings, sent: &Sent, l
         expires_at: sent.expires_at.0,
         label,
         history_error: recorded.err().map(|e| e.message),
+        passphrase: look.generated.as_ref().map(|p| p.expose_secret().to_owned()),
     }
 }
 
@@ -363,16 +398,10 @@ pub fn forget(state: State<'_, AppState>, id: String) -> CmdResult<bool> {
     state.history.forget(&id)
 }
 
-/// A passphrase to send through another channel: 5 groups of 5 letters and digits (about 120 bits).
+/// A passphrase to send through another channel (see [`burnlink_core::policy::generate_passphrase`]).
 #[tauri::command]
 pub fn generate_passphrase() -> String {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-    let mut rng = rand::rngs::OsRng;
-    (0..5)
-        .map(|_| (0..5).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect::<String>())
-        .collect::<Vec<_>>()
-        .join("-")
+    burnlink_core::policy::generate_passphrase(&mut rand::rngs::OsRng).expose_secret().to_owned()
 }
 
 /// A link the app was started with (a `burnlink://` deep link), if any.

@@ -18,7 +18,13 @@ use crate::AppState;
 
 /// Records a link just sent with `settings` in the history and starts following it. The link exists on the relay
 /// whatever happens here: a keychain failure is returned for the window to show, never in place of the link.
-pub fn record<R: Runtime>(app: &AppHandle<R>, settings: &Settings, sent: &Sent, label: String) -> CmdResult<()> {
+pub fn record<R: Runtime>(
+    app: &AppHandle<R>,
+    settings: &Settings,
+    sent: &Sent,
+    label: String,
+    notify: bool,
+) -> CmdResult<()> {
     app.state::<AppState>().history.add(Entry {
         id: sent.id.to_string(),
         manage: sent.manage.to_text().to_string(),
@@ -31,7 +37,8 @@ pub fn record<R: Runtime>(app: &AppHandle<R>, settings: &Settings, sent: &Sent, 
         state: LinkState::Fresh,
         claimed_at: None,
         ended_at: None,
-        notified: false,
+        // A link whose template does not notify counts as told already.
+        notified: !notify,
         log: Default::default(),
     })?;
     spawn(app.clone(), sent.id.to_string());

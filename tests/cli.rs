@@ -497,3 +497,70 @@ fn a_mistyped_passphrase_on_resume_keeps_the_download() {
     assert_eq!(sha256_file(&h.path().join("out/guarded.bin")), sha256_file(&src));
     assert_eq!(status(&r, h.path(), &sent)["state"], "consumed");
 }
+
+/// `--policy ultra-secure`: an hour by default, at most a day, and a passphrase generated and printed (in the JSON)
+/// when none is given; the link opens only with it.
+#[test]
+fn the_ultra_secure_policy_generates_a_passphrase_and_bounds_the_expiry() {
+    let r = Relay::start(&[]);
+    let h = home();
+    let sent = send_json(&r, h.path(), &["--policy", "ultra-secure", "-"], b"launch codes");
+    let pass = sent["passphrase"].as_str().unwrap().to_owned();
+    assert_eq!((pass.len(), pass.split('-').count()), (29, 5), "{pass}");
+    let expires = humantime::parse_rfc3339(sent["expires_at"].as_str().unwrap()).unwrap();
+    let left = expires.duration_since(std::time::SystemTime::now()).unwrap();
+    assert!(left <= Duration::from_secs(3600) && left > Duration::from_secs(3500), "an hour: {left:?}");
+    let link = sent["link"].as_str().unwrap();
+    run(r.cli(h.path()).args(["open", link]), b"").expect_code(4);
+    let opened = run(r.cli(h.path()).args(["open", link, "--passphrase-env", "PW"]).env("PW", &pass), b"");
+    assert_eq!(opened.expect_code(0).stdout_str(), "launch codes");
+
+    // Longer than the template allows: refused before anything is sent, no link printed.
+    let long = run(r.cli(h.path()).args(["send", "--policy", "ultra-secure", "--ttl", "7d", "-"]), b"x").expect_code(2);
+    assert!(long.stdout.is_empty() && long.stderr.contains("at most 24 hours"), "{}", long.stderr);
+    // The sender's own passphrase is used as given, and printed nowhere.
+    std::fs::write(h.path().join("pass"), "my own words").unwrap();
+    let own = send_json(&r, h.path(), &["--policy", "ultra-secure", "--passphrase-file", "pass", "-"], b"y");
+    assert!(own.get("passphrase").is_none());
+    let plain = run(r.cli(h.path()).args(["send", "--policy", "standard", "-"]), b"z").expect_code(0);
+    assert!(!plain.stderr.contains("Passphrase"), "standard needs none: {}", plain.stderr);
+    run(r.cli(h.path()).args(["send", "--policy", "paranoid", "-"]), b"z").expect_code(2);
+}
+
+/// `--allow`: a claim from outside the allowlist burns nothing, counts nothing and says why (exit 6); from inside it
+/// opens. (The relay sees these clients at 127.0.0.1.)
+#[test]
+fn an_allowlist_refuses_other_networks_without_burning() {
+    let r = Relay::start(&[]);
+    let h = home();
+    let fenced = send_json(&r, h.path(), &["--allow", "10.0.0.0/8,192.0.2.0/24", "-"], b"office only");
+    let link = fenced["link"].as_str().unwrap();
+    let refused = run(r.cli(h.path()).args(["open", link]), b"").expect_code(6);
+    assert!(refused.stderr.contains("only be opened from the networks"), "{}", refused.stderr);
+    let st = status(&r, h.path(), &fenced);
+    assert_eq!((&st["state"], &st["failed_attempts"]), (&serde_json::json!("fresh"), &serde_json::json!(0)));
+    let home_net = send_json(&r, h.path(), &["--allow", "127.0.0.0/8", "--allow", "::1", "-"], b"loopback only");
+    let opened = run(r.cli(h.path()).args(["open", home_net["link"].as_str().unwrap()]), b"").expect_code(0);
+    assert_eq!(opened.stdout_str(), "loopback only");
+    let bad = run(r.cli(h.path()).args(["send", "--allow", "10.1.2.3/8", "-"]), b"x").expect_code(2);
+    assert!(bad.stderr.contains("not an address or a CIDR block"), "{}", bad.stderr);
+}
+
+/// An operator's limits: only the listed templates, and a longest expiry; refused creates store nothing.
+#[test]
+fn a_relay_operator_limits_templates_and_expiry() {
+    let r = Relay::start(&["--policies", "ultra-secure,standard", "--max-ttl", "2h"]);
+    let h = home();
+    let none = run(r.cli(h.path()).args(["send", "-"]), b"x").expect_code(6);
+    assert!(
+        none.stdout.is_empty() && none.stderr.contains("only links made under the ultra-secure or standard policy")
+    );
+    let light = run(r.cli(h.path()).args(["send", "--policy", "lightweight", "--ttl", "1h", "-"]), b"x").expect_code(6);
+    assert!(light.stdout.is_empty(), "{}", light.stdout_str());
+    let long = run(r.cli(h.path()).args(["send", "--policy", "standard", "--ttl", "3h", "-"]), b"x");
+    assert_ne!(long.code, 0);
+    assert!(long.stderr.contains("at most 2 hours"), "{}", long.stderr);
+    let ok = send_json(&r, h.path(), &["--policy", "standard", "--ttl", "2h", "-"], b"within limits");
+    let opened = run(r.cli(h.path()).args(["open", ok["link"].as_str().unwrap()]), b"").expect_code(0);
+    assert_eq!(opened.stdout_str(), "within limits");
+}

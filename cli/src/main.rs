@@ -14,9 +14,10 @@ use burnlink_client::send::{OnLink, Payload, SendOptions, Sent};
 use burnlink_client::{Connector, Error, Progress, Trust};
 use burnlink_core::keys::ManageToken;
 use burnlink_core::link::{Link, LinkId, RelayOrigin};
+use burnlink_core::policy::{Cidr, Rules, Template};
 use burnlink_core::proto::{ClientKind, StatusReport};
-use burnlink_core::secrecy::SecretString;
-use burnlink_core::state::Timestamp;
+use burnlink_core::secrecy::{ExposeSecret, SecretString};
+use burnlink_core::state::{CreateError, Timestamp};
 use burnlink_core::zeroize::Zeroizing;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -35,7 +36,8 @@ const DEFAULT_RELAY: &str = "https://127.0.0.1:4433";
 ///   burnlink watch ID --manage TOKEN
 ///
 /// Exit codes: 0 ok, 2 usage or malformed link, 3 link gone (opened, expired, revoked or unknown),
-/// 4 wrong key or passphrase (nothing burned), 5 relay unreachable or TLS failure, 1 anything else.
+/// 4 wrong key or passphrase (nothing burned), 5 relay unreachable or TLS failure, 6 not allowed (opened from outside
+/// the link's network allowlist, nothing burned; or a policy the relay refuses), 1 anything else.
 #[derive(Parser, Debug)]
 #[command(name = "burnlink", version, verbatim_doc_comment)]
 struct Cli {
@@ -83,13 +85,22 @@ struct SendArgs {
     relay: String,
     #[command(flatten)]
     trust: Trusting,
-    /// How long the link lives unopened: 5m to 30d (e.g. 10m, 24h, 7d).
-    #[arg(long, default_value = "24h", value_parser = parse_ttl)]
-    ttl: Duration,
+    /// How long the link lives unopened: 5m to 30d (e.g. 10m, 24h, 7d). Default 24h, or the policy's.
+    #[arg(long, value_parser = parse_ttl)]
+    ttl: Option<Duration>,
     /// Protect the link with a passphrase too; send the passphrase through another channel.
     #[command(flatten)]
     passphrase: Passphrase,
-    /// Print {"link","id","expires_at","manage_token"} as JSON instead of the link alone.
+    /// Apply a policy template: ultra-secure (1h by default, at most 24h, and a passphrase: one is generated and
+    /// printed unless you give one), standard (24h, at most 7d) or lightweight (7d, at most 30d).
+    #[arg(long, value_name = "NAME")]
+    policy: Option<Template>,
+    /// Only recipients on these networks may open the link, as the relay sees their address (CIDR blocks such as
+    /// 192.0.2.0/24 or 2001:db8::/32; repeat the flag or separate with commas). A refused try burns nothing.
+    #[arg(long = "allow", value_name = "CIDR", value_delimiter = ',')]
+    allow: Vec<Cidr>,
+    /// Print {"link","id","expires_at","manage_token"} as JSON instead of the link alone (with "passphrase" when one
+    /// was generated).
     #[arg(long)]
     json: bool,
     /// Print the link only once the whole upload is stored. By default it is printed as soon as the relay accepts the
@@ -287,7 +298,22 @@ fn rfc3339(t: Timestamp) -> String {
 async fn send(a: SendArgs) -> Result<(), Fail> {
     let origin = origin(&a.relay)?;
     let trust = trust(&a.trust)?;
-    let passphrase = read_passphrase(&a.passphrase)?;
+    let mut passphrase = read_passphrase(&a.passphrase)?;
+    let ttl = a.ttl.or(a.policy.map(Template::default_ttl)).unwrap_or(burnlink_core::state::DEFAULT_TTL);
+    if let Some(t) = a.policy {
+        if ttl > t.max_ttl() {
+            return Err(usage(CreateError::PolicyTtl(t).to_string()));
+        }
+    }
+    // A template that requires a passphrase gets a generated one unless the sender gave their own.
+    let generated = match a.policy {
+        Some(t) if t.passphrase_required() && passphrase.is_none() => {
+            let p = burnlink_core::policy::generate_passphrase(&mut rand::rngs::OsRng);
+            passphrase = Some(p.clone());
+            Some(p)
+        }
+        _ => None,
+    };
     let text_mode = a.paths.is_empty() || (a.paths.len() == 1 && a.paths[0].as_os_str() == "-");
     let payload = if text_mode {
         let mut text = Zeroizing::new(String::new());
@@ -311,13 +337,14 @@ async fn send(a: SendArgs) -> Result<(), Fail> {
     let (progress, bar) = progress_bar("uploading");
     let printed = Arc::new(std::sync::Mutex::new(None::<std::io::Result<()>>));
     let live: Option<OnLink> = (!a.wait).then(|| {
-        let (printed, json, bar) = (printed.clone(), a.json, bar.clone());
+        let (printed, json, bar, generated) = (printed.clone(), a.json, bar.clone(), generated.clone());
         Arc::new(move |sent: &Sent| {
-            let shown = bar.suspend(|| print_sent(sent, json, true));
+            let shown = bar.suspend(|| print_sent(sent, json, true, generated.as_ref()));
             *printed.lock().expect("not poisoned") = Some(shown);
         }) as OnLink
     });
-    let opts = SendOptions { ttl: a.ttl, passphrase, live };
+    let rules = Rules { policy: a.policy, allow: a.allow.clone() };
+    let opts = SendOptions { ttl, passphrase, rules, live };
     let sent = burnlink_client::send::send(&client, &origin, payload, opts, progress).await;
     bar.finish_and_clear();
     // Closed on every path: a connection left to time out keeps a slot of this address's limit at the relay.
@@ -337,24 +364,31 @@ async fn send(a: SendArgs) -> Result<(), Fail> {
     }
     match early {
         Some(shown) => shown?,
-        None => print_sent(&sent, a.json, false)?,
+        None => print_sent(&sent, a.json, false, generated.as_ref())?,
     }
     Ok(())
 }
 
-/// The link on stdout (flushed: a script may be waiting for it while the upload runs), or its JSON.
-fn print_sent(sent: &Sent, json: bool, uploading: bool) -> std::io::Result<()> {
+/// The link on stdout (flushed: a script may be waiting for it while the upload runs), or its JSON. A generated
+/// passphrase goes into the JSON, or else to stderr beside the link, for the sender to pass on by another channel.
+fn print_sent(sent: &Sent, json: bool, uploading: bool, generated: Option<&SecretString>) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     if json {
-        let v = serde_json::json!({
+        let mut v = serde_json::json!({
             "link": sent.link.as_str(),
             "id": sent.id.to_string(),
             "expires_at": rfc3339(sent.expires_at),
             "manage_token": sent.manage.to_text().as_str(),
         });
+        if let Some(p) = generated {
+            v["passphrase"] = p.expose_secret().into();
+        }
         writeln!(out, "{v}")?;
     } else {
         writeln!(out, "{}", sent.link.as_str())?;
+        if let Some(p) = generated {
+            eprintln!("Passphrase (send it by another channel than the link): {}", p.expose_secret());
+        }
     }
     out.flush()?;
     if !json && std::io::stderr().is_terminal() {

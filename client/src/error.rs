@@ -56,8 +56,9 @@ fn wrong_passphrase(left: u8) -> String {
 }
 
 impl Error {
-    /// A stable machine-readable code: `gone`, `upload_failed`, `revoked`, `wrong_key`, `wrong_passphrase`, `passphrase_required`,
-    /// `unreachable`, `tls`, `busy`, `relay_full`, `relay`, `damaged`, `input`, `io`.
+    /// A stable machine-readable code: `gone`, `upload_failed`, `revoked`, `wrong_key`, `wrong_passphrase`,
+    /// `passphrase_required`, `unreachable`, `tls`, `busy`, `relay_full`, `not_allowed`, `relay`, `damaged`, `input`,
+    /// `io`.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Gone => "gone",
@@ -72,6 +73,9 @@ impl Error {
             Error::Relay(TransportError::Tls { .. }) => "tls",
             Error::Relay(TransportError::RetryAfter(_)) => "busy",
             Error::Relay(TransportError::Relay { code: burnlink_core::proto::ErrorCode::Full, .. }) => "relay_full",
+            Error::Relay(TransportError::Relay { code: burnlink_core::proto::ErrorCode::NotAllowed, .. }) => {
+                "not_allowed"
+            }
             Error::Relay(_) => "relay",
             Error::Damaged(_) => "damaged",
             Error::Input(_) => "input",
@@ -80,13 +84,15 @@ impl Error {
     }
 
     /// The CLI's exit status (DESIGN §4): 3 gone (an upload that did not finish, or a revoke during the download,
-    /// leaves the link gone too), 4 wrong key
+    /// leaves the link gone too), 6 not allowed (a claim from outside the link's network allowlist, which burned
+    /// nothing, or a policy the relay does not accept), 4 wrong key
     /// or passphrase, 5 relay unreachable or TLS, 1 other.
     pub fn exit_code(&self) -> i32 {
         match self.code() {
             "gone" | "upload_failed" | "revoked" => 3,
             "wrong_key" | "wrong_passphrase" | "passphrase_required" => 4,
             "unreachable" | "tls" => 5,
+            "not_allowed" => 6,
             "input" => 2,
             _ => 1,
         }

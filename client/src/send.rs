@@ -10,9 +10,10 @@ use burnlink_core::container::{padme, SafePath, MAX_TEXT};
 use burnlink_core::envelope::{payload_overhead, Sealer};
 use burnlink_core::keys::{ManageToken, NewLink};
 use burnlink_core::link::{Link, LinkId, RelayOrigin};
+use burnlink_core::policy::{Rules, MAX_ALLOW};
 use burnlink_core::proto::CreateRequest;
 use burnlink_core::secrecy::SecretString;
-use burnlink_core::state::{Timestamp, MAX_TTL, MIN_TTL};
+use burnlink_core::state::{CreateError, Timestamp, MAX_TTL, MIN_TTL};
 use burnlink_core::zeroize::Zeroizing;
 use bytes::Bytes;
 
@@ -60,6 +61,9 @@ pub struct SendOptions {
     pub ttl: Duration,
     /// Optional passphrase (a second channel).
     pub passphrase: Option<SecretString>,
+    /// The template and network allowlist (checked here before anything is uploaded; a template that requires a
+    /// passphrase needs one in `passphrase`: front ends generate it and show it).
+    pub rules: Rules,
     /// `Some`: a live link, handed to this as soon as the relay has made it visible (its `bytes` are the plaintext
     /// bytes that will be sent), while the upload goes on; a recipient may open it at once. `None`: the link exists
     /// only once everything is stored.
@@ -199,6 +203,17 @@ pub async fn send(
     if !(MIN_TTL..=MAX_TTL).contains(&opts.ttl) {
         return Err(Error::Input("expiry must be between 5 minutes and 30 days".into()));
     }
+    if let Some(t) = opts.rules.policy {
+        if opts.ttl > t.max_ttl() {
+            return Err(Error::Input(CreateError::PolicyTtl(t).to_string()));
+        }
+        if t.passphrase_required() && opts.passphrase.is_none() {
+            return Err(Error::Input(CreateError::PolicyPassphrase(t).to_string()));
+        }
+    }
+    if opts.rules.allow.len() > MAX_ALLOW {
+        return Err(Error::Input(CreateError::Allowlist.to_string()));
+    }
     let (entries, text, bytes, skipped) = match payload {
         Payload::Text(t) => {
             payload_text_ok(&t)?;
@@ -226,6 +241,7 @@ pub async fn send(
         manage_hash: manage.digest(),
         meta: new.meta,
         live: opts.live.is_some().then_some(total),
+        rules: opts.rules.clone(),
     };
     let link_of = |id: LinkId| Link { relay: Some(origin.clone()), id, secret: new.secret.clone() }.to_https(origin);
     let on_created = |id: LinkId, expires_at: Timestamp| {

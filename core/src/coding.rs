@@ -4,10 +4,12 @@ carries ([`Timestamp`], [`StateKind`]). It imports nothing of [`crate::proto`] o
 as quinn-proto's `coding` sits under its frames and packets, so neither module depends on the other's internals.
 */
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use crate::keys::{Digest32, KdfParams, PublicMeta, SecretCheck};
 use crate::link::LinkId;
+use crate::policy::{Cidr, Rules, Template, MAX_ALLOW};
 
 /// Longest string field (error messages), in bytes.
 pub const MAX_STRING: usize = 1024;
@@ -171,6 +173,23 @@ impl Writer {
         self.0.extend_from_slice(&(end as u16).to_be_bytes());
         self.bytes(&s.as_bytes()[..end])
     }
+    pub(crate) fn u16(&mut self, v: u16) -> &mut Self {
+        self.0.extend_from_slice(&v.to_be_bytes());
+        self
+    }
+    /// A link's rules: the template byte (0: none), then the allowlist's length and its blocks (at most
+    /// [`MAX_ALLOW`]; callers check before encoding).
+    pub(crate) fn rules(&mut self, r: &Rules) -> &mut Self {
+        self.u8(r.policy.map_or(0, Template::to_u8)).u8(r.allow.len().min(MAX_ALLOW) as u8);
+        for c in r.allow.iter().take(MAX_ALLOW) {
+            match c.addr() {
+                IpAddr::V4(a) => self.u8(4).bytes(&a.octets()),
+                IpAddr::V6(a) => self.u8(6).bytes(&a.octets()),
+            };
+            self.u8(c.prefix());
+        }
+        self
+    }
     pub(crate) fn meta(&mut self, m: &PublicMeta) -> &mut Self {
         self.bytes(&m.check.0);
         match &m.kdf {
@@ -245,7 +264,6 @@ impl<'a> Reader<'a> {
     pub(crate) fn id(&mut self) -> Result<LinkId, DecodeError> {
         Ok(LinkId(self.array()?))
     }
-    /// A trailing flag added by a later revision of a frame: absent reads as `false`, so older peers' frames decode.
     /// A field added at the end of a message after its first version: `None` when an older peer left it out.
     pub(crate) fn trailing_u8(&mut self) -> Result<Option<u8>, DecodeError> {
         if self.buf.is_empty() {
@@ -254,6 +272,44 @@ impl<'a> Reader<'a> {
             self.u8().map(Some)
         }
     }
+    /// Whether the body has been read to its end.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+    /// A field of `n` bytes, as a reader of its own.
+    pub(crate) fn sub(&mut self, n: usize) -> Result<Reader<'a>, DecodeError> {
+        Ok(Reader::new(self.take(n)?))
+    }
+    pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
+        Ok(u16::from_be_bytes(self.array()?))
+    }
+    /// Rules as [`Writer::rules`] wrote them.
+    pub(crate) fn rules(&mut self) -> Result<Rules, DecodeError> {
+        let policy = match self.u8()? {
+            0 => None,
+            b => Some(Template::from_u8(b).ok_or(DecodeError::Invalid("unknown policy"))?),
+        };
+        let n = self.u8()? as usize;
+        if n > MAX_ALLOW {
+            return Err(DecodeError::Invalid("allowlist too long"));
+        }
+        let allow = (0..n).map(|_| self.cidr()).collect::<Result<_, _>>()?;
+        Ok(Rules { policy, allow })
+    }
+    fn cidr(&mut self) -> Result<Cidr, DecodeError> {
+        let addr = match self.u8()? {
+            4 => IpAddr::V4(Ipv4Addr::from(self.array::<4>()?)),
+            6 => IpAddr::V6(Ipv6Addr::from(self.array::<16>()?)),
+            _ => return Err(DecodeError::Invalid("unknown address family")),
+        };
+        let prefix = self.u8()?;
+        let cidr = Cidr::new(addr, prefix).ok_or(DecodeError::Invalid("prefix too long"))?;
+        if cidr.addr() != addr {
+            return Err(DecodeError::Invalid("host bits set in a block"));
+        }
+        Ok(cidr)
+    }
+    /// A trailing flag added by a later revision of a frame: absent reads as `false`, so older peers' frames decode.
     pub(crate) fn trailing_flag(&mut self) -> Result<bool, DecodeError> {
         if self.buf.is_empty() {
             Ok(false)

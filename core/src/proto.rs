@@ -26,6 +26,7 @@ pub use crate::coding::DecodeError;
 use crate::coding::{Reader, StateKind, Timestamp, Writer};
 use crate::keys::{ClaimKey, Digest32, HolderProof, LeaseToken, ManageToken, PublicMeta};
 use crate::link::LinkId;
+use crate::policy::Rules;
 
 /// Application error codes on QUIC streams and connections: part of the wire contract, so both ends name them
 /// from here.
@@ -115,6 +116,8 @@ pub struct CreateRequest {
     /// recipients may open it while the upload runs, then `Stored` once the last byte is stored. `None`: one
     /// `Created` once everything is stored.
     pub live: Option<u64>,
+    /// The template and allowlist (trailing fields; left out when empty, as older clients send it).
+    pub rules: Rules,
 }
 
 /// A client's request.
@@ -223,13 +226,17 @@ impl Request {
         let t = match self {
             Request::Create(c) => {
                 w.u32(c.ttl_secs).bytes(&c.claim_hash.0).bytes(&c.holder_hash.0).bytes(&c.manage_hash.0).meta(&c.meta);
-                match c.live {
+                let t = match c.live {
                     Some(estimate) => {
                         w.u64(estimate);
                         tag::CREATE_LIVE
                     }
                     None => tag::CREATE,
+                };
+                if !c.rules.is_empty() {
+                    w.rules(&c.rules);
                 }
+                t
             }
             Request::Peek { id } => {
                 w.bytes(&id.0);
@@ -279,6 +286,7 @@ impl Request {
                 manage_hash: r.digest()?,
                 meta: r.meta()?,
                 live: if t == tag::CREATE_LIVE { Some(r.u64()?) } else { None },
+                rules: if r.is_empty() { Rules::default() } else { r.rules()? },
             }),
             tag::PEEK => Request::Peek { id: r.id()? },
             tag::CLAIM => Request::Claim {
@@ -434,6 +442,9 @@ pub enum ErrorCode {
     Timeout,
     /// The relay's storage is full (its cap or its disk's reserve); nothing was stored.
     Full,
+    /// Not allowed: a claim from outside the link's network allowlist (nothing counted), or a link whose policy the
+    /// relay's operator does not allow.
+    NotAllowed,
     /// A code from a newer relay.
     Other(u8),
 }
@@ -449,6 +460,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedVersion => 6,
             ErrorCode::Timeout => 7,
             ErrorCode::Full => 8,
+            ErrorCode::NotAllowed => 9,
             ErrorCode::Other(c) => c,
         }
     }
@@ -462,6 +474,7 @@ impl ErrorCode {
             6 => ErrorCode::UnsupportedVersion,
             7 => ErrorCode::Timeout,
             8 => ErrorCode::Full,
+            9 => ErrorCode::NotAllowed,
             c => ErrorCode::Other(c),
         }
     }
@@ -660,6 +673,7 @@ mod tests {
                 manage_hash: Digest32([3; 32]),
                 meta: meta(true),
                 live: None,
+                rules: Default::default(),
             }),
             Request::Create(CreateRequest {
                 ttl_secs: 1,
@@ -668,6 +682,10 @@ mod tests {
                 manage_hash: Digest32([3; 32]),
                 meta: meta(false),
                 live: Some(1 << 40),
+                rules: Rules {
+                    policy: Some(crate::policy::Template::UltraSecure),
+                    allow: vec!["10.0.0.0/8".parse().unwrap(), "2001:db8::/32".parse().unwrap()],
+                },
             }),
             Request::Peek { id },
             Request::Claim {

@@ -23,19 +23,28 @@ ciphertext must be deleted. Every non-sender answer about a link that is not FRE
 The relay owns storage, IO and the clock; this module owns the rules and the record's storage encoding.
 */
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 pub use crate::coding::{ClientKind, StateKind, Timestamp};
 use crate::coding::{DecodeError, Reader, Writer};
 use crate::keys::{ClaimKey, Digest32, HolderProof, LeaseToken, ManageToken, PublicMeta};
+use crate::policy::{allowed, Rules, Template, MAX_ALLOW};
 use crate::proto::{CreateRequest, LinkInfo, Response, StatusReport};
 
 /// Storage encoding version of [`Record`]: 3 adds the uploading flag, and only an uploading record is written as 3; 4
-/// adds the kind of client that claimed it, and only a record that has one is written as 4. A record that needs
-/// neither keeps the exact bytes of version 2, so the compare-and-set of every store (which compares encoded records)
-/// still matches records written before these fields existed, and a relay of the previous version can still read
-/// every link that nobody has claimed.
+/// ends in tagged fields (uploading, the kind of client that claimed it, the link's rules), and only a record that has
+/// one of the newer fields is written as 4. A record that needs none keeps the exact bytes of version 2 (or 3), so the
+/// compare-and-set of every store (which compares encoded records) still matches records written before these fields
+/// existed, and a relay of the previous version can still read every link that uses nothing new.
 const RECORD_VERSION: u8 = 4;
+
+/// Tags of a version 4 record's fields.
+mod field {
+    pub const UPLOADING: u8 = 1;
+    pub const CLAIMED_VIA: u8 = 2;
+    pub const RULES: u8 = 3;
+}
 
 /// Wrong claim proofs after which a link burns.
 pub const MAX_FAILED_PROOFS: u8 = 10;
@@ -122,6 +131,8 @@ pub struct Record {
     pub uploading: bool,
     /// What kind of client claimed it (the sender's event log).
     pub claimed_via: Option<ClientKind>,
+    /// The template it was made under and where it may be claimed from.
+    pub rules: Rules,
 }
 
 /// Why a create request was refused.
@@ -134,6 +145,25 @@ pub enum CreateError {
     /// Passphrase parameters outside the caps every client accepts: the link could never be opened.
     #[error("the passphrase parameters are outside the accepted range")]
     Kdf,
+    /// An expiry longer than the link's template allows.
+    #[error("the {} policy allows an expiry of at most {}", .0.name(), span(.0.max_ttl()))]
+    PolicyTtl(Template),
+    /// A template that requires a passphrase, on a link without one.
+    #[error("the {} policy requires a passphrase", .0.name())]
+    PolicyPassphrase(Template),
+    /// More allowlist blocks than a link may carry.
+    #[error("a network allowlist may hold at most {MAX_ALLOW} blocks")]
+    Allowlist,
+}
+
+/// A duration as people say it ("24 hours", "7 days").
+pub fn span(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        s if s % 86_400 == 0 && s >= 2 * 86_400 => format!("{} days", s / 86_400),
+        s if s % 3600 == 0 => format!("{} hour{}", s / 3600, if s == 3600 { "" } else { "s" }),
+        s => format!("{} minutes", s / 60),
+    }
 }
 
 impl Record {
@@ -146,6 +176,17 @@ impl Record {
         }
         if req.meta.kdf.is_some_and(|k| k.validate().is_err()) {
             return Err(CreateError::Kdf);
+        }
+        if req.rules.allow.len() > MAX_ALLOW {
+            return Err(CreateError::Allowlist);
+        }
+        if let Some(t) = req.rules.policy {
+            if ttl > t.max_ttl() {
+                return Err(CreateError::PolicyTtl(t));
+            }
+            if t.passphrase_required() && req.meta.kdf.is_none() {
+                return Err(CreateError::PolicyPassphrase(t));
+            }
         }
         Ok(())
     }
@@ -168,6 +209,7 @@ impl Record {
             size,
             uploading: false,
             claimed_via: None,
+            rules: req.rules.clone(),
         })
     }
 
@@ -240,13 +282,14 @@ impl Record {
         }
     }
 
-    /// Storage encoding (versioned; version 2 added the holder hash, 3 the uploading flag).
+    /// Storage encoding (versioned; version 2 added the holder hash, 3 the uploading flag, 4 tagged fields).
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::default();
-        let version = match (self.claimed_via, self.uploading) {
-            (Some(_), _) => 4,
-            (None, true) => 3,
-            (None, false) => 2,
+        let plain = self.claimed_via.is_none() && self.rules.is_empty();
+        let version = match (plain, self.uploading) {
+            (false, _) => 4,
+            (true, true) => 3,
+            (true, false) => 2,
         };
         w.u8(version).u8(self.state.kind() as u8);
         if let State::Claimed { lease, until } = self.state {
@@ -262,14 +305,28 @@ impl Record {
             .bytes(&self.manage_hash.0)
             .meta(&self.meta)
             .u64(self.size);
-        match self.claimed_via {
-            Some(via) => {
-                w.u8(self.uploading.into()).u8(via as u8);
-            }
-            None if self.uploading => {
+        match version {
+            3 => {
                 w.u8(1);
             }
-            None => {}
+            4 => {
+                // Fields, each `tag u8 | length u16 | value`, in tag order; absent ones are left out.
+                let mut field = |tag: u8, value: &[u8]| {
+                    w.u8(tag).u16(value.len() as u16).bytes(value);
+                };
+                if self.uploading {
+                    field(field::UPLOADING, &[]);
+                }
+                if let Some(via) = self.claimed_via {
+                    field(field::CLAIMED_VIA, &[via as u8]);
+                }
+                if !self.rules.is_empty() {
+                    let mut r = Writer::default();
+                    r.rules(&self.rules);
+                    field(field::RULES, &r.0);
+                }
+            }
+            _ => {}
         }
         w.0
     }
@@ -291,7 +348,7 @@ impl Record {
             StateKind::BurnedByAttempts => State::BurnedByAttempts,
             StateKind::UploadFailed => State::UploadFailed,
         };
-        let rec = Self {
+        let mut rec = Self {
             state,
             created_at: r.time()?,
             expires_at: r.time()?,
@@ -303,21 +360,53 @@ impl Record {
             manage_hash: r.digest()?,
             meta: r.meta()?,
             size: r.u64()?,
-            uploading: match (version, r.trailing_u8()?) {
-                (2, None) => false,
-                (3, Some(1)) => true,
-                (4, Some(flag @ (0 | 1))) => flag == 1,
-                _ => return Err(DecodeError::Invalid("bad flag")),
-            },
-            claimed_via: match version {
-                4 => Some(ClientKind::from_u8(r.u8()?).ok_or(DecodeError::Invalid("unknown client kind"))?),
-                _ => None,
-            },
+            uploading: version == 3,
+            claimed_via: None,
+            rules: Rules::default(),
         };
+        match version {
+            3 if r.u8()? != 1 => return Err(DecodeError::Invalid("bad flag")),
+            4 => {
+                let mut last = 0;
+                while !r.is_empty() {
+                    let tag = r.u8()?;
+                    if tag <= last {
+                        return Err(DecodeError::Invalid("record fields out of order"));
+                    }
+                    last = tag;
+                    let len = r.u16()? as usize;
+                    let mut v = r.sub(len)?;
+                    match tag {
+                        field::UPLOADING => rec.uploading = true,
+                        field::CLAIMED_VIA => {
+                            rec.claimed_via =
+                                Some(ClientKind::from_u8(v.u8()?).ok_or(DecodeError::Invalid("unknown client kind"))?)
+                        }
+                        field::RULES => rec.rules = v.rules()?,
+                        // A rule this relay does not know must not be dropped by a rewrite of the record.
+                        _ => return Err(DecodeError::Invalid("unknown record field")),
+                    }
+                    v.end()?;
+                }
+            }
+            _ => {}
+        }
         r.end()?;
         Ok(rec)
     }
 }
+
+/// Who claims a link.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Claimer {
+    /// The kind of client, if it said.
+    pub via: Option<ClientKind>,
+    /// The address the relay sees it at (`None`: unknown, which no allowlist admits).
+    pub from: Option<IpAddr>,
+}
+
+/// What a holder claiming from outside a link's allowlist is told.
+pub const NOT_ALLOWED: &str = "this link can only be opened from the networks its sender allowed";
 
 /// Something that happens to a link.
 #[derive(Debug)]
@@ -334,8 +423,9 @@ pub enum Event<'a> {
         lease: &'a LeaseToken,
         /// Lease length.
         lease_ttl: Duration,
-        /// What kind of client claims (kept for the sender's event log).
-        via: Option<ClientKind>,
+        /// Who claims: the kind of client (kept for the sender's event log) and its address (checked against the
+        /// link's allowlist).
+        by: Claimer,
     },
     /// [`Event::Claim`] unless the link has a passphrase: then the holder gets what a peek would, and nothing changes.
     ClaimPlain {
@@ -348,7 +438,7 @@ pub enum Event<'a> {
         /// Lease length.
         lease_ttl: Duration,
         /// As in [`Event::Claim`].
-        via: Option<ClientKind>,
+        by: Claimer,
     },
     /// The lease holder continues from `offset`; the lease runs `lease_ttl` from now (within [`MAX_LEASE_SPAN`]).
     Resume {
@@ -422,8 +512,8 @@ pub fn step(current: Option<&Record>, now: Timestamp, event: Event<'_>) -> Outco
         return Outcome::reply(Response::Gone);
     };
     let (event, plain_only) = match event {
-        Event::ClaimPlain { holder, key, lease, lease_ttl, via } => {
-            (Event::Claim { holder, key, lease, lease_ttl, via }, true)
+        Event::ClaimPlain { holder, key, lease, lease_ttl, by } => {
+            (Event::Claim { holder, key, lease, lease_ttl, by }, true)
         }
         other => (other, false),
     };
@@ -441,16 +531,22 @@ pub fn step(current: Option<&Record>, now: Timestamp, event: Event<'_>) -> Outco
             // Not the link's holder: the neutral answer, and nothing counted or written.
             Response::Gone
         }
+        (Event::Claim { by, .. }, State::Fresh)
+            if !rec.rules.allow.is_empty() && !by.from.is_some_and(|ip| allowed(&rec.rules.allow, ip)) =>
+        {
+            // The holder, from a network the sender did not allow: told why, and nothing counted or written.
+            Response::Error { code: crate::proto::ErrorCode::NotAllowed, message: NOT_ALLOWED.into() }
+        }
         (Event::Claim { .. }, State::Fresh) if plain_only && rec.meta.kdf.is_some() => {
             // The holder did not know the link needs a passphrase: tell it, as a peek would, and count nothing.
             Response::Info(LinkInfo { size: rec.size, expires_at: rec.expires_at, meta: rec.meta })
         }
-        (Event::Claim { key, lease, lease_ttl, via, .. }, State::Fresh) => {
+        (Event::Claim { key, lease, lease_ttl, by, .. }, State::Fresh) => {
             if key.digest() == rec.claim_hash {
                 let until = now.plus(lease_ttl);
                 rec.state = State::Claimed { lease: lease.digest(), until };
                 rec.claimed_at = Some(now);
-                rec.claimed_via = via;
+                rec.claimed_via = by.via;
                 serve_from = Some(0);
                 changed = true;
                 Response::Claimed { lease: lease.clone(), lease_expires_at: until, size: rec.size, live: rec.uploading }
@@ -541,6 +637,7 @@ mod tests {
                 kdf: Some(KdfParams { salt: [1; 16], m_kib: 65536, t: 3, p: 4 }),
             },
             live: None,
+            rules: Default::default(),
         };
         (Record::new(&req, 1000, T0).unwrap(), c, m)
     }
@@ -557,7 +654,13 @@ mod tests {
         let o = step(
             Some(&r),
             T0,
-            Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
+            Event::Claim {
+                holder: &holder(),
+                key: &c,
+                lease: &lease,
+                lease_ttl: DEFAULT_LEASE,
+                by: Claimer::default(),
+            },
         );
         assert!(matches!(o.reply, Response::Claimed { size: 1000, live: true, .. }));
         let r = o.next.unwrap();
@@ -587,7 +690,13 @@ mod tests {
         let claimed = step(
             Some(&r),
             T0,
-            Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
+            Event::Claim {
+                holder: &holder(),
+                key: &c,
+                lease: &lease,
+                lease_ttl: DEFAULT_LEASE,
+                by: Claimer::default(),
+            },
         )
         .next
         .unwrap();
@@ -634,18 +743,116 @@ mod tests {
         let mut bad = v3;
         bad[0] = 5;
         assert!(Record::decode(&bad).is_err(), "a version from the future");
-        // A claimed record says by what kind of client: version 4, two bytes more, uploading or not.
-        for (rec, uploading) in [(r.clone(), 0), (l.clone(), 1)] {
-            let claimed = Record { claimed_via: Some(ClientKind::Browser), ..rec };
+        // Newer fields make a version 4 record: tagged fields after the size, in tag order.
+        for (rec, uploading) in [(r.clone(), false), (l.clone(), true)] {
+            let claimed = Record { claimed_via: Some(ClientKind::Browser), ..rec.clone() };
             let v4 = claimed.encode();
-            assert_eq!((v4[0], v4.len(), v4[v4.len() - 2..].to_vec()), (4, v2.len() + 2, vec![uploading, 2]));
+            let mut fields = if uploading { vec![1, 0, 0] } else { vec![] };
+            fields.extend([2, 0, 1, 2]);
+            assert_eq!((v4[0], &v4[v2.len()..]), (4, &fields[..]));
             assert_eq!(Record::decode(&v4).unwrap(), claimed);
+            let ruled = Record {
+                rules: Rules {
+                    policy: Some(Template::UltraSecure),
+                    allow: vec!["192.0.2.0/24".parse().unwrap(), "2001:db8::/32".parse().unwrap()],
+                },
+                ..claimed.clone()
+            };
+            assert_eq!(Record::decode(&ruled.encode()).unwrap(), ruled);
+            let only_rules = Record { rules: ruled.rules.clone(), ..rec };
+            assert_eq!(only_rules.encode()[0], 4, "rules alone make a version 4 record");
+            assert_eq!(Record::decode(&only_rules.encode()).unwrap(), only_rules);
             let mut bad = v4.clone();
             *bad.last_mut().unwrap() = 0;
-            assert!(Record::decode(&bad).is_err(), "a version 4 record names a kind");
+            assert!(Record::decode(&bad).is_err(), "a claimed-via field names a kind");
             bad.pop();
-            assert!(Record::decode(&bad).is_err());
+            assert!(Record::decode(&bad).is_err(), "a field shorter than its length");
+            let mut unknown = v4.clone();
+            unknown.extend([9, 0, 0]);
+            assert!(Record::decode(&unknown).is_err(), "a field this relay does not know is never dropped");
+            let mut twice = v4.clone();
+            twice.extend([2, 0, 1, 2]);
+            assert!(Record::decode(&twice).is_err(), "fields in order, each once");
         }
+    }
+
+    #[test]
+    fn a_claim_from_outside_the_allowlist_counts_nothing_and_says_why_only_to_the_holder() {
+        let (mut r, c, _) = fresh();
+        r.rules.allow = vec!["10.0.0.0/8".parse().unwrap()];
+        let lease = LeaseToken::from_bytes([3; 32]);
+        let wrong = ClaimKey::from_bytes([9; 32]);
+        let at = |ip: Option<&str>| Claimer { via: Some(ClientKind::Cli), from: ip.map(|s| s.parse().unwrap()) };
+        for (key, from) in [(&c, Some("192.0.2.1")), (&wrong, Some("192.0.2.1")), (&c, None)] {
+            let o = step(
+                Some(&r),
+                T0,
+                Event::Claim { holder: &holder(), key, lease: &lease, lease_ttl: DEFAULT_LEASE, by: at(from) },
+            );
+            assert!(o.next.is_none() && o.serve_from.is_none(), "nothing written, nothing served, nothing counted");
+            assert!(matches!(o.reply, Response::Error { code: crate::proto::ErrorCode::NotAllowed, .. }));
+        }
+        // Someone without the holder proof learns nothing, not even that an allowlist exists.
+        let stranger = HolderProof::from_bytes([6; 32]);
+        let o = step(
+            Some(&r),
+            T0,
+            Event::Claim {
+                holder: &stranger,
+                key: &c,
+                lease: &lease,
+                lease_ttl: DEFAULT_LEASE,
+                by: at(Some("192.0.2.1")),
+            },
+        );
+        assert!(matches!(o.reply, Response::Gone));
+        let o = step(
+            Some(&r),
+            T0,
+            Event::Claim {
+                holder: &holder(),
+                key: &c,
+                lease: &lease,
+                lease_ttl: DEFAULT_LEASE,
+                by: at(Some("10.1.2.3")),
+            },
+        );
+        assert!(matches!(o.reply, Response::Claimed { .. }));
+        assert_eq!(o.next.unwrap().claimed_via, Some(ClientKind::Cli));
+    }
+
+    #[test]
+    fn a_template_bounds_the_expiry_and_may_require_a_passphrase() {
+        let (r, ..) = fresh();
+        let req = |ttl_secs: u32, policy, kdf: bool| CreateRequest {
+            ttl_secs,
+            claim_hash: r.claim_hash,
+            holder_hash: r.holder_hash,
+            manage_hash: r.manage_hash,
+            meta: PublicMeta { check: r.meta.check, kdf: if kdf { r.meta.kdf } else { None } },
+            live: None,
+            rules: Rules { policy, allow: Vec::new() },
+        };
+        let ultra = Some(Template::UltraSecure);
+        assert_eq!(Record::check_request(&req(3600, ultra, true)), Ok(()));
+        assert_eq!(
+            Record::check_request(&req(2 * 86_400, ultra, true)),
+            Err(CreateError::PolicyTtl(Template::UltraSecure))
+        );
+        assert_eq!(
+            Record::check_request(&req(3600, ultra, false)),
+            Err(CreateError::PolicyPassphrase(Template::UltraSecure))
+        );
+        assert_eq!(Record::check_request(&req(30 * 86_400, None, false)), Ok(()), "no template: the relay's bounds");
+        assert_eq!(Record::check_request(&req(30 * 86_400, Some(Template::Lightweight), false)), Ok(()));
+        assert_eq!(
+            CreateError::PolicyTtl(Template::UltraSecure).to_string(),
+            "the ultra-secure policy allows an expiry of at most 24 hours"
+        );
+        assert_eq!(CreateError::PolicyTtl(Template::Standard).to_string().rsplit(' ').nth(1), Some("7"));
+        let mut long = req(3600, None, false);
+        long.rules.allow = vec!["10.0.0.0/8".parse().unwrap(); MAX_ALLOW + 1];
+        assert_eq!(Record::check_request(&long), Err(CreateError::Allowlist));
     }
 
     #[test]
@@ -653,7 +860,13 @@ mod tests {
         let lease = LeaseToken::from_bytes([3; 32]);
         let (with_pass, _, m) = fresh();
         let unpassed = ClaimKey::from_bytes([9; 32]);
-        let ev = |holder, key| Event::ClaimPlain { holder, key, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None };
+        let ev = |holder, key| Event::ClaimPlain {
+            holder,
+            key,
+            lease: &lease,
+            lease_ttl: DEFAULT_LEASE,
+            by: Claimer::default(),
+        };
         let me = holder();
         let o = step(Some(&with_pass), T0, ev(&me, &unpassed));
         assert!(matches!(o.reply, Response::Info(i) if i.meta == with_pass.meta), "{:?}", o.reply);
@@ -680,6 +893,7 @@ mod tests {
             manage_hash: r.manage_hash,
             meta: r.meta,
             live: None,
+            rules: Default::default(),
         };
         assert_eq!(Record::new(&req, 0, T0).unwrap_err(), CreateError::Ttl);
         req.ttl_secs = 300;
@@ -695,7 +909,13 @@ mod tests {
         let o = step(
             Some(&r),
             T0,
-            Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
+            Event::Claim {
+                holder: &holder(),
+                key: &c,
+                lease: &lease,
+                lease_ttl: DEFAULT_LEASE,
+                by: Claimer::default(),
+            },
         );
         assert!(matches!(o.reply, Response::Claimed { size: 1000, .. }));
         assert_eq!(o.serve_from, Some(0));
@@ -708,7 +928,13 @@ mod tests {
         let o = step(
             Some(&r),
             T0,
-            Event::Claim { holder: &holder(), key: &c, lease: &other, lease_ttl: DEFAULT_LEASE, via: None },
+            Event::Claim {
+                holder: &holder(),
+                key: &c,
+                lease: &other,
+                lease_ttl: DEFAULT_LEASE,
+                by: Claimer::default(),
+            },
         );
         assert!(matches!(o.reply, Response::Gone) && o.next.is_none());
         // Only the lease holder resumes.
@@ -743,7 +969,13 @@ mod tests {
             let o = step(
                 Some(&r),
                 T0,
-                Event::Claim { holder: &holder(), key: &wrong, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
+                Event::Claim {
+                    holder: &holder(),
+                    key: &wrong,
+                    lease: &lease,
+                    lease_ttl: DEFAULT_LEASE,
+                    by: Claimer::default(),
+                },
             );
             assert!(matches!(o.reply, Response::WrongProof { attempts_left } if attempts_left == 10 - i));
             assert!(!o.drop_content && o.serve_from.is_none());
@@ -754,14 +986,26 @@ mod tests {
         let o = step(
             Some(&saved),
             T0,
-            Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
+            Event::Claim {
+                holder: &holder(),
+                key: &c,
+                lease: &lease,
+                lease_ttl: DEFAULT_LEASE,
+                by: Claimer::default(),
+            },
         );
         assert!(matches!(o.reply, Response::Claimed { .. }), "right key after 9 wrong ones still works");
 
         let o = step(
             Some(&r),
             T0,
-            Event::Claim { holder: &holder(), key: &wrong, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
+            Event::Claim {
+                holder: &holder(),
+                key: &wrong,
+                lease: &lease,
+                lease_ttl: DEFAULT_LEASE,
+                by: Claimer::default(),
+            },
         );
         assert!(matches!(o.reply, Response::WrongProof { attempts_left: 0 }));
         assert!(o.drop_content);
@@ -770,7 +1014,13 @@ mod tests {
         let o = step(
             Some(&r),
             T0,
-            Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
+            Event::Claim {
+                holder: &holder(),
+                key: &c,
+                lease: &lease,
+                lease_ttl: DEFAULT_LEASE,
+                by: Claimer::default(),
+            },
         );
         assert!(matches!(o.reply, Response::Gone));
         let Response::Status(s) = step(Some(&r), T0, Event::Status { manage: &m }).reply else { panic!() };
@@ -782,7 +1032,13 @@ mod tests {
         let (r, c, _) = fresh();
         let lease = LeaseToken::from_bytes([3; 32]);
         let other = LeaseToken::from_bytes([4; 32]);
-        let claim = Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None };
+        let claim = Event::Claim {
+            holder: &holder(),
+            key: &c,
+            lease: &lease,
+            lease_ttl: DEFAULT_LEASE,
+            by: Claimer::default(),
+        };
         let mut r = step(Some(&r), T0, claim).next.unwrap();
         let until = |r: &Record| match r.state {
             State::Claimed { until, .. } => until,
@@ -828,7 +1084,13 @@ mod tests {
                 let o = step(
                     Some(&r),
                     T0,
-                    Event::Claim { holder: &stranger, key, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
+                    Event::Claim {
+                        holder: &stranger,
+                        key,
+                        lease: &lease,
+                        lease_ttl: DEFAULT_LEASE,
+                        by: Claimer::default(),
+                    },
                 );
                 assert!(matches!(o.reply, Response::Gone), "a stranger learns nothing");
                 assert!(o.next.is_none() && !o.drop_content && o.serve_from.is_none(), "and changes nothing");
@@ -839,7 +1101,13 @@ mod tests {
         let o = step(
             Some(&r),
             T0,
-            Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
+            Event::Claim {
+                holder: &holder(),
+                key: &c,
+                lease: &lease,
+                lease_ttl: DEFAULT_LEASE,
+                by: Claimer::default(),
+            },
         );
         assert!(matches!(o.reply, Response::Claimed { .. }), "the holder still opens it");
     }
@@ -861,7 +1129,13 @@ mod tests {
         let claimed = step(
             Some(&r),
             T0,
-            Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
+            Event::Claim {
+                holder: &holder(),
+                key: &c,
+                lease: &lease,
+                lease_ttl: DEFAULT_LEASE,
+                by: Claimer::default(),
+            },
         )
         .next
         .unwrap();
@@ -887,7 +1161,13 @@ mod tests {
         let lease = LeaseToken::from_bytes([3; 32]);
         for ev in [
             Event::Peek,
-            Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
+            Event::Claim {
+                holder: &holder(),
+                key: &c,
+                lease: &lease,
+                lease_ttl: DEFAULT_LEASE,
+                by: Claimer::default(),
+            },
             Event::Status { manage: &wrong },
         ] {
             assert!(matches!(step(Some(&r), T0, ev).reply, Response::Gone));
@@ -903,7 +1183,13 @@ mod tests {
         let claimed = step(
             Some(&r),
             T0,
-            Event::Claim { holder: &holder(), key: &c, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
+            Event::Claim {
+                holder: &holder(),
+                key: &c,
+                lease: &lease,
+                lease_ttl: DEFAULT_LEASE,
+                by: Claimer::default(),
+            },
         )
         .next
         .unwrap();

@@ -11,7 +11,8 @@ use burnlink_core::keys::{
 };
 use burnlink_core::proto::{CreateRequest, Response};
 use burnlink_core::state::{
-    step, ClientKind, Event, Record, State, StateKind, Timestamp, DEFAULT_LEASE, MAX_FAILED_PROOFS, MAX_LEASE_SPAN,
+    step, Claimer, ClientKind, Event, Record, State, StateKind, Timestamp, DEFAULT_LEASE, MAX_FAILED_PROOFS,
+    MAX_LEASE_SPAN,
 };
 use proptest::prelude::*;
 
@@ -69,6 +70,7 @@ proptest! {
                 kdf: with_pass.then_some(KdfParams { salt: [1; 16], m_kib: 65536, t: 3, p: 4 }),
             },
             live: None,
+            rules: Default::default(),
         };
         let mut now = Timestamp(1_700_000_000_000);
         let mut rec = Some(if live { Record::new_live(&req, 1000, now) } else { Record::new(&req, 1000, now) }.unwrap());
@@ -90,14 +92,14 @@ proptest! {
                     key: if *right { &claim } else { &wrong_claim },
                     lease: &fresh_lease,
                     lease_ttl: DEFAULT_LEASE,
-                    via: Some(ClientKind::Cli),
+                    by: Claimer { via: Some(ClientKind::Cli), from: None },
                 },
                 Op::ClaimPlain(holds, right) => Event::ClaimPlain {
                     holder: if *holds { &holder } else { &stranger },
                     key: if *right { &claim } else { &wrong_claim },
                     lease: &fresh_lease,
                     lease_ttl: DEFAULT_LEASE,
-                    via: Some(ClientKind::Cli),
+                    by: Claimer { via: Some(ClientKind::Cli), from: None },
                 },
                 Op::Resume(right, off) => Event::Resume {
                     lease: if *right { &held } else { &wrong_lease },
@@ -207,6 +209,7 @@ fn lease_outlives_expiry_of_the_link() {
         manage_hash: Digest32([0; 32]),
         meta: PublicMeta { check: SecretCheck([0; 16]), kdf: None },
         live: None,
+        rules: Default::default(),
     };
     let t0 = Timestamp(0);
     let rec = Record::new(&req, 10, t0).unwrap();
@@ -215,7 +218,7 @@ fn lease_outlives_expiry_of_the_link() {
     let claimed = step(
         Some(&rec),
         just_before,
-        Event::Claim { holder: &holder, key: &claim, lease: &lease, lease_ttl: DEFAULT_LEASE, via: None },
+        Event::Claim { holder: &holder, key: &claim, lease: &lease, lease_ttl: DEFAULT_LEASE, by: Claimer::default() },
     )
     .next
     .unwrap();

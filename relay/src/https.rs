@@ -33,6 +33,7 @@ use burnlink_core::keys::{
     ClaimKey, Digest32, HolderProof, KdfParams, LeaseToken, ManageToken, PublicMeta, SecretCheck,
 };
 use burnlink_core::link::LinkId;
+use burnlink_core::policy::{Cidr, Rules, Template};
 use burnlink_core::proto::{
     ClientKind, CreateRequest, ErrorCode, LinkEvent, Request as WireRequest, Response as Reply, StatusReport,
 };
@@ -130,7 +131,16 @@ async fn refuse_cross_site(req: Request) -> Result<Request, ApiError> {
 }
 
 async fn well_known(State(s): State<HttpState>) -> impl IntoResponse {
-    Json(serde_json::json!({ "version": 1, "quic_port": s.quic_port, "alpn": "burnlink/1" }))
+    let c = &s.relay.config;
+    Json(serde_json::json!({
+        "version": 1,
+        "quic_port": s.quic_port,
+        "alpn": "burnlink/1",
+        // What this relay's operator allows, so senders offer only what will be accepted.
+        "max_ttl_secs": c.max_ttl.unwrap_or(burnlink_core::state::MAX_TTL).as_secs(),
+        "policies": c.policies.as_ref().map_or(Template::ALL.to_vec(), |p| p.clone()).iter().map(|t| t.name()).collect::<Vec<_>>(),
+        "policy_required": c.policies.is_some(),
+    }))
 }
 
 fn embedded(path: &str) -> Option<Response<Body>> {
@@ -323,6 +333,7 @@ fn relay_error(code: ErrorCode, message: String) -> ApiError {
         ErrorCode::Timeout => ApiError(StatusCode::REQUEST_TIMEOUT, "timeout", message),
         ErrorCode::Busy => ApiError(StatusCode::SERVICE_UNAVAILABLE, "busy", message),
         ErrorCode::Full => ApiError(StatusCode::INSUFFICIENT_STORAGE, "relay_full", message),
+        ErrorCode::NotAllowed => ApiError(StatusCode::FORBIDDEN, "not_allowed", message),
         _ => internal(),
     }
 }
@@ -482,7 +493,8 @@ fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Result<&'a str, ApiError> {
 }
 
 /// The create request from `burnlink-*` headers: ttl (seconds), claim-hash, holder-hash, manage-hash (SHA-256,
-/// base64url), check (16 bytes, base64url) and optionally kdf (`salt.m_kib.t.p`). Only the syntax is checked here;
+/// base64url), check (16 bytes, base64url), and optionally kdf (`salt.m_kib.t.p`), policy (a template's name) and
+/// allow (CIDR blocks, comma-separated). Only the syntax is checked here;
 /// what the values may be is the request path's business.
 fn create_request(h: &HeaderMap) -> Result<CreateRequest, ApiError> {
     let ttl_secs = header_str(h, "burnlink-ttl")?.parse().map_err(|_| bad("burnlink-ttl: seconds"))?;
@@ -509,8 +521,33 @@ fn create_request(h: &HeaderMap) -> Result<CreateRequest, ApiError> {
         }
     };
     let meta = PublicMeta { check: SecretCheck(check), kdf };
+    let policy = match h.get("burnlink-policy").map(|v| v.to_str()) {
+        None => None,
+        Some(v) => {
+            Some(v.ok().and_then(|v| v.parse::<Template>().ok()).ok_or_else(|| bad("burnlink-policy: unknown"))?)
+        }
+    };
+    let allow = match h.get("burnlink-allow").map(|v| v.to_str()) {
+        None => Vec::new(),
+        Some(v) => {
+            let v = v.map_err(|_| bad("burnlink-allow: CIDR blocks, comma-separated"))?;
+            v.split(',')
+                .filter(|c| !c.trim().is_empty())
+                .map(|c| c.parse::<Cidr>())
+                .collect::<Result<_, _>>()
+                .map_err(|e| bad(format!("burnlink-allow: {e}")))?
+        }
+    };
     // Live uploads are the QUIC clients' (they need a second answer mid-request); over HTTPS a create answers once.
-    Ok(CreateRequest { ttl_secs, claim_hash, holder_hash, manage_hash, meta, live: None })
+    Ok(CreateRequest {
+        ttl_secs,
+        claim_hash,
+        holder_hash,
+        manage_hash,
+        meta,
+        live: None,
+        rules: Rules { policy, allow },
+    })
 }
 
 /// A create's body as it streams in.

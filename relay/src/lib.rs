@@ -67,6 +67,10 @@ pub struct Config {
     /// How long an HTTPS API call may take to arrive and be answered (a create's body and a download's bytes have
     /// their own idle and rate rules instead).
     pub request_deadline: Duration,
+    /// The longest expiry this relay accepts (`None`: the protocol's 30 days).
+    pub max_ttl: Option<Duration>,
+    /// The templates a link must be made under (`None`: any template, or none).
+    pub policies: Option<Vec<burnlink_core::policy::Template>>,
 }
 
 impl Default for Config {
@@ -89,6 +93,8 @@ impl Default for Config {
             inline_threshold: 256 * 1024,
             durable_deadline: Duration::from_secs(10),
             request_deadline: Duration::from_secs(30),
+            max_ttl: None,
+            policies: None,
         }
     }
 }

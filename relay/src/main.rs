@@ -94,6 +94,13 @@ struct Args {
     /// Ciphertext up to this many bytes is kept in the database; larger goes to files.
     #[arg(long, env = "BURNLINK_RELAY_INLINE_MAX", default_value_t = 256 * 1024)]
     inline_max: usize,
+    /// The longest expiry this relay accepts (e.g. 24h, 7d; at most 30d).
+    #[arg(long, env = "BURNLINK_RELAY_MAX_TTL", value_parser = humantime::parse_duration)]
+    max_ttl: Option<Duration>,
+    /// Only links made under these policy templates (comma-separated: ultra-secure, standard, lightweight); without
+    /// it any template, or none, is accepted.
+    #[arg(long, env = "BURNLINK_RELAY_POLICIES", value_delimiter = ',')]
+    policies: Option<Vec<burnlink_core::policy::Template>>,
     /// Worker threads for the async runtime (default: one per CPU).
     #[arg(long, env = "BURNLINK_RELAY_THREADS")]
     threads: Option<usize>,
@@ -137,6 +144,8 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         lease: Duration::from_secs(args.lease_secs),
         sweep_interval: Duration::from_secs(args.sweep_secs.max(1)),
         inline_threshold: args.inline_max,
+        max_ttl: args.max_ttl,
+        policies: args.policies,
         ..Config::default()
     };
     if args.data.is_none() && args.cert.is_none() {

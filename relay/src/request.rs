@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use burnlink_core::link::LinkId;
 use burnlink_core::proto::{CreateRequest, ErrorCode, Request, Response};
+use burnlink_core::state::Claimer;
 use bytes::Bytes;
 
 use crate::limits::{Full, Group, Wait};
@@ -146,8 +147,12 @@ impl Relay {
                 return self.receive(group, c, incoming).await.into();
             }
             Request::Peek { id } => (id, Action::Peek),
-            Request::Claim { id, holder, key, via } => (id, Action::Claim(holder, key, via)),
-            Request::ClaimPlain { id, holder, key, via } => (id, Action::ClaimPlain(holder, key, via)),
+            Request::Claim { id, holder, key, via } => {
+                (id, Action::Claim(holder, key, Claimer { via, from: Some(from) }))
+            }
+            Request::ClaimPlain { id, holder, key, via } => {
+                (id, Action::ClaimPlain(holder, key, Claimer { via, from: Some(from) }))
+            }
             Request::Resume { id, lease, offset } => (id, Action::Resume(lease, offset)),
             Request::Ack { id, lease } => (id, Action::Ack(lease)),
             Request::Status { id, manage } => (id, Action::Status(manage)),

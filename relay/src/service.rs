@@ -15,8 +15,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use burnlink_core::keys::{ClaimKey, HolderProof, LeaseToken, ManageToken};
 use burnlink_core::link::LinkId;
-use burnlink_core::proto::{CreateRequest, Response, StatusReport};
-use burnlink_core::state::{step, ClientKind, CreateError, Event, Outcome, Record, State, StateKind, Timestamp};
+use burnlink_core::proto::{CreateRequest, ErrorCode, Response, StatusReport};
+use burnlink_core::state::{span, step, Claimer, CreateError, Event, Outcome, Record, State, StateKind, Timestamp};
 use tokio::sync::broadcast;
 
 use crate::limits::{Buckets, ConnSlot, Conns, Group, Space};
@@ -54,9 +54,9 @@ pub enum Action {
     /// See [`Event::Peek`].
     Peek,
     /// See [`Event::Claim`].
-    Claim(HolderProof, ClaimKey, Option<ClientKind>),
+    Claim(HolderProof, ClaimKey, Claimer),
     /// See [`Event::ClaimPlain`].
-    ClaimPlain(HolderProof, ClaimKey, Option<ClientKind>),
+    ClaimPlain(HolderProof, ClaimKey, Claimer),
     /// See [`Event::Resume`].
     Resume(LeaseToken, u64),
     /// See [`Event::Extend`].
@@ -217,11 +217,11 @@ impl Relay {
             let lease_for_claim = LeaseToken::generate(&mut rand::rngs::OsRng);
             let event = match &action {
                 Action::Peek => Event::Peek,
-                Action::Claim(holder, key, via) => {
-                    Event::Claim { holder, key, lease: &lease_for_claim, lease_ttl: self.config.lease, via: *via }
+                Action::Claim(holder, key, by) => {
+                    Event::Claim { holder, key, lease: &lease_for_claim, lease_ttl: self.config.lease, by: *by }
                 }
-                Action::ClaimPlain(holder, key, via) => {
-                    Event::ClaimPlain { holder, key, lease: &lease_for_claim, lease_ttl: self.config.lease, via: *via }
+                Action::ClaimPlain(holder, key, by) => {
+                    Event::ClaimPlain { holder, key, lease: &lease_for_claim, lease_ttl: self.config.lease, by: *by }
                 }
                 Action::Resume(lease, offset) => Event::Resume { lease, offset: *offset, lease_ttl: self.config.lease },
                 Action::Extend(lease, served) => Event::Extend { lease, served: *served, lease_ttl: self.config.lease },
@@ -390,7 +390,20 @@ impl Relay {
 
     /// Checks a create request before any of its body is read, so a refused upload costs no storage.
     pub fn check_create(&self, req: &CreateRequest) -> Result<(), Response> {
-        Record::check_request(req).map_err(|e: CreateError| bad_request(e.to_string()))
+        Record::check_request(req).map_err(|e: CreateError| bad_request(e.to_string()))?;
+        let c = &self.config;
+        if let Some(allowed) = &c.policies {
+            if !req.rules.policy.is_some_and(|t| allowed.contains(&t)) {
+                let names: Vec<_> = allowed.iter().map(|t| t.name()).collect();
+                let message = format!("this relay accepts only links made under the {} policy", names.join(" or "));
+                return Err(Response::Error { code: ErrorCode::NotAllowed, message });
+            }
+        }
+        if c.max_ttl.is_some_and(|max| Duration::from_secs(req.ttl_secs.into()) > max) {
+            let max = span(c.max_ttl.unwrap_or_default());
+            return Err(bad_request(format!("this relay keeps links for at most {max}")));
+        }
+        Ok(())
     }
 
     /// Stores a finished upload and makes its link visible, durably.

@@ -120,7 +120,7 @@ async fn gone_for_an_expired_link_takes_the_same_path_as_for_an_unknown_id() {
     let (id, _) = c.create(create_request(&k, 300), &payload(1 << 20, 1)[..], &|_| {}).await.unwrap();
     relay.relay.clock.advance(Duration::from_secs(301));
     // Not swept yet: the answer to a stranger is the neutral "gone", with no write on its way out...
-    for action in [Action::Peek, Action::Claim(k.holder.clone(), k.claim.clone(), None)] {
+    for action in [Action::Peek, Action::Claim(k.holder.clone(), k.claim.clone(), Default::default())] {
         let a = relay.relay.apply(id, action).await.unwrap();
         assert!(matches!(a.outcome.reply, Response::Gone));
         assert!(a.outcome.next.is_none() && !a.outcome.drop_content, "the answer waited for a write");

@@ -320,4 +320,32 @@ describe("web sender", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(sha256(readFileSync(join(out, "photo.raw"))), sha256(data));
   });
+
+  it("applies a policy: Ultra Secure shortens the expiry and generates the passphrase; an allowlist is kept", async () => {
+    const page = await chrome.page();
+    await page.goto(relay.url + "/");
+    await page.getByTestId("policy").selectOption("ultra-secure");
+    assert.equal(await page.getByTestId("ttl").inputValue(), "3600", "the template's expiry");
+    const longest = await page.evaluate(() => [...document.querySelectorAll("[data-testid=ttl] option")].filter((o) => !o.disabled).map((o) => o.value));
+    assert.deepEqual(longest, ["300", "3600", "86400"], "nothing longer than the template allows");
+    await page.getByTestId("secret-input").fill("policy from the page");
+    await page.getByTestId("allow").fill("10.0.0.0/8, 192.0.2.0/24");
+    await page.getByTestId("create").click();
+    const link = await page.getByTestId("link").inputValue({ timeout: 60_000 });
+    const pass = await page.getByTestId("generated-passphrase").inputValue();
+    assert.match(pass, /^([a-z2-9]{5}-){4}[a-z2-9]{5}$/);
+    await shot(page, "sender-policy");
+    // The relay keeps the allowlist: from 127.0.0.1 the link is refused, and nothing is burned or counted.
+    const r = cli(relay, ["open", "-", "--passphrase-env", "PW"], { input: link, env: { PW: pass } });
+    assert.equal(r.code, 6, r.stderr);
+    const viewer = await chrome.page();
+    await viewer.goto(link);
+    await viewer.getByTestId("passphrase").fill(pass);
+    await viewer.getByTestId("reveal").click();
+    const err = viewer.getByTestId("error");
+    await err.waitFor({ timeout: 60_000 });
+    assert.match(await err.textContent(), /only be opened from the networks/);
+    await shot(viewer, "not-allowed");
+    assert.equal(await viewer.getByTestId("secret").count(), 0);
+  });
 });

@@ -270,4 +270,24 @@ describe("desktop app", () => {
       up.stop();
     }
   });
+
+  it("sends under the Ultra Secure policy: an hour, a generated passphrase shown once, and the CLI needs it", async () => {
+    await tab("send");
+    const policy = await s.testid("policy");
+    await s.script(
+      "const p = document.querySelector('[data-testid=policy]'); p.value = 'ultra-secure'; p.dispatchEvent(new Event('change'));",
+    );
+    assert.equal(await policy.value(), "ultra-secure");
+    assert.equal(await (await s.testid("ttl")).value(), "3600", "the template's expiry");
+    await (await s.testid("secret-input")).type("ultra secret");
+    await (await s.testid("create")).click();
+    const link = await (await s.testid("link", { timeout: 30_000 })).value();
+    const pass = await (await s.testid("generated-passphrase")).value();
+    assert.match(pass, /^([a-z2-9]{5}-){4}[a-z2-9]{5}$/);
+    await shot("sent-policy");
+    assert.equal(cli(relay, ["open", "-"], { input: link }).code, 4, "no passphrase, no secret; nothing burned");
+    const r = cli(relay, ["open", "-", "--passphrase-env", "PW"], { input: link, env: { PW: pass } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "ultra secret");
+  });
 });

@@ -118,6 +118,56 @@ export function ttlSelect(): HTMLSelectElement {
   return ttl;
 }
 
+/** The policy templates (mirroring `burnlink_core::policy::Template`): name, title, expiry default and longest (in
+ * seconds), whether a passphrase is required (generated when none is typed). */
+export const POLICIES: { name: string; title: string; ttl: number; maxTtl: number; passphrase: boolean; about: string }[] = [
+  { name: "ultra-secure", title: "Ultra Secure", ttl: 3600, maxTtl: 86400, passphrase: true, about: "1 hour, a passphrase, you are told when it is opened" },
+  { name: "standard", title: "Standard", ttl: 86400, maxTtl: 7 * 86400, passphrase: false, about: "1 day, you are told when it is opened" },
+  { name: "lightweight", title: "Lightweight", ttl: 7 * 86400, maxTtl: 30 * 86400, passphrase: false, about: "7 days, no notification" },
+];
+
+/** The policy picker and the network allowlist. Picking a template sets the expiry to its default and disables the
+ * longer ones; `offered` limits the templates to what the relay allows (`required`: no "no template" choice). */
+export function policyFields(
+  ttl: HTMLSelectElement,
+  offered: string[] = POLICIES.map((p) => p.name),
+  required = false,
+): { policy: HTMLSelectElement; allow: HTMLInputElement; el: HTMLElement; chosen(): (typeof POLICIES)[number] | null; allowList(): string[] } {
+  const policy = h("select", { id: "policy", testid: "policy" });
+  if (!required) policy.append(h("option", { value: "" }, "Custom (no template)"));
+  for (const p of POLICIES.filter((p) => offered.includes(p.name))) {
+    policy.append(h("option", { value: p.name }, `${p.title} (${p.about})`));
+  }
+  const allow = h("input", {
+    id: "allow",
+    type: "text",
+    testid: "allow",
+    placeholder: "e.g. 192.0.2.0/24, 2001:db8::/32 (empty: anywhere)",
+    autocomplete: "off",
+    spellcheck: "false",
+  });
+  const chosen = () => POLICIES.find((p) => p.name === policy.value) ?? null;
+  const apply = () => {
+    const p = chosen();
+    for (const o of Array.from(ttl.options)) o.disabled = !!p && Number(o.value) > p.maxTtl;
+    if (p) ttl.value = String(p.ttl);
+  };
+  policy.addEventListener("change", apply);
+  apply();
+  const el = h(
+    "div",
+    { class: "grid2" },
+    h("div", {}, h("label", { for: "policy" }, "Policy"), policy),
+    h("div", {}, h("label", { for: "allow" }, "Only from these networks (optional)"), allow),
+  );
+  const allowList = () =>
+    allow.value
+      .split(/[\s,]+/)
+      .map((c) => c.trim())
+      .filter(Boolean);
+  return { policy, allow, el, chosen, allowList };
+}
+
 /** The optional passphrase with its Generate button (`generate` makes one: in the page, or in Rust for the app). */
 export function passphraseField(generate: () => string | Promise<string>): { input: HTMLInputElement; row: HTMLElement } {
   const input = h("input", { id: "pass", type: "text", autocomplete: "off", spellcheck: "false", testid: "passphrase" });

@@ -7,4 +7,4 @@ import { sender } from "./sender";
 const root = document.getElementById("app")!;
 if (location.pathname.startsWith("/o/")) void recipient(root);
 else if (location.pathname.startsWith("/m/")) void manage(root);
-else sender(root);
+else void sender(root);

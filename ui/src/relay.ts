@@ -199,6 +199,8 @@ export async function create(
     manageHash: Uint8Array;
     check: Uint8Array;
     kdf: KdfParams | null;
+    policy?: string | null;
+    allow?: string[];
   },
 ): Promise<Created> {
   const headers: Record<string, string> = {
@@ -210,10 +212,23 @@ export async function create(
     "burnlink-check": b64url.encode(h.check),
   };
   if (h.kdf) headers["burnlink-kdf"] = `${b64url.encode(h.kdf.salt)}.${h.kdf.m_kib}.${h.kdf.t}.${h.kdf.p}`;
+  if (h.policy) headers["burnlink-policy"] = h.policy;
+  if (h.allow?.length) headers["burnlink-allow"] = h.allow.join(",");
   const r = await request("/api/v1/links", { method: "POST", headers, body: ciphertext });
   if (!r.ok) return fail(r);
   const j = await r.json();
   return { id: j.id, expiresAt: j.expires_at };
+}
+
+/** What this relay's operator allows senders (from `/.well-known/burnlink`); the protocol's bounds if it cannot say. */
+export async function relayLimits(): Promise<{ maxTtlSecs: number; policies: string[] | undefined; policyRequired: boolean }> {
+  try {
+    const r = await request("/.well-known/burnlink", {});
+    const j = await r.json();
+    return { maxTtlSecs: j.max_ttl_secs ?? 30 * 86400, policies: j.policies, policyRequired: !!j.policy_required };
+  } catch {
+    return { maxTtlSecs: 30 * 86400, policies: undefined, policyRequired: false };
+  }
 }
 
 /** The sender's view of a link (`state` is one of fresh, claimed, consumed, expired, revoked, burned). */

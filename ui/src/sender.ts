@@ -4,11 +4,11 @@
  * sender; this page makes a relay useful on its own.
  */
 import { ContainerWriter } from "./container";
-import { bytes, copyWithClear, h, passphraseField, progressBar, show, ttlSelect, when } from "./dom";
+import { bytes, copyWithClear, h, passphraseField, policyFields, progressBar, show, ttlSelect, when } from "./dom";
 import { deriveKeys, KDF_DEFAULT, secretCheck, sha256Of, type KdfParams } from "./keys";
 import { makeLink, makeManageLink } from "./link";
 import { sealPayload } from "./payload";
-import { ApiError, create } from "./relay";
+import { ApiError, create, relayLimits } from "./relay";
 import { MANAGE_HINT, PASSPHRASE_HINT, PASSPHRASE_SEPARATELY, SEND_TITLE, SHARE_HINT, textTooLong } from "./text";
 
 /** The web sender holds the payload in memory; larger sends belong to the app or the CLI, which stream. */
@@ -19,19 +19,31 @@ function random(n: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(n));
 }
 
-/** A passphrase of 5 random words' worth of entropy, easy to read out: 5 groups of 5 base32 letters (125 bits). */
+/** A passphrase to send by another channel, as the app and the CLI make one: 5 groups of 5 characters from 31
+ * (about 123 bits), easy to read out. Uniform: bytes past the largest multiple of 31 are drawn again. */
 export function generatePassphrase(): string {
-  const alphabet = "abcdefghjkmnpqrstuvwxyz23456789";
-  const out: string[] = [];
-  const r = random(25);
-  for (let g = 0; g < 5; g++) out.push(Array.from(r.subarray(g * 5, g * 5 + 5), (b) => alphabet[b % alphabet.length]).join(""));
-  return out.join("-");
+  const alphabet = "23456789abcdefghjkmnpqrstuvwxyz";
+  const limit = 256 - (256 % alphabet.length);
+  let out = "";
+  while (out.length < 29) {
+    if (out.length % 6 === 5) {
+      out += "-";
+      continue;
+    }
+    const b = random(1)[0];
+    if (b < limit) out += alphabet[b % alphabet.length];
+  }
+  return out;
 }
 
-export function sender(root: HTMLElement) {
+export async function sender(root: HTMLElement) {
   const text = h("textarea", { id: "secret", rows: 6, testid: "secret-input", placeholder: "Type or paste the secret", autofocus: true });
   const files = h("input", { id: "files", type: "file", multiple: true, testid: "file-input" });
   const ttl = ttlSelect();
+  // Offer only what this relay's operator allows.
+  const limits = await relayLimits();
+  for (const o of Array.from(ttl.options)) if (Number(o.value) > limits.maxTtlSecs) o.remove();
+  const rules = policyFields(ttl, limits.policies, limits.policyRequired);
   const { input: pass, row: passRow } = passphraseField(generatePassphrase);
   const status = h("p", { class: "status", role: "status" });
   const go = h("button", { type: "submit", class: "primary", testid: "create" }, SEND_TITLE);
@@ -45,7 +57,8 @@ export function sender(root: HTMLElement) {
     files,
     h("label", { for: "ttl" }, "Expires unopened after"),
     ttl,
-    h("label", { for: "pass" }, "Passphrase (optional)"),
+    rules.el,
+    h("label", { for: "pass" }, "Passphrase (optional; one is generated if the policy requires it)"),
     passRow,
     h("p", { class: "muted" }, PASSPHRASE_HINT),
     go,
@@ -56,7 +69,11 @@ export function sender(root: HTMLElement) {
     status.removeAttribute("data-testid");
     go.disabled = true;
     try {
-      await send(root, text.value, Array.from(files.files ?? []), Number(ttl.value), pass.value, status);
+      const policy = rules.chosen();
+      // A template that requires a passphrase gets one generated when none was typed; it is shown with the link.
+      const generated = policy?.passphrase && !pass.value ? generatePassphrase() : null;
+      const rule = { policy: policy?.name ?? null, allow: rules.allowList() };
+      await send(root, text.value, Array.from(files.files ?? []), Number(ttl.value), generated ?? pass.value, generated, rule, status);
     } catch (e) {
       go.disabled = false;
       status.textContent = e instanceof ApiError || e instanceof Error ? e.message : String(e);
@@ -66,7 +83,16 @@ export function sender(root: HTMLElement) {
   show(root, form);
 }
 
-async function send(root: HTMLElement, text: string, files: File[], ttlSecs: number, passphrase: string, status: HTMLElement) {
+async function send(
+  root: HTMLElement,
+  text: string,
+  files: File[],
+  ttlSecs: number,
+  passphrase: string,
+  generated: string | null,
+  rule: { policy: string | null; allow: string[] },
+  status: HTMLElement,
+) {
   const c = new ContainerWriter();
   if (files.length) {
     const total = files.reduce((a, f) => a + f.size, 0);
@@ -104,6 +130,8 @@ async function send(root: HTMLElement, text: string, files: File[], ttlSecs: num
     manageHash: sha256Of(manage),
     check: secretCheck(secret),
     kdf,
+    policy: rule.policy,
+    allow: rule.allow,
   });
   bar.set(sealed.size, sealed.size);
   const link = makeLink(location.origin, made.id, secret);
@@ -122,6 +150,14 @@ async function send(root: HTMLElement, text: string, files: File[], ttlSecs: num
       h("div", { class: "row" }, copy),
       note,
       h("p", {}, `It opens once and expires ${when(made.expiresAt)} if nobody opens it.`),
+      generated
+        ? h(
+            "p",
+            {},
+            "Passphrase (generated for this policy): ",
+            h("input", { readonly: true, value: generated, testid: "generated-passphrase", class: "mono", "aria-label": "Generated passphrase" }),
+          )
+        : null,
       passphrase ? h("p", {}, PASSPHRASE_SEPARATELY) : null,
       h("p", { class: "muted" }, SHARE_HINT),
       h(

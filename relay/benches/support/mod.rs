@@ -50,6 +50,7 @@ pub fn request(seed: u64) -> (CreateRequest, HolderProof, ClaimKey) {
         manage_hash: ManageToken::from_bytes([1; 32]).digest(),
         meta: PublicMeta { check: SecretCheck([0; 16]), kdf: None },
         live: None,
+        rules: Default::default(),
     };
     (req, holder, claim)
 }

@@ -794,6 +794,7 @@ mod tests {
             manage_hash: Digest32([2; 32]),
             meta: PublicMeta { check: SecretCheck([0; 16]), kdf: None },
             live: None,
+            rules: Default::default(),
         };
         Record::new(&req, 3, Timestamp(0)).unwrap()
     }

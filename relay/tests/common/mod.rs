@@ -162,6 +162,7 @@ pub fn create_request(k: &LinkKeys, ttl_secs: u32) -> CreateRequest {
         manage_hash: k.manage.digest(),
         meta: PublicMeta { check: SecretCheck([7; 16]), kdf: None },
         live: None,
+        rules: Default::default(),
     }
 }
 

@@ -32,6 +32,8 @@ export interface Sent {
   /** Seconds until the app clears the link from the clipboard (0: never). */
   clear_after_secs: number;
   history_error: string | null;
+  /** The passphrase generated for a policy that requires one. */
+  passphrase: string | null;
 }
 export interface PeekInfo {
   size: number;
@@ -60,7 +62,15 @@ export interface Progress {
 export const api = {
   getSettings: () => invoke<Settings>("get_settings"),
   setSettings: (settings: Settings) => invoke<Settings>("set_settings", { settings }),
-  send: (req: { text: string | null; paths: string[]; ttl_secs: number; passphrase: string | null; label: string | null }) =>
+  send: (req: {
+    text: string | null;
+    paths: string[];
+    ttl_secs: number;
+    passphrase: string | null;
+    label: string | null;
+    policy: string | null;
+    allow: string[];
+  }) =>
     invoke<Sent>("send", { req }),
   peek: (link: string) => invoke<PeekInfo>("peek", { link }),
   open: (link: string, passphrase: string | null, outDir: string | null) =>

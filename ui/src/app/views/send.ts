@@ -1,5 +1,5 @@
 /** The Send view: drop zone or text, expiry, label, passphrase -> the link, its QR code, on the clipboard for a while. */
-import { h, passphraseField, progressBar, show, ttlSelect, when } from "../../dom";
+import { h, passphraseField, policyFields, progressBar, show, ttlSelect, when } from "../../dom";
 import {
   copiedText,
   INSTRUCTIONS,
@@ -50,6 +50,7 @@ export function sendView() {
   const label = h("input", { id: "label", type: "text", placeholder: "e.g. Wi-Fi password for Sam", testid: "label" });
   const ttl = ttlSelect();
   const { input: pass, row: passRow } = passphraseField(api.generatePassphrase);
+  const rules = policyFields(ttl);
   const status = h("div", { class: "status", role: "status" });
   const create = h("button", { type: "submit", class: "primary", testid: "create" }, SEND_TITLE);
   const form = h(
@@ -65,7 +66,8 @@ export function sendView() {
       h("div", {}, h("label", { for: "ttl" }, "Expires unopened after"), ttl),
       h("div", {}, h("label", { for: "label" }, "Name in your history (optional)"), label),
     ),
-    h("label", { for: "pass" }, "Passphrase (optional)"),
+    rules.el,
+    h("label", { for: "pass" }, "Passphrase (optional; one is generated if the policy requires it)"),
     passRow,
     h("p", { class: "muted hint" }, PASSPHRASE_HINT),
     // The main action stays in view however the window is sized.
@@ -82,7 +84,7 @@ export function sendView() {
     create.disabled = true;
     const bar = progressBar("Encrypting and uploading");
     status.replaceChildren(bar.el);
-    const withPass = !!pass.value;
+    const withPass = !!pass.value || !!rules.chosen()?.passphrase;
     // The link shows the moment the relay has made it, with the upload's progress under it.
     let shown: Upload | null = null;
     const unReady = await api.onLinkReady((sent) => {
@@ -96,6 +98,8 @@ export function sendView() {
         ttl_secs: Number(ttl.value),
         passphrase: pass.value || null,
         label: label.value || null,
+        policy: rules.policy.value || null,
+        allow: rules.allowList(),
       });
       state.draft.paths = [];
       (shown ?? sentView(sent, withPass, bar.el)).done();
@@ -112,6 +116,18 @@ export function sendView() {
     }
   });
   show(root, form);
+}
+
+/** The passphrase the policy required and the app generated: shown once, here, with its own copy button. */
+function generatedPassphrase(passphrase: string): HTMLElement {
+  const field = h("input", { readonly: true, value: passphrase, testid: "generated-passphrase", class: "mono", "aria-label": "Generated passphrase" });
+  const note = h("span", { class: "ok", role: "status" });
+  const copy = h("button", { type: "button" }, "Copy passphrase");
+  copy.addEventListener("click", async () => {
+    await api.copy(passphrase, 60);
+    note.textContent = copiedText("Passphrase", 60);
+  });
+  return h("div", { class: "generated" }, h("label", {}, "Passphrase (generated)"), h("div", { class: "row" }, field, copy), note);
 }
 
 /** A shown link's upload: it ends stored or failed. */
@@ -148,6 +164,7 @@ function sentView(sent: Sent, withPass: boolean, progress: HTMLElement): Upload 
       h("div", { class: "sent" }, h("div", { class: "sent-main" }, link, h("div", { class: "row" }, copy, copyInstr), note), qr),
       h("p", {}, `“${sent.label}” opens once and expires ${when(sent.expires_at)} if nobody opens it. You will be told when it is opened.`),
       upload,
+      sent.passphrase ? generatedPassphrase(sent.passphrase) : null,
       withPass ? h("p", { class: "warn" }, PASSPHRASE_SEPARATELY) : null,
       sent.history_error
         ? h("p", { class: "warn", role: "alert" }, `This link was not saved to your history (${sent.history_error}). Copy it now.`)
