@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
 use crate::error::{CmdError, CmdResult};
-use crate::history::{Entry, EventCounts, LinkState};
+use crate::history::{Entry, EventCounts, LinkState, Resend};
 use crate::settings::Settings;
 use crate::{now_ms, watch, AppState};
 
@@ -80,6 +80,9 @@ pub struct SendRequest {
     /// Networks the link may be opened from (CIDR blocks; empty: anywhere).
     #[serde(default)]
     pub allow: Vec<String>,
+    /// The history id of a link this one replaces ("send again"): revoked once the new link exists, if still live.
+    #[serde(default)]
+    pub replaces: Option<String>,
 }
 
 /// A created link.
@@ -126,6 +129,12 @@ pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req
     let connector = settings.connector()?;
     state.grants.check_send(&req.paths)?;
     let label = default_label(&req);
+    let again = Resend {
+        paths: req.paths.clone(),
+        ttl_secs: req.ttl_secs,
+        policy: req.policy.clone().filter(|p| !p.is_empty()),
+        allow: req.allow.clone(),
+    };
     let payload = match (req.text, req.paths.is_empty()) {
         (Some(t), true) => Payload::Text(Zeroizing::new(t)),
         (None, false) => Payload::Paths(req.paths),
@@ -149,7 +158,7 @@ pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req
         _ => None,
     };
     let shown = Arc::new(std::sync::Mutex::new(None::<SentView>));
-    let look = Look { label: label.clone(), notify: policy.is_none_or(Template::notify_on_open), generated };
+    let look = Look { label: label.clone(), notify: policy.is_none_or(Template::notify_on_open), generated, again };
     let on_link: OnLink = {
         let (app, settings, shown, look) = (app.clone(), settings.clone(), shown.clone(), look.clone());
         Arc::new(move |sent: &Sent| {
@@ -164,6 +173,14 @@ pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req
     let sent = burnlink_client::send::send(&client, &connector.origin, payload, opts, progress(&app, "send")).await;
     client.close().await;
     let sent = sent?;
+    if let Some(old) = req.replaces.as_deref() {
+        // Sent again: the old link must not open any more. Failing to revoke it does not undo the new link.
+        if state.history.get(old).is_some_and(|e| e.pending()) {
+            if let Err(e) = revoke(app.clone(), state.clone(), old.to_owned()).await {
+                tracing::warn!("revoking the link this one replaces failed: {}", e.message);
+            }
+        }
+    }
     let view = shown.lock().expect("not poisoned").take();
     // Every live create announces its link before it returns; this is only a guard.
     Ok(view.unwrap_or_else(|| sent_view(&app, &settings, &sent, &look)))
@@ -175,12 +192,13 @@ struct Look {
     label: String,
     notify: bool,
     generated: Option<SecretString>,
+    again: Resend,
 }
 
 /// Records, copies and shows a link that now exists.
 fn sent_view<R: Runtime>(app: &AppHandle<R>, settings: &Settings, sent: &Sent, look: &Look) -> SentView {
     let label = look.label.clone();
-    let recorded = watch::record(app, settings, sent, label.clone(), look.notify);
+    let recorded = watch::record(app, settings, sent, label.clone(), look.notify, look.again.clone());
     let link = sent.link.to_string();
     let clear_after_secs = settings.link_clear_secs;
     SentView {
@@ -390,6 +408,42 @@ pub async fn revoke<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, i
         watch::target(&e).ok_or_else(|| CmdError::new("not_found", "this history entry is damaged"))?;
     let r = manage::revoke(&connector, link_id, &manage).await?;
     Ok(watch::apply(&app, &id, &r).map_or_else(|| e.into(), EntryView::from))
+}
+
+/// What the Send view needs to send a link of the history again.
+#[derive(Serialize)]
+pub struct Draft {
+    /// The files and folders (granted to `send` by this call: they come from the history, not the window).
+    paths: Vec<String>,
+    ttl_secs: u64,
+    policy: Option<String>,
+    allow: Vec<String>,
+    label: String,
+    /// The history id it replaces.
+    replaces: String,
+}
+
+/// "Send again" for a link of the history (burned by mistake, expired, or still live): its files, expiry, template
+/// and allowlist for the Send view, which sends a new link and revokes this one if it is still live. A text is not
+/// kept anywhere: the person types it again.
+#[tauri::command]
+pub fn send_again(state: State<'_, AppState>, id: String) -> CmdResult<Draft> {
+    let e = state.history.get(&id).ok_or_else(|| CmdError::new("not_found", "no such link in the history"))?;
+    let missing: Vec<_> = e.again.paths.iter().filter(|p| !p.exists()).map(|p| p.display().to_string()).collect();
+    if !missing.is_empty() {
+        return Err(CmdError::input(format!("these files are no longer there: {}", missing.join(", "))));
+    }
+    state.grants.allow_send(e.again.paths.iter().cloned());
+    let ttl_secs =
+        if e.again.ttl_secs > 0 { e.again.ttl_secs } else { e.expires_at.saturating_sub(e.created_at) / 1000 };
+    Ok(Draft {
+        paths: e.again.paths.iter().map(|p| p.display().to_string()).collect(),
+        ttl_secs,
+        policy: e.again.policy,
+        allow: e.again.allow,
+        label: e.label,
+        replaces: e.id,
+    })
 }
 
 /// Removes a link from the history (the link itself keeps working until opened or expired).

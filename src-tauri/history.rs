@@ -134,6 +134,23 @@ pub struct Entry {
     /// The event log's counts and the claimer's kind of client, as last reported.
     #[serde(default)]
     pub log: EventCounts,
+    /// What "send again" needs: the files' paths (never their content; none for a text, which is asked for again),
+    /// the expiry, the template and the allowlist.
+    #[serde(default)]
+    pub again: Resend,
+}
+
+/// How a link was sent, so it can be sent again (a link burned by mistake, or expired).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Resend {
+    /// Files and folders sent (empty: a text).
+    pub paths: Vec<std::path::PathBuf>,
+    /// Its expiry, in seconds.
+    pub ttl_secs: u64,
+    /// Its template's name.
+    pub policy: Option<String>,
+    /// Its network allowlist.
+    pub allow: Vec<String>,
 }
 
 /// What the relay counts for the sender's event log, besides the times above.
@@ -307,7 +324,19 @@ mod tests {
             ended_at: None,
             notified: false,
             log: Default::default(),
+            again: Default::default(),
         }
+    }
+
+    #[test]
+    fn a_history_written_before_event_logs_and_send_again_still_loads() {
+        let old = r#"[{"id":"a","manage":"m","label":"L","relay":"https://r","ca":null,"created_at":1000,
+            "expires_at":3601000,"link":null,"state":"consumed","claimed_at":2000,"ended_at":2000,"notified":true}]"#;
+        let vault = MemoryVault(Mutex::new(Some(old.into())));
+        let h = History::open(Box::new(vault)).unwrap();
+        let e = h.get("a").unwrap();
+        assert_eq!((e.log.clone(), e.again.clone()), (EventCounts::default(), Resend::default()));
+        assert_eq!(e.state, LinkState::Consumed);
     }
 
     #[test]

@@ -87,6 +87,7 @@ macro_rules! handler {
             commands::refresh_history,
             commands::revoke,
             commands::forget,
+            commands::send_again,
             commands::copy_text,
             commands::generate_passphrase,
             commands::initial_link,

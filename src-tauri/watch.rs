@@ -12,7 +12,7 @@ use burnlink_core::proto::StatusReport;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 use crate::error::CmdResult;
-use crate::history::{Entry, LinkState};
+use crate::history::{Entry, LinkState, Resend};
 use crate::settings::Settings;
 use crate::AppState;
 
@@ -24,6 +24,7 @@ pub fn record<R: Runtime>(
     sent: &Sent,
     label: String,
     notify: bool,
+    again: Resend,
 ) -> CmdResult<()> {
     app.state::<AppState>().history.add(Entry {
         id: sent.id.to_string(),
@@ -40,6 +41,7 @@ pub fn record<R: Runtime>(
         // A link whose template does not notify counts as told already.
         notified: !notify,
         log: Default::default(),
+        again,
     })?;
     spawn(app.clone(), sent.id.to_string());
     Ok(())

@@ -76,6 +76,7 @@ after(async () => {
 
 describe("desktop app", () => {
   let typedSent;
+  let ultraSent;
 
   it("types a secret, creates a link that is on the clipboard for a while, with a QR code; the CLI opens it", async () => {
     await shot("send");
@@ -285,9 +286,53 @@ describe("desktop app", () => {
     const pass = await (await s.testid("generated-passphrase")).value();
     assert.match(pass, /^([a-z2-9]{5}-){4}[a-z2-9]{5}$/);
     await shot("sent-policy");
+    ultraSent = link;
     assert.equal(cli(relay, ["open", "-"], { input: link }).code, 4, "no passphrase, no secret; nothing burned");
-    const r = cli(relay, ["open", "-", "--passphrase-env", "PW"], { input: link, env: { PW: pass } });
+  });
+
+  it("sends a burned file link again from the history, and a live text link again after retyping, revoking the old", async () => {
+    const linkId = (l) => new URL(l).pathname.slice(3);
+    const dir = tempDir();
+    const data = randomBytes(1 << 20);
+    writeFileSync(join(dir, "again.bin"), data);
+    await tab("send");
+    await s.testid("drop-zone");
+    await s.execute("const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('test_drop', { paths: arguments[0] }).then(() => done(true), (e) => done(String(e)))", [[join(dir, "again.bin")]]);
+    await s.find('[data-testid="picked-file"]');
+    await (await s.testid("create")).click();
+    const first = await (await s.testid("link", { timeout: 60_000 })).value();
+    // The recipient's download went wrong on their side: the link is burned. The sender sends it again.
+    assert.equal(cli(relay, ["open", "-", "--out", dir], { input: first }).code, 0);
+    await tab("history");
+    await until("the burned link in the history", async () => (await historyStates())[linkId(first)] === "consumed");
+    await clickFresh(`[data-id="${linkId(first)}"] [data-testid="send-again"]`);
+    assert.match(await (await s.testid("reissue-note")).text(), /again.bin.*same files/);
+    assert.match(await (await s.testid("picked-file")).text(), /again\.bin/);
+    await (await s.testid("create")).click();
+    const second = await (await s.testid("link", { timeout: 60_000 })).value();
+    assert.notEqual(second, first);
+    const out = join(dir, "out");
+    mkdirSync(out);
+    const r = cli(relay, ["open", "-", "--out", out], { input: second });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, "ultra secret");
+    assert.equal(sha256(readFileSync(join(out, "again.bin"))), sha256(data));
+
+    // A text link still live: the text is typed again (never kept), the template comes back, the old link is revoked.
+    await tab("history");
+    await clickFresh(`[data-id="${linkId(ultraSent)}"] [data-testid="send-again"]`);
+    assert.match(await (await s.testid("reissue-note")).text(), /type the secret again/);
+    assert.equal(await (await s.testid("secret-input")).value(), "");
+    assert.equal(await (await s.testid("policy")).value(), "ultra-secure");
+    await shot("send-again");
+    await (await s.testid("secret-input")).type("ultra secret, again");
+    await (await s.testid("create")).click();
+    const third = await (await s.testid("link", { timeout: 30_000 })).value();
+    const pass = await (await s.testid("generated-passphrase")).value();
+    await tab("history");
+    await until("the old link revoked", async () => (await historyStates())[linkId(ultraSent)] === "revoked");
+    assert.equal(cli(relay, ["open", "-"], { input: ultraSent }).code, 3, "the old link no longer opens");
+    const t = cli(relay, ["open", "-", "--passphrase-env", "PW"], { input: third, env: { PW: pass } });
+    assert.equal(t.code, 0, t.stderr);
+    assert.equal(t.stdout, "ultra secret, again");
   });
 });

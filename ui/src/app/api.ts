@@ -70,6 +70,7 @@ export const api = {
     label: string | null;
     policy: string | null;
     allow: string[];
+    replaces: string | null;
   }) =>
     invoke<Sent>("send", { req }),
   peek: (link: string) => invoke<PeekInfo>("peek", { link }),
@@ -79,6 +80,8 @@ export const api = {
   refreshHistory: () => invoke<HistoryEntry[]>("refresh_history"),
   revoke: (id: string) => invoke<HistoryEntry>("revoke", { id }),
   forget: (id: string) => invoke<boolean>("forget", { id }),
+  sendAgain: (id: string) =>
+    invoke<{ paths: string[]; ttl_secs: number; policy: string | null; allow: string[]; label: string; replaces: string }>("send_again", { id }),
   copy: (text: string, clearAfterSecs: number | null = null) => invoke<void>("copy_text", { text, clearAfterSecs }),
   generatePassphrase: () => invoke<string>("generate_passphrase"),
   initialLink: () => invoke<string | null>("initial_link"),

@@ -7,13 +7,24 @@ import { h } from "../dom";
 
 export type View = "send" | "open" | "history" | "settings";
 
+/** A link of the history being sent again: its settings, and the id of the link the new one replaces. */
+export interface Again {
+  ttl_secs: number;
+  policy: string | null;
+  allow: string[];
+  label: string;
+  replaces: string;
+  /** A text: the app never kept it, so the person types it again. */
+  retype: boolean;
+}
+
 export const root = document.getElementById("app")!;
 const tabs = document.getElementById("tabs")!;
 
 export const state = {
   current: "send" as View,
-  /** Files and folders picked or dropped, until they are sent. */
-  draft: { paths: [] as string[] },
+  /** Files and folders picked or dropped, until they are sent; and, for "send again", the old link's settings. */
+  draft: { paths: [] as string[], again: null as Again | null },
   /** A link handed over by the system (a clicked burnlink:// link), for the Open view. */
   pendingLink: "",
   /** Where "Clipboard cleared." is said when Rust clears a copied link or secret. */

@@ -2,7 +2,7 @@
 import { h, show, when } from "../../dom";
 import { CLIENT_TEXT, ENDED_TEXT, plural, STATE_TEXT } from "../../text";
 import { api, errorText, type HistoryEntry } from "../api";
-import { root, state } from "../state";
+import { nav, root, state } from "../state";
 
 /** The link's event log, oldest first: what the relay counted and when things happened (never who, never where). */
 function eventLog(e: HistoryEntry): HTMLElement {
@@ -56,6 +56,21 @@ export function historyView() {
           });
           actions.append(r);
         }
+        // Send again: a new link for the same files (or the text typed again); the old one is revoked if still live.
+        const again = h("button", { type: "button", testid: "send-again" }, "Send again");
+        again.addEventListener("click", async () => {
+          try {
+            const d = await api.sendAgain(e.id);
+            state.draft = {
+              paths: d.paths,
+              again: { ttl_secs: d.ttl_secs, policy: d.policy, allow: d.allow, label: d.label, replaces: d.replaces, retype: d.paths.length === 0 },
+            };
+            nav("send");
+          } catch (err) {
+            status.textContent = errorText(err);
+          }
+        });
+        actions.append(again);
         const f = h("button", { type: "button", class: "link" }, "Forget");
         f.addEventListener("click", async () => {
           await api.forget(e.id);

@@ -51,12 +51,31 @@ export function sendView() {
   const ttl = ttlSelect();
   const { input: pass, row: passRow } = passphraseField(api.generatePassphrase);
   const rules = policyFields(ttl);
+  // Sending a link of the history again: its settings, and a word on what happens to the old link.
+  const again = state.draft.again;
+  let againNote: HTMLElement | null = null;
+  if (again) {
+    rules.policy.value = again.policy ?? "";
+    rules.policy.dispatchEvent(new Event("change"));
+    ttl.value = String(again.ttl_secs);
+    if (ttl.value !== String(again.ttl_secs)) ttl.value = String(rules.chosen()?.ttl ?? 86400);
+    rules.allow.value = again.allow.join(", ");
+    label.value = again.label;
+    againNote = h(
+      "p",
+      { class: "warn", role: "status", testid: "reissue-note" },
+      again.retype
+        ? `Sending “${again.label}” again: type the secret again (Burnlink never keeps it). The old link is revoked if it still works.`
+        : `Sending “${again.label}” again: a new link for the same files. The old link is revoked if it still works.`,
+    );
+  }
   const status = h("div", { class: "status", role: "status" });
   const create = h("button", { type: "submit", class: "primary", testid: "create" }, SEND_TITLE);
   const form = h(
     "form",
     { class: "card", "aria-labelledby": "send-title" },
     h("h1", { id: "send-title" }, "Send something once"),
+    againNote,
     zone,
     h("label", { for: "secret" }, "…or a secret"),
     text,
@@ -100,8 +119,9 @@ export function sendView() {
         label: label.value || null,
         policy: rules.policy.value || null,
         allow: rules.allowList(),
+        replaces: again?.replaces ?? null,
       });
-      state.draft.paths = [];
+      state.draft = { paths: [], again: null };
       (shown ?? sentView(sent, withPass, bar.el)).done();
     } catch (e) {
       if (shown) {
