@@ -291,6 +291,7 @@ describe("web sender", () => {
       timeout: 30_000,
     });
     assert.match(await state.textContent(), /Opened/);
+    assert.match(await m.getByTestId("manage-facts").textContent(), /Opened.* with the burnlink command/, "who opened it");
 
     const second = await make("never read");
     await m.goto(second.manage);

@@ -6,7 +6,7 @@
 import { errorCard, facts, h, show, when } from "./dom";
 import { idFromPath, tokenFromFragment } from "./link";
 import { ApiError, revoke, status, type LinkStatus } from "./relay";
-import { STATE_TEXT } from "./text";
+import { CLIENT_TEXT, plural, STATE_TEXT } from "./text";
 
 /** How often an open manage page asks the relay again. */
 const FOLLOW_MS = 10_000;
@@ -36,7 +36,8 @@ export async function manage(root: HTMLElement) {
       ["Created", when(s.createdAt)],
       ["Expires unopened", when(s.expiresAt)],
     ];
-    if (s.claimedAt) rows.push(["Opened", when(s.claimedAt)]);
+    if (s.previews) rows.push(["Page fetched", plural(s.previews, "time") + " (link previews count too)"]);
+    if (s.claimedAt) rows.push(["Opened", when(s.claimedAt) + (s.claimedVia ? ` ${CLIENT_TEXT[s.claimedVia] ?? ""}` : "")]);
     if (s.endedAt && s.state !== "consumed") rows.push(["Ended", when(s.endedAt)]);
     if (s.failedAttempts) rows.push(["Wrong passphrases", String(s.failedAttempts)]);
     list.replaceChildren(facts(rows, "manage-facts"));

@@ -239,6 +239,10 @@ export interface LinkStatus {
   claimedAt: number | null;
   endedAt: number | null;
   failedAttempts: number;
+  /** Fetches of the link's page (link previews count too). */
+  previews: number;
+  /** The kind of client that claimed it: app, browser or cli. */
+  claimedVia: string | null;
 }
 
 async function manageCall(id: string, manage: string, what: "/status" | "/revoke"): Promise<LinkStatus> {
@@ -252,6 +256,8 @@ async function manageCall(id: string, manage: string, what: "/status" | "/revoke
     claimedAt: j.claimed_at ?? null,
     endedAt: j.ended_at ?? null,
     failedAttempts: j.failed_attempts,
+    previews: j.previews ?? 0,
+    claimedVia: j.claimed_via ?? null,
   };
 }
 

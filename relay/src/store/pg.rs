@@ -59,6 +59,14 @@ use super::blobs::{Blobs, BlobsUrl, UploadId, PART, PART_CHUNKS};
 use super::seal::{self, Algorithm, Opener, Sealer, StorageKey};
 use super::{sealed, BlobStream, Decide, Release, Scanned, Store, StoreError, TickBatch, Ticked, Upload, UploadEnded};
 
+/// The database's clock in epoch milliseconds, as SQL. Live uploads' heartbeats and their staleness are both judged
+/// by it, so relays whose clocks disagree still agree on which upload is alive.
+macro_rules! db_now_ms {
+    () => {
+        "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT"
+    };
+}
+
 /// The schema, one migration per version, in order. Never edit a released one: add the next.
 const MIGRATIONS: &[(i32, &str)] = &[
     (
@@ -770,10 +778,14 @@ impl Store for PgStore {
     async fn cut_off_uploads(&self) -> Result<Vec<LinkId>, StoreError> {
         let rows = self
             .query(
-                "SELECT c.id FROM burnlink_links l JOIN burnlink_contents c ON c.id = l.id
+                concat!(
+                    "SELECT c.id FROM burnlink_links l JOIN burnlink_contents c ON c.id = l.id
                  WHERE l.uploading AND l.holds
-                   AND c.touched < (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT - $1
-                 LIMIT $2",
+                   AND c.touched < ",
+                    db_now_ms!(),
+                    " - $1
+                 LIMIT $2"
+                ),
                 &[&ms(LIVE_STALE), &TIDY_BATCH],
             )
             .await?;
@@ -808,21 +820,38 @@ impl Store for PgStore {
     }
 }
 
+/// How far a content's parts have got.
+struct PartsProgress {
+    /// Parts durable and counted.
+    durable: i32,
+    /// All of them are, and the link no longer says "uploading".
+    complete: bool,
+    /// The writer stopped refreshing the row (by the database's clock, past [`LIVE_STALE`]).
+    stale: bool,
+}
+
 impl PgStore {
-    /// How far `id`'s parts have got: how many are durable, whether all are and the link no longer says "uploading",
-    /// and whether the writer stopped refreshing the row; `None` if the row is gone.
-    async fn progress(&self, id: &LinkId) -> Result<Option<(i32, bool, bool)>, StoreError> {
+    /// How far `id`'s parts have got; `None` if the row is gone.
+    async fn progress(&self, id: &LinkId) -> Result<Option<PartsProgress>, StoreError> {
         let rows = self
             .query(
-                "SELECT c.segments, c.sealed_len IS NOT NULL, COALESCE(l.uploading, false),
-                        (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT - c.touched
-                 FROM burnlink_contents c LEFT JOIN burnlink_links l ON l.id = c.id WHERE c.id = $1",
+                concat!(
+                    "SELECT c.segments, c.sealed_len IS NOT NULL, COALESCE(l.uploading, false),
+                        ",
+                    db_now_ms!(),
+                    " - c.touched
+                 FROM burnlink_contents c LEFT JOIN burnlink_links l ON l.id = c.id WHERE c.id = $1"
+                ),
                 &[&&id.0[..]],
             )
             .await?;
         let Some(row) = rows.first() else { return Ok(None) };
         let (uploading, stale) = (row.get::<_, bool>(2), row.get::<_, i64>(3) > ms(LIVE_STALE));
-        Ok(Some((row.get::<_, Option<i32>>(0).unwrap_or(0), row.get::<_, bool>(1) && !uploading, stale)))
+        Ok(Some(PartsProgress {
+            durable: row.get::<_, Option<i32>>(0).unwrap_or(0),
+            complete: row.get::<_, bool>(1) && !uploading,
+            stale,
+        }))
     }
 
     /// After an abandoned published upload's last PUT: deletes its segments if its row is already erased (the erase
@@ -917,11 +946,11 @@ impl Parts {
             match self.store.progress(&self.id).await {
                 Err(e) => return Some(Err(io::Error::other(e))),
                 Ok(None) => return Some(Err(io::Error::other(UploadEnded))),
-                Ok(Some((_, false, true))) => {
+                Ok(Some(p)) if p.stale && !p.complete => {
                     tracing::debug!(link = %self.id.short(), "a live upload's writer went quiet");
                     return Some(Err(io::Error::other(UploadEnded)));
                 }
-                Ok(Some((known, done, _))) => (self.known, self.done) = (known, done),
+                Ok(Some(p)) => (self.known, self.done) = (p.durable, p.complete),
             }
         }
     }
@@ -1002,12 +1031,16 @@ async fn count_part(
         // The piece goes in only beside its counted row, whose lock an erase waits for: no piece outlives its row.
         Some(data) => store
             .query(
-                "WITH c AS (UPDATE burnlink_contents SET segments = $2 + 1,
-                                   touched = (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT
+                concat!(
+                    "WITH c AS (UPDATE burnlink_contents SET segments = $2 + 1,
+                                   touched = ",
+                    db_now_ms!(),
+                    "
                             WHERE id = $1 RETURNING id),
                       p AS (INSERT INTO burnlink_pieces (id, n, data) SELECT id, $2, $3 FROM c
                             ON CONFLICT (id, n) DO NOTHING)
-                 SELECT count(*) FROM c",
+                 SELECT count(*) FROM c"
+                ),
                 &[&idb, &n, &&data[..]],
             )
             .await?
@@ -1016,9 +1049,13 @@ async fn count_part(
         None => {
             store
                 .execute(
-                    "UPDATE burnlink_contents SET segments = $2 + 1,
-                            touched = (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT
-                     WHERE id = $1",
+                    concat!(
+                        "UPDATE burnlink_contents SET segments = $2 + 1,
+                            touched = ",
+                        db_now_ms!(),
+                        "
+                     WHERE id = $1"
+                    ),
                     &[&idb, &n],
                 )
                 .await? as i64
@@ -1161,8 +1198,12 @@ impl PgUpload {
                 tick.tick().await;
                 let beat = store
                     .execute(
-                        "UPDATE burnlink_contents SET touched = (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT
-                         WHERE id = $1",
+                        concat!(
+                            "UPDATE burnlink_contents SET touched = ",
+                            db_now_ms!(),
+                            "
+                         WHERE id = $1"
+                        ),
                         &[&&id.0[..]],
                     )
                     .await;
@@ -1244,11 +1285,14 @@ impl Upload for PgUpload {
         let idb = &self.id.0[..];
         let args: [&(dyn ToSql + Sync); 6] = [&idb, &r.record, &r.state, &r.holds, &r.deadline, &r.size];
         // The link and a fresh heartbeat in one statement, on the database's clock that readers compare against.
-        let sql =
-            "WITH c AS (UPDATE burnlink_contents SET touched = (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT
+        let sql = concat!(
+            "WITH c AS (UPDATE burnlink_contents SET touched = ",
+            db_now_ms!(),
+            "
                               WHERE id = $1 AND sealed_len IS NULL RETURNING id)
                    INSERT INTO burnlink_links (id, record, state, holds, deadline, size, uploading)
-                   SELECT id, $2, $3, $4, $5, $6, true FROM c";
+                   SELECT id, $2, $3, $4, $5, $6, true FROM c"
+        );
         let visible = self.insert_link(sql, &args, &r.record).await;
         if let Err(e) = visible {
             self.store.inner.live.lock().expect("not poisoned").remove(&self.id);
@@ -1264,9 +1308,13 @@ impl Upload for PgUpload {
         let n = self
             .store
             .execute(
-                "UPDATE burnlink_contents SET sealed_len = $2,
-                        touched = (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT
-                 WHERE id = $1 AND (sealed_len IS NULL OR sealed_len = $2)",
+                concat!(
+                    "UPDATE burnlink_contents SET sealed_len = $2,
+                        touched = ",
+                    db_now_ms!(),
+                    "
+                 WHERE id = $1 AND (sealed_len IS NULL OR sealed_len = $2)"
+                ),
                 &[&&self.id.0[..], &sealed_len],
             )
             .await?;
@@ -1293,12 +1341,16 @@ impl Drop for PgUpload {
         if self.committed || self.spilled.is_none() {
             return; // nothing of an inline upload reached the database
         }
-        let published = self.heartbeat.take().map(|heartbeat| {
-            heartbeat.abort();
-            self.store.inner.live.lock().expect("not poisoned").remove(&self.id);
-            // Woken, this relay's readers find the upload ended.
-            self.wake.send_replace(());
-        });
+        let published = match self.heartbeat.take() {
+            Some(heartbeat) => {
+                heartbeat.abort();
+                self.store.inner.live.lock().expect("not poisoned").remove(&self.id);
+                // Woken, this relay's readers find the upload ended.
+                self.wake.send_replace(());
+                true
+            }
+            None => false,
+        };
         let (in_flight, name) = match self.spilled.take() {
             Some(Spilled::Object { name, in_flight }) => (in_flight, Some(name)),
             _ => (None, None),
@@ -1314,9 +1366,9 @@ impl Drop for PgUpload {
                     let _ = task.await;
                 }
                 let done = match (published, name) {
-                    (None, _) => store.erase(&id).await,
-                    (Some(()), Some(name)) => store.delete_stragglers(&id, &name).await,
-                    (Some(()), None) => Ok(()),
+                    (false, _) => store.erase(&id).await,
+                    (true, Some(name)) => store.delete_stragglers(&id, &name).await,
+                    (true, None) => Ok(()),
                 };
                 if let Err(e) = done {
                     tracing::warn!("cleaning up an abandoned upload failed, a sweep will: {e}");
