@@ -564,3 +564,68 @@ fn a_relay_operator_limits_templates_and_expiry() {
     let opened = run(r.cli(h.path()).args(["open", ok["link"].as_str().unwrap()]), b"").expect_code(0);
     assert_eq!(opened.stdout_str(), "within limits");
 }
+
+/// `--recipients 3`: one upload gives three links, each with its own key, each burning on its own. One recipient's
+/// link opens nothing of another's; the content survives a relay kill while links still need it, and goes when the
+/// last link ends.
+#[test]
+fn several_recipients_get_links_that_each_burn_on_their_own() {
+    let mut r = Relay::start(&[]);
+    let h = home();
+    write_random(&h.path().join("shared.bin"), 3 << 20, 21);
+    let out = run(r.cli(h.path()).args(["send", "--recipients", "3", "--json", "shared.bin"]), b"").expect_code(0);
+    let sent: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(sent.len(), 3);
+    let field =
+        |k: &str| sent.iter().map(|s| s[k].as_str().unwrap().to_owned()).collect::<std::collections::HashSet<_>>();
+    for k in ["link", "id", "manage_token"] {
+        assert_eq!(field(k).len(), 3, "three distinct {k}s");
+    }
+    let link = |i: usize| sent[i]["link"].as_str().unwrap().to_owned();
+    let secret = |i: usize| link(i).split_once('#').unwrap().1.to_owned();
+    let opened = |r: &Relay, i: usize, dir: &str| {
+        std::fs::create_dir_all(h.path().join(dir)).unwrap();
+        run(r.cli(h.path()).args(["open", &link(i), "--out", dir]), b"")
+    };
+
+    // Someone holding the second link cannot use it on the first: its key is not the first link's key.
+    let crossed = link(0).replace(&secret(0), &secret(1));
+    run(r.cli(h.path()).args(["open", &crossed]), b"").expect_code(4);
+    assert_eq!(status(&r, h.path(), &sent[0])["failed_attempts"], 0);
+
+    opened(&r, 1, "o1").expect_code(0);
+    assert_eq!(sha256_file(&h.path().join("o1/shared.bin")), sha256_file(&h.path().join("shared.bin")));
+    opened(&r, 1, "o1b").expect_code(3);
+    for i in [0, 2] {
+        assert_eq!(status(&r, h.path(), &sent[i])["state"], "fresh", "link {i} is untouched by another's burn");
+    }
+    // The first link, under whose id the content is stored, is revoked: the others keep it.
+    let (id, token) = (sent[0]["id"].as_str().unwrap(), sent[0]["manage_token"].as_str().unwrap());
+    run(r.cli(h.path()).args(["revoke", id, "--manage", token]), b"").expect_code(0);
+    assert_eq!(status(&r, h.path(), &sent[2])["state"], "fresh");
+    opened(&r, 0, "o0").expect_code(3);
+    // The relay dies and comes back: its start-up clean-up keeps content that a live link still shares.
+    r.restart();
+    opened(&r, 2, "o2").expect_code(0);
+    assert_eq!(sha256_file(&h.path().join("o2/shared.bin")), sha256_file(&h.path().join("shared.bin")));
+    if !cluster_mode() {
+        let blobs = r.data.path().join("relay/blobs");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left: Vec<_> = std::fs::read_dir(&blobs).unwrap().map(|e| e.unwrap().file_name()).collect();
+            if left == [std::ffi::OsString::from("tmp")] {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the content outlived its last link: {left:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    // A text for two: two lines, each opening it once.
+    let two = run(r.cli(h.path()).args(["send", "--recipients", "2", "-"]), b"for both of you").expect_code(0);
+    let lines: Vec<_> = two.stdout_str().lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 2);
+    for l in &lines {
+        assert_eq!(run(r.cli(h.path()).args(["open", l]), b"").expect_code(0).stdout_str(), "for both of you");
+    }
+    run(r.cli(h.path()).args(["send", "--recipients", "21", "-"]), b"x").expect_code(2);
+}

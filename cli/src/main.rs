@@ -103,6 +103,11 @@ struct SendArgs {
     /// was generated).
     #[arg(long)]
     json: bool,
+    /// Make N independent one-time links for one upload, one per recipient, each with its own key, burning on its
+    /// own (printed one per line once everything is stored; with --json, an array). The content is deleted when the
+    /// last of them ends.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=burnlink_core::proto::MAX_RECIPIENTS as i64))]
+    recipients: u8,
     /// Print the link only once the whole upload is stored. By default it is printed as soon as the relay accepts the
     /// first bytes, and a recipient can open it while the upload runs (keep this command running until it ends).
     #[arg(long)]
@@ -344,7 +349,7 @@ async fn send(a: SendArgs) -> Result<(), Fail> {
         }) as OnLink
     });
     let rules = Rules { policy: a.policy, allow: a.allow.clone() };
-    let opts = SendOptions { ttl, passphrase, rules, live };
+    let opts = SendOptions { ttl, passphrase, rules, recipients: a.recipients.into(), live };
     let sent = burnlink_client::send::send(&client, &origin, payload, opts, progress).await;
     bar.finish_and_clear();
     // Closed on every path: a connection left to time out keeps a slot of this address's limit at the relay.
@@ -369,23 +374,34 @@ async fn send(a: SendArgs) -> Result<(), Fail> {
     Ok(())
 }
 
-/// The link on stdout (flushed: a script may be waiting for it while the upload runs), or its JSON. A generated
-/// passphrase goes into the JSON, or else to stderr beside the link, for the sender to pass on by another channel.
+/// The link on stdout (flushed: a script may be waiting for it while the upload runs), or its JSON; several
+/// recipients' links one per line, or a JSON array. A generated passphrase goes into the JSON, or else to stderr
+/// beside the link, for the sender to pass on by another channel.
 fn print_sent(sent: &Sent, json: bool, uploading: bool, generated: Option<&SecretString>) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
+    let links = std::iter::once((sent.link.as_str(), sent.id, &sent.manage))
+        .chain(sent.more.iter().map(|m| (m.link.as_str(), m.id, &m.manage)));
     if json {
-        let mut v = serde_json::json!({
-            "link": sent.link.as_str(),
-            "id": sent.id.to_string(),
-            "expires_at": rfc3339(sent.expires_at),
-            "manage_token": sent.manage.to_text().as_str(),
-        });
-        if let Some(p) = generated {
-            v["passphrase"] = p.expose_secret().into();
-        }
+        let mut all: Vec<_> = links
+            .map(|(link, id, manage)| {
+                let mut v = serde_json::json!({
+                    "link": link,
+                    "id": id.to_string(),
+                    "expires_at": rfc3339(sent.expires_at),
+                    "manage_token": manage.to_text().as_str(),
+                });
+                if let Some(p) = generated {
+                    v["passphrase"] = p.expose_secret().into();
+                }
+                v
+            })
+            .collect();
+        let v = if sent.more.is_empty() { all.remove(0) } else { serde_json::Value::Array(all) };
         writeln!(out, "{v}")?;
     } else {
-        writeln!(out, "{}", sent.link.as_str())?;
+        for (link, ..) in links {
+            writeln!(out, "{link}")?;
+        }
         if let Some(p) = generated {
             eprintln!("Passphrase (send it by another channel than the link): {}", p.expose_secret());
         }

@@ -11,7 +11,7 @@ use burnlink_core::envelope::{payload_overhead, Sealer};
 use burnlink_core::keys::{ManageToken, NewLink};
 use burnlink_core::link::{Link, LinkId, RelayOrigin};
 use burnlink_core::policy::{Rules, MAX_ALLOW};
-use burnlink_core::proto::CreateRequest;
+use burnlink_core::proto::{CreateRequest, Recipient, MAX_RECIPIENTS};
 use burnlink_core::secrecy::SecretString;
 use burnlink_core::state::{CreateError, Timestamp, MAX_TTL, MIN_TTL};
 use burnlink_core::zeroize::Zeroizing;
@@ -64,6 +64,9 @@ pub struct SendOptions {
     /// The template and network allowlist (checked here before anything is uploaded; a template that requires a
     /// passphrase needs one in `passphrase`: front ends generate it and show it).
     pub rules: Rules,
+    /// How many recipients: one upload, a link for each, each with its own keys, burning on its own (1 ..=
+    /// [`MAX_RECIPIENTS`]). More than one makes the links once everything is stored (`live` is not used).
+    pub recipients: usize,
     /// `Some`: a live link, handed to this as soon as the relay has made it visible (its `bytes` are the plaintext
     /// bytes that will be sent), while the upload goes on; a recipient may open it at once. `None`: the link exists
     /// only once everything is stored.
@@ -87,6 +90,24 @@ pub struct Sent {
     pub bytes: u64,
     /// Symbolic links and special files that were skipped.
     pub skipped: Vec<PathBuf>,
+    /// The other recipients' links of the same upload (see [`SendOptions::recipients`]).
+    pub more: Vec<SentLink>,
+}
+
+/// Another recipient's link of an upload. Its `Debug` shows neither the link nor the manage token.
+pub struct SentLink {
+    /// The https link, with its own secret in the fragment.
+    pub link: Zeroizing<String>,
+    /// Its id.
+    pub id: LinkId,
+    /// Its own manage token.
+    pub manage: ManageToken,
+}
+
+impl std::fmt::Debug for SentLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SentLink").field("id", &self.id).finish_non_exhaustive()
+    }
 }
 
 #[derive(Clone)]
@@ -103,6 +124,7 @@ impl std::fmt::Debug for Sent {
             .field("expires_at", &self.expires_at)
             .field("bytes", &self.bytes)
             .field("skipped", &self.skipped)
+            .field("more", &self.more)
             .finish_non_exhaustive()
     }
 }
@@ -211,6 +233,9 @@ pub async fn send(
             return Err(Error::Input(CreateError::PolicyPassphrase(t).to_string()));
         }
     }
+    if !(1..=MAX_RECIPIENTS).contains(&opts.recipients) {
+        return Err(Error::Input(format!("one upload gives 1 to {MAX_RECIPIENTS} links")));
+    }
     if opts.rules.allow.len() > MAX_ALLOW {
         return Err(Error::Input(CreateError::Allowlist.to_string()));
     }
@@ -227,41 +252,62 @@ pub async fn send(
     };
     let total = estimate(&entries, text.as_ref().map_or(0, |t| t.len()));
     let passphrase = opts.passphrase;
-    // Argon2id (64 MiB) and key derivation: real work, off the async threads.
-    let new = tokio::task::spawn_blocking(move || {
-        NewLink::generate(&mut rand::rngs::OsRng, passphrase.as_ref()).map_err(|e| Error::Input(e.to_string()))
+    let n = opts.recipients.max(1);
+    // Argon2id (64 MiB) and key derivation: real work, off the async threads. Each recipient's link has its own
+    // secret, so its own keys and passphrase salt.
+    let mut links = tokio::task::spawn_blocking(move || {
+        (0..n)
+            .map(|_| NewLink::generate(&mut rand::rngs::OsRng, passphrase.as_ref()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::Input(e.to_string()))
     })
     .await
     .map_err(join)??;
-    let manage = ManageToken::generate(&mut rand::rngs::OsRng);
+    let manages: Vec<_> = (0..n).map(|_| ManageToken::generate(&mut rand::rngs::OsRng)).collect();
+    let recipients: Vec<_> = links.iter().map(|l| l.keys.recipient()).collect();
+    let extra = links[1..]
+        .iter()
+        .zip(&manages[1..])
+        .map(|(l, m)| Recipient {
+            claim_hash: l.keys.claim_key().digest(),
+            holder_hash: l.keys.holder().digest(),
+            manage_hash: m.digest(),
+            meta: l.meta,
+        })
+        .collect();
+    let others: Vec<_> = links.drain(1..).zip(manages[1..].iter().cloned()).collect();
+    let new = links.remove(0);
+    let manage = manages[0].clone();
+    // Several recipients' links are made once everything is stored: each must find the whole content.
+    let live = if n > 1 { None } else { opts.live.clone() };
     let req = CreateRequest {
         ttl_secs: opts.ttl.as_secs() as u32,
         claim_hash: new.keys.claim_key().digest(),
         holder_hash: new.keys.holder().digest(),
         manage_hash: manage.digest(),
         meta: new.meta,
-        live: opts.live.is_some().then_some(total),
+        live: live.is_some().then_some(total),
         rules: opts.rules.clone(),
+        extra,
     };
     let link_of = |id: LinkId| Link { relay: Some(origin.clone()), id, secret: new.secret.clone() }.to_https(origin);
     let on_created = |id: LinkId, expires_at: Timestamp| {
         crate::timing::mark("created");
-        if let Some(f) = &opts.live {
-            let early =
-                Sent { link: link_of(id), id, expires_at, manage: manage.clone(), bytes, skipped: skipped.clone() };
+        if let Some(f) = &live {
+            let (manage, skipped) = (manage.clone(), skipped.clone());
+            let early = Sent { link: link_of(id), id, expires_at, manage, bytes, skipped, more: Vec::new() };
             f(&early);
         }
     };
 
-    let recipient = new.keys.recipient();
     // A relay that is busy says how long to wait before anything is stored: seal and upload again after that, within
     // a bound. Files are read again; the text is still in memory.
     let mut patience = Patience::default();
-    let (id, expires_at) = loop {
+    let (id, expires_at, more_ids) = loop {
         let attempt = upload(
             client,
             req.clone(),
-            recipient.clone(),
+            recipients.clone(),
             entries.clone(),
             text.clone(),
             total,
@@ -279,7 +325,19 @@ pub async fn send(
         }
     };
     crate::timing::mark("stored");
-    Ok(Sent { link: link_of(id), id, expires_at, manage, bytes, skipped })
+    if more_ids.len() != others.len() {
+        return Err(TransportError::Protocol("the relay made a different number of links".into()).into());
+    }
+    let more = others
+        .into_iter()
+        .zip(more_ids)
+        .map(|((l, manage), id)| SentLink {
+            link: Link { relay: Some(origin.clone()), id, secret: l.secret.clone() }.to_https(origin),
+            id,
+            manage,
+        })
+        .collect();
+    Ok(Sent { link: link_of(id), id, expires_at, manage, bytes, skipped, more })
 }
 
 /// Seals the payload on a blocking thread while it streams to the relay.
@@ -287,17 +345,17 @@ pub async fn send(
 async fn upload(
     client: &RelayClient,
     req: CreateRequest,
-    recipient: burnlink_core::age::x25519::Recipient,
+    recipients: Vec<burnlink_core::age::x25519::Recipient>,
     entries: Vec<Entry>,
     text: Option<Zeroizing<String>>,
     total: u64,
     progress: Progress,
     on_created: crate::transport::OnCreated<'_>,
-) -> Result<(LinkId, Timestamp), Error> {
+) -> Result<(LinkId, Timestamp, Vec<LinkId>), Error> {
     // The sealing thread hands over whole chunks, each sent without another copy; a few in flight keep both sides busy.
     let (tx, chunks) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
     let seal = tokio::task::spawn_blocking(move || -> Result<(), Error> {
-        let mut s = Sealer::to_recipient(&recipient, ChunkWriter::new(tx))?;
+        let mut s = Sealer::to_recipients(&recipients, ChunkWriter::new(tx))?;
         if let Some(t) = text {
             s.add_text(t.as_bytes())?;
         }
@@ -395,8 +453,14 @@ mod tests {
             manage,
             bytes: 5,
             skipped: Vec::new(),
+            more: vec![SentLink {
+                link: Zeroizing::new("https://r.example/o/BBBBBBBBBBBBBBBBBBBBBB#OTHER-SECRET".into()),
+                id: LinkId([1; 16]),
+                manage: ManageToken::from_bytes([0x5b; 32]),
+            }],
         };
         let shown = format!("{sent:?} {sent:#?}");
+        assert!(!shown.contains("OTHER-SECRET"), "{shown}");
         assert!(!shown.contains("FRAGMENT-SECRET") && !shown.contains(&token[..12]), "{shown}");
     }
 }

@@ -521,7 +521,8 @@ impl RelayClient {
         body: impl AsyncRead + Unpin,
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<(LinkId, Timestamp), TransportError> {
-        self.create_from(req, Source::Reader(body), progress, &|_, _| {}).await
+        let (id, expires_at, _) = self.create_from(req, Source::Reader(body), progress, &|_, _| {}).await?;
+        Ok((id, expires_at))
     }
 
     /// [`RelayClient::create`] from chunks that a producer (the sealing thread) hands over, so each is sent without
@@ -534,7 +535,7 @@ impl RelayClient {
         chunks: mpsc::Receiver<std::io::Result<Bytes>>,
         progress: &(dyn Fn(u64) + Send + Sync),
         on_created: OnCreated<'_>,
-    ) -> Result<(LinkId, Timestamp), TransportError> {
+    ) -> Result<(LinkId, Timestamp, Vec<LinkId>), TransportError> {
         self.create_from(req, Source::<tokio::io::Empty>::Chunks(chunks), progress, on_created).await
     }
 
@@ -544,7 +545,7 @@ impl RelayClient {
         mut body: Source<R>,
         progress: &(dyn Fn(u64) + Send + Sync),
         on_created: OnCreated<'_>,
-    ) -> Result<(LinkId, Timestamp), TransportError> {
+    ) -> Result<(LinkId, Timestamp, Vec<LinkId>), TransportError> {
         let live = req.live.is_some();
         let (mut send, mut recv) = self.start(&Request::Create(req)).await?;
         let upload = async {
@@ -575,17 +576,17 @@ impl RelayClient {
         };
         let answers = async {
             let mut rbuf = Vec::new();
-            let (id, expires_at) = match next_response(&mut recv, &mut rbuf).await? {
-                Some(Response::Created { id, expires_at }) => (id, expires_at),
+            let (id, expires_at, more) = match next_response(&mut recv, &mut rbuf).await? {
+                Some(Response::Created { id, expires_at, more }) => (id, expires_at, more),
                 Some(other) => return Err(unexpected(other)),
                 None => return Err(TransportError::Protocol("no answer to create".into())),
             };
             if !live {
-                return Ok((id, expires_at));
+                return Ok((id, expires_at, more));
             }
             on_created(id, expires_at);
             match next_response(&mut recv, &mut rbuf).await? {
-                Some(Response::Stored { .. }) => Ok((id, expires_at)),
+                Some(Response::Stored { .. }) => Ok((id, expires_at, more)),
                 Some(other) => Err(unexpected(other)),
                 None => Err(TransportError::ConnectionLost("the relay did not confirm the upload".into())),
             }

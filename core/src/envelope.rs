@@ -57,7 +57,13 @@ impl<W: Write> Sealer<W> {
 
     /// Seals to an explicit age recipient (request-a-secret links carry the requester's public key).
     pub fn to_recipient(recipient: &age::x25519::Recipient, out: W) -> io::Result<Self> {
-        let enc = age::Encryptor::with_recipients(std::iter::once(recipient as &dyn age::Recipient))
+        Self::to_recipients(std::slice::from_ref(recipient), out)
+    }
+
+    /// Seals once to several recipients (one upload, a link for each): each link's identity opens the same payload,
+    /// and a recipient learns how many stanzas the header has, nothing of the other links' keys.
+    pub fn to_recipients(recipients: &[age::x25519::Recipient], out: W) -> io::Result<Self> {
+        let enc = age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
             .map_err(|e| io::Error::other(e.to_string()))?;
         Ok(Self { inner: ContainerWriter::new(enc.wrap_output(out)?) })
     }

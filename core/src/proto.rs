@@ -118,6 +118,25 @@ pub struct CreateRequest {
     pub live: Option<u64>,
     /// The template and allowlist (trailing fields; left out when empty, as older clients send it).
     pub rules: Rules,
+    /// More recipients of the same upload: each gets a link of its own, with its own keys, that burns on its own
+    /// (at most [`MAX_RECIPIENTS`] links in all; not with `live`).
+    pub extra: Vec<Recipient>,
+}
+
+/// Most links one upload may give (one per recipient).
+pub const MAX_RECIPIENTS: usize = 20;
+
+/// One more recipient's link of an upload: what the relay stores of its keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recipient {
+    /// `SHA-256(C)` of its link.
+    pub claim_hash: Digest32,
+    /// `SHA-256(H)` of its link.
+    pub holder_hash: Digest32,
+    /// `SHA-256(manage token)` of its link.
+    pub manage_hash: Digest32,
+    /// Its public metadata (its own secret check and passphrase salt).
+    pub meta: PublicMeta,
 }
 
 /// A client's request.
@@ -233,8 +252,14 @@ impl Request {
                     }
                     None => tag::CREATE,
                 };
-                if !c.rules.is_empty() {
+                if !c.rules.is_empty() || !c.extra.is_empty() {
                     w.rules(&c.rules);
+                }
+                if !c.extra.is_empty() {
+                    w.u8(c.extra.len().min(MAX_RECIPIENTS) as u8);
+                    for x in c.extra.iter().take(MAX_RECIPIENTS) {
+                        w.bytes(&x.claim_hash.0).bytes(&x.holder_hash.0).bytes(&x.manage_hash.0).meta(&x.meta);
+                    }
                 }
                 t
             }
@@ -287,6 +312,24 @@ impl Request {
                 meta: r.meta()?,
                 live: if t == tag::CREATE_LIVE { Some(r.u64()?) } else { None },
                 rules: if r.is_empty() { Rules::default() } else { r.rules()? },
+                extra: if r.is_empty() {
+                    Vec::new()
+                } else {
+                    let n = r.u8()? as usize;
+                    if n >= MAX_RECIPIENTS {
+                        return Err(DecodeError::Invalid("too many recipients"));
+                    }
+                    (0..n)
+                        .map(|_| {
+                            Ok(Recipient {
+                                claim_hash: r.digest()?,
+                                holder_hash: r.digest()?,
+                                manage_hash: r.digest()?,
+                                meta: r.meta()?,
+                            })
+                        })
+                        .collect::<Result<_, DecodeError>>()?
+                },
             }),
             tag::PEEK => Request::Peek { id: r.id()? },
             tag::CLAIM => Request::Claim {
@@ -490,6 +533,8 @@ pub enum Response {
         id: LinkId,
         /// When it expires unopened.
         expires_at: Timestamp,
+        /// The ids of the create's [`CreateRequest::extra`] recipients' links, in order.
+        more: Vec<LinkId>,
     },
     /// Peek's answer for a fresh link.
     Info(LinkInfo),
@@ -551,8 +596,14 @@ impl Response {
     pub fn encode(&self, out: &mut Vec<u8>) {
         let mut w = Writer::default();
         let t = match self {
-            Response::Created { id, expires_at } => {
+            Response::Created { id, expires_at, more } => {
                 w.bytes(&id.0).time(*expires_at);
+                if !more.is_empty() {
+                    w.u8(more.len() as u8);
+                    for m in more {
+                        w.bytes(&m.0);
+                    }
+                }
                 tag::CREATED
             }
             Response::Info(i) => {
@@ -613,7 +664,15 @@ impl Response {
         let (t, body, used) = unframe(buf)?;
         let mut r = Reader::new(body);
         let resp = match t {
-            tag::CREATED => Response::Created { id: r.id()?, expires_at: r.time()? },
+            tag::CREATED => Response::Created {
+                id: r.id()?,
+                expires_at: r.time()?,
+                more: match r.trailing_u8()? {
+                    None => Vec::new(),
+                    Some(n) if (n as usize) < MAX_RECIPIENTS => (0..n).map(|_| r.id()).collect::<Result<_, _>>()?,
+                    Some(_) => return Err(DecodeError::Invalid("too many recipients")),
+                },
+            },
             tag::INFO => Response::Info(LinkInfo { size: r.u64()?, expires_at: r.time()?, meta: r.meta()? }),
             tag::CLAIMED => Response::Claimed {
                 lease: LeaseToken::from_bytes(r.array()?),
@@ -674,6 +733,7 @@ mod tests {
                 meta: meta(true),
                 live: None,
                 rules: Default::default(),
+                extra: Vec::new(),
             }),
             Request::Create(CreateRequest {
                 ttl_secs: 1,
@@ -686,6 +746,25 @@ mod tests {
                     policy: Some(crate::policy::Template::UltraSecure),
                     allow: vec!["10.0.0.0/8".parse().unwrap(), "2001:db8::/32".parse().unwrap()],
                 },
+                extra: Vec::new(),
+            }),
+            Request::Create(CreateRequest {
+                ttl_secs: 600,
+                claim_hash: Digest32([2; 32]),
+                holder_hash: Digest32([4; 32]),
+                manage_hash: Digest32([3; 32]),
+                meta: meta(false),
+                live: None,
+                rules: Rules::default(),
+                extra: vec![
+                    Recipient {
+                        claim_hash: Digest32([5; 32]),
+                        holder_hash: Digest32([6; 32]),
+                        manage_hash: Digest32([7; 32]),
+                        meta: meta(true),
+                    };
+                    MAX_RECIPIENTS - 1
+                ],
             }),
             Request::Peek { id },
             Request::Claim {
@@ -716,7 +795,12 @@ mod tests {
 
     fn responses() -> Vec<Response> {
         vec![
-            Response::Created { id: LinkId([1; 16]), expires_at: Timestamp(99) },
+            Response::Created { id: LinkId([1; 16]), expires_at: Timestamp(99), more: vec![] },
+            Response::Created {
+                id: LinkId([1; 16]),
+                expires_at: Timestamp(99),
+                more: vec![LinkId([2; 16]), LinkId([3; 16])],
+            },
             Response::Info(LinkInfo { size: 1536, expires_at: Timestamp(7), meta: meta(true) }),
             Response::Claimed {
                 lease: LeaseToken::from_bytes([8; 32]),
@@ -832,7 +916,7 @@ mod tests {
         );
         // An option flag that is neither 0 nor 1.
         let mut buf = Vec::new();
-        Response::Created { id: LinkId([0; 16]), expires_at: Timestamp(0) }.encode(&mut buf);
+        Response::Created { id: LinkId([0; 16]), expires_at: Timestamp(0), more: vec![] }.encode(&mut buf);
         buf[1] = 0x88; // reinterpret as a status report: state 0, then garbage flags
         assert!(matches!(Response::decode(&buf).unwrap_err(), DecodeError::Invalid(_)));
     }

@@ -29,8 +29,9 @@ use std::time::Duration;
 pub use crate::coding::{ClientKind, StateKind, Timestamp};
 use crate::coding::{DecodeError, Reader, Writer};
 use crate::keys::{ClaimKey, Digest32, HolderProof, LeaseToken, ManageToken, PublicMeta};
+use crate::link::LinkId;
 use crate::policy::{allowed, Rules, Template, MAX_ALLOW};
-use crate::proto::{CreateRequest, LinkInfo, Response, StatusReport};
+use crate::proto::{CreateRequest, LinkInfo, Recipient, Response, StatusReport, MAX_RECIPIENTS};
 
 /// Storage encoding version of [`Record`]: 3 adds the uploading flag, and only an uploading record is written as 3; 4
 /// ends in tagged fields (uploading, the kind of client that claimed it, the link's rules), and only a record that has
@@ -44,6 +45,7 @@ mod field {
     pub const UPLOADING: u8 = 1;
     pub const CLAIMED_VIA: u8 = 2;
     pub const RULES: u8 = 3;
+    pub const GROUP: u8 = 4;
 }
 
 /// Wrong claim proofs after which a link burns.
@@ -133,6 +135,18 @@ pub struct Record {
     pub claimed_via: Option<ClientKind>,
     /// The template it was made under and where it may be claimed from.
     pub rules: Rules,
+    /// The links made by the same upload for several recipients, if it is one of them.
+    pub group: Option<Group>,
+}
+
+/// The links one upload made for several recipients. They share its content, stored under the first link's id; it
+/// is erased when the last of them ends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    /// Whose content they share.
+    pub content: LinkId,
+    /// Every link of the group, this one included.
+    pub members: Vec<LinkId>,
 }
 
 /// Why a create request was refused.
@@ -154,6 +168,12 @@ pub enum CreateError {
     /// More allowlist blocks than a link may carry.
     #[error("a network allowlist may hold at most {MAX_ALLOW} blocks")]
     Allowlist,
+    /// More recipients than one upload may give links to.
+    #[error("one upload gives at most {MAX_RECIPIENTS} links")]
+    Recipients,
+    /// Several recipients with a live upload: each of their links must find the whole content.
+    #[error("links for several recipients are made once the whole upload is stored")]
+    LiveGroup,
 }
 
 /// A duration as people say it ("24 hours", "7 days").
@@ -179,6 +199,12 @@ impl Record {
         }
         if req.rules.allow.len() > MAX_ALLOW {
             return Err(CreateError::Allowlist);
+        }
+        if req.extra.len() >= MAX_RECIPIENTS {
+            return Err(CreateError::Recipients);
+        }
+        if !req.extra.is_empty() && req.live.is_some() {
+            return Err(CreateError::LiveGroup);
         }
         if let Some(t) = req.rules.policy {
             if ttl > t.max_ttl() {
@@ -210,12 +236,29 @@ impl Record {
             uploading: false,
             claimed_via: None,
             rules: req.rules.clone(),
+            group: None,
         })
     }
 
     /// A new FRESH record for a live upload that has started: `estimate` is the sender's guess of the ciphertext size.
     pub fn new_live(req: &CreateRequest, estimate: u64, now: Timestamp) -> Result<Self, CreateError> {
         Ok(Self { uploading: true, ..Self::new(req, estimate, now)? })
+    }
+
+    /// The record of another recipient's link of the same upload: the same times, size and rules, its own keys.
+    pub fn for_recipient(&self, r: &Recipient) -> Self {
+        Self {
+            claim_hash: r.claim_hash,
+            holder_hash: r.holder_hash,
+            manage_hash: r.manage_hash,
+            meta: r.meta,
+            ..self.clone()
+        }
+    }
+
+    /// The id its content is stored under: its own, or its group's.
+    pub fn content_id(&self, own: LinkId) -> LinkId {
+        self.group.as_ref().map_or(own, |g| g.content)
     }
 
     /// When the record itself may be deleted: tombstones live until expiry + 7 days.
@@ -285,7 +328,7 @@ impl Record {
     /// Storage encoding (versioned; version 2 added the holder hash, 3 the uploading flag, 4 tagged fields).
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::default();
-        let plain = self.claimed_via.is_none() && self.rules.is_empty();
+        let plain = self.claimed_via.is_none() && self.rules.is_empty() && self.group.is_none();
         let version = match (plain, self.uploading) {
             (false, _) => 4,
             (true, true) => 3,
@@ -325,6 +368,11 @@ impl Record {
                     r.rules(&self.rules);
                     field(field::RULES, &r.0);
                 }
+                if let Some(g) = &self.group {
+                    let mut v = g.content.0.to_vec();
+                    v.extend(g.members.iter().flat_map(|m| m.0));
+                    field(field::GROUP, &v);
+                }
             }
             _ => {}
         }
@@ -363,6 +411,7 @@ impl Record {
             uploading: version == 3,
             claimed_via: None,
             rules: Rules::default(),
+            group: None,
         };
         match version {
             3 if r.u8()? != 1 => return Err(DecodeError::Invalid("bad flag")),
@@ -383,6 +432,14 @@ impl Record {
                                 Some(ClientKind::from_u8(v.u8()?).ok_or(DecodeError::Invalid("unknown client kind"))?)
                         }
                         field::RULES => rec.rules = v.rules()?,
+                        field::GROUP => {
+                            let content = v.id()?;
+                            let mut members = Vec::new();
+                            while !v.is_empty() && members.len() < MAX_RECIPIENTS {
+                                members.push(v.id()?);
+                            }
+                            rec.group = Some(Group { content, members });
+                        }
                         // A rule this relay does not know must not be dropped by a rewrite of the record.
                         _ => return Err(DecodeError::Invalid("unknown record field")),
                     }
@@ -638,6 +695,7 @@ mod tests {
             },
             live: None,
             rules: Default::default(),
+            extra: Vec::new(),
         };
         (Record::new(&req, 1000, T0).unwrap(), c, m)
     }
@@ -774,6 +832,17 @@ mod tests {
             twice.extend([2, 0, 1, 2]);
             assert!(Record::decode(&twice).is_err(), "fields in order, each once");
         }
+        // A recipient's link of a shared upload names the group's content and members.
+        let members = vec![LinkId([1; 16]), LinkId([2; 16]), LinkId([3; 16])];
+        let grouped = Record { group: Some(Group { content: LinkId([1; 16]), members }), ..r.clone() };
+        assert_eq!(grouped.encode()[0], 4);
+        assert_eq!(Record::decode(&grouped.encode()).unwrap(), grouped);
+        assert_eq!(grouped.content_id(LinkId([3; 16])), LinkId([1; 16]));
+        assert_eq!(r.content_id(LinkId([3; 16])), LinkId([3; 16]));
+        let mut ragged = grouped.encode();
+        let at = ragged.len() - 1;
+        ragged.remove(at);
+        assert!(Record::decode(&ragged).is_err(), "a member id cut short");
     }
 
     #[test]
@@ -832,6 +901,7 @@ mod tests {
             meta: PublicMeta { check: r.meta.check, kdf: if kdf { r.meta.kdf } else { None } },
             live: None,
             rules: Rules { policy, allow: Vec::new() },
+            extra: Vec::new(),
         };
         let ultra = Some(Template::UltraSecure);
         assert_eq!(Record::check_request(&req(3600, ultra, true)), Ok(()));
@@ -850,6 +920,20 @@ mod tests {
             "the ultra-secure policy allows an expiry of at most 24 hours"
         );
         assert_eq!(CreateError::PolicyTtl(Template::Standard).to_string().rsplit(' ').nth(1), Some("7"));
+        let mut group = req(3600, None, false);
+        let one = Recipient {
+            claim_hash: r.claim_hash,
+            holder_hash: r.holder_hash,
+            manage_hash: r.manage_hash,
+            meta: r.meta,
+        };
+        group.extra = vec![one.clone(); MAX_RECIPIENTS - 1];
+        assert_eq!(Record::check_request(&group), Ok(()));
+        group.extra.push(one);
+        assert_eq!(Record::check_request(&group), Err(CreateError::Recipients));
+        group.extra.truncate(2);
+        group.live = Some(1000);
+        assert_eq!(Record::check_request(&group), Err(CreateError::LiveGroup));
         let mut long = req(3600, None, false);
         long.rules.allow = vec!["10.0.0.0/8".parse().unwrap(); MAX_ALLOW + 1];
         assert_eq!(Record::check_request(&long), Err(CreateError::Allowlist));
@@ -894,6 +978,7 @@ mod tests {
             meta: r.meta,
             live: None,
             rules: Default::default(),
+            extra: Vec::new(),
         };
         assert_eq!(Record::new(&req, 0, T0).unwrap_err(), CreateError::Ttl);
         req.ttl_secs = 300;

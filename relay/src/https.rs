@@ -547,6 +547,7 @@ fn create_request(h: &HeaderMap) -> Result<CreateRequest, ApiError> {
         meta,
         live: None,
         rules: Rules { policy, allow },
+        extra: Vec::new(),
     })
 }
 
@@ -575,7 +576,7 @@ async fn create(
     }
     let mut incoming = HttpBody(body.into_data_stream());
     match s.relay.handle(from(peer), WireRequest::Create(req), Some(&mut incoming)).await.response {
-        Reply::Created { id, expires_at } => {
+        Reply::Created { id, expires_at, .. } => {
             Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id.to_string(), "expires_at": ms(expires_at) })))
                 .into_response())
         }

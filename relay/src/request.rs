@@ -330,7 +330,8 @@ impl Relay {
         }
         *published = Some(id);
         tracing::debug!(link = %id.short(), "published while uploading");
-        if let Err(e) = incoming.early(&Response::Created { id, expires_at: record.expires_at }).await {
+        if let Err(e) = incoming.early(&Response::Created { id, expires_at: record.expires_at, more: Vec::new() }).await
+        {
             tracing::debug!("upload abandoned: {e}");
             return Err(bad_request("the upload was cut off"));
         }

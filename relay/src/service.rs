@@ -159,9 +159,10 @@ impl Relay {
         while let Some(batch) = pages.next().await? {
             total += batch
                 .iter()
-                .filter_map(|(_, r)| r.as_ref().ok())
-                .filter(|r| r.state.kind().holds_content() && !r.uploading)
-                .map(|r| r.size)
+                .filter_map(|(id, r)| r.as_ref().ok().map(|r| (id, r)))
+                // Recipients' links that share another's content count with it, once.
+                .filter(|(id, r)| r.state.kind().holds_content() && !r.uploading && r.content_id(**id) == **id)
+                .map(|(_, r)| r.size)
                 .sum::<u64>();
         }
         self.space.add_stored(total);
@@ -248,7 +249,8 @@ impl Relay {
             }
             let body = match outcome.serve_from {
                 Some(offset) => {
-                    let Some(body) = self.store.open(&id, offset).await? else {
+                    let content = current.as_ref().map_or(id, |r| r.content_id(id));
+                    let Some(body) = self.store.open(&content, offset).await? else {
                         // The content went away after the read: another request (perhaps on another relay) ended
                         // the link meanwhile. Decide again on what is there now.
                         if self.store.get(&id).await? != current {
@@ -274,14 +276,13 @@ impl Relay {
             if !self.store.swap(&id, &old, new.as_ref()).await? {
                 continue; // lost a race: read again
             }
-            if outcome.drop_content && !old.uploading {
-                // An upload still running counts as incoming, not stored: its receiver settles it.
-                self.space.remove_stored(old.size);
-            }
             if outcome.drop_content || outcome.purge {
-                let relay = self.clone();
+                let (relay, old) = (self.clone(), old.clone());
+                let drop_content = outcome.drop_content;
                 let erase = async move {
-                    if let Err(e) = relay.store.erase(&id).await {
+                    let released =
+                        if drop_content { relay.release(id, &old).await } else { relay.store.erase(&id).await };
+                    if let Err(e) = released {
                         // The state already says "no content"; the start-up reconcile destroys what is left.
                         tracing::warn!(link = %id.short(), "erasing content failed: {e}");
                     }
@@ -375,6 +376,24 @@ impl Relay {
         }))
     }
 
+    /// `id` ended (its record, `old` before, now holds no content): erases its content, unless it shares it with
+    /// other recipients' links of the same upload that still hold it. Each member checks the others after its own end
+    /// is durable, so the last to end always finds none left and erases (two may both erase: erasing is idempotent).
+    async fn release(&self, id: LinkId, old: &Record) -> RelayResult<()> {
+        if let Some(group) = &old.group {
+            for m in group.members.iter().filter(|m| **m != id) {
+                if self.store.get(m).await?.is_some_and(|r| r.state.kind().holds_content()) {
+                    return Ok(());
+                }
+            }
+        }
+        if !old.uploading {
+            // An upload still running counts as incoming, not stored: its receiver settles it.
+            self.space.remove_stored(old.size);
+        }
+        self.store.erase(&old.content_id(id)).await
+    }
+
     async fn is_revoked(&self, id: &LinkId) -> bool {
         matches!(self.store.get(id).await, Ok(Some(r)) if r.state == State::Revoked)
     }
@@ -413,13 +432,28 @@ impl Relay {
         req: CreateRequest,
         upload: Box<dyn Upload>,
     ) -> RelayResult<Response> {
-        let record = match Record::new(&req, upload.written(), self.clock.now()) {
+        let mut record = match Record::new(&req, upload.written(), self.clock.now()) {
             Ok(r) => r,
             Err(e) => return Ok(bad_request(e.to_string())), // `upload` drops and leaves nothing
         };
         let expires_at = record.expires_at;
+        if req.extra.is_empty() {
+            upload.commit(&record).await?;
+            return Ok(Response::Created { id, expires_at, more: Vec::new() });
+        }
+        // Several recipients: a link each, sharing this upload's content (stored under `id`). The sender hears of
+        // none of them until all are durable; a crash in between leaves links nobody knows, which expire.
+        let more: Vec<LinkId> = req.extra.iter().map(|_| LinkId::generate(&mut rand::rngs::OsRng)).collect();
+        let members: Vec<LinkId> = std::iter::once(id).chain(more.iter().copied()).collect();
+        record.group = Some(burnlink_core::state::Group { content: id, members });
+        let siblings: Vec<Record> = req.extra.iter().map(|r| record.for_recipient(r)).collect();
         upload.commit(&record).await?;
-        Ok(Response::Created { id, expires_at })
+        for (sid, sibling) in more.iter().zip(&siblings) {
+            if !self.store.insert(sid, sibling).await? {
+                return Err(StoreError::Db("a new link's id exists".into()));
+            }
+        }
+        Ok(Response::Created { id, expires_at, more })
     }
 
     /// Start-up on a store no other relay shares: every live upload still marked as running was cut off by this
@@ -467,10 +501,7 @@ impl Relay {
                 changed += 1;
                 let holds = |r: &Record| r.state.kind().holds_content();
                 if holds(&t.old) && !t.new.as_ref().is_some_and(holds) {
-                    if !t.old.uploading {
-                        self.space.remove_stored(t.old.size);
-                    }
-                    if let Err(e) = self.store.erase(&t.id).await {
+                    if let Err(e) = self.release(t.id, &t.old).await {
                         // The state already says "no content"; tidying (or the start-up reconcile) finishes it.
                         tracing::warn!(link = %t.id.short(), "erasing content failed: {e}");
                     }

@@ -157,6 +157,12 @@ async fn preview_counts_add_up_beside_the_record_and_go_with_it() {
     assert_eq!(store.previews(&id).await.unwrap(), i32::MAX as u32, "a count saturates");
     assert!(store.swap(&id, &claimed, None).await.unwrap());
     assert_eq!(store.previews(&id).await.unwrap(), 0);
+    // Another recipient's link of an upload is a record alone, added once.
+    let sibling = LinkId([10; 16]);
+    assert!(store.insert(&sibling, &fresh).await.unwrap());
+    assert!(!store.insert(&sibling, &fresh).await.unwrap(), "an id exists once");
+    assert_eq!(store.get(&sibling).await.unwrap(), Some(fresh));
+    assert_eq!(pg.psql("SELECT size FROM burnlink_links WHERE holds"), "0", "its content is counted with its owner");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -51,6 +51,7 @@ pub fn request(seed: u64) -> (CreateRequest, HolderProof, ClaimKey) {
         meta: PublicMeta { check: SecretCheck([0; 16]), kdf: None },
         live: None,
         rules: Default::default(),
+        extra: Vec::new(),
     };
     (req, holder, claim)
 }

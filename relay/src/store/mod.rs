@@ -165,6 +165,9 @@ pub trait Store: Send + Sync + 'static {
     /// Atomically replaces `old` by `new` (`None`: delete the record), durably. `Ok(false)` if the stored record is no
     /// longer `old`: someone else won the race; read again.
     async fn swap(&self, id: &LinkId, old: &Record, new: Option<&Record>) -> Result<bool, StoreError>;
+    /// Adds the record of a new link that owns no content of its own (another recipient's link of an upload, which
+    /// shares the first link's content), durably. `Ok(false)` if the id exists.
+    async fn insert(&self, id: &LinkId, record: &Record) -> Result<bool, StoreError>;
     /// Starts receiving the content of a new link `id`.
     async fn upload(&self, id: &LinkId) -> Result<Box<dyn Upload>, StoreError>;
     /// The content of `id` from byte `offset`, or `None` if none is stored.

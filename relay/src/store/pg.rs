@@ -792,6 +792,30 @@ impl Store for PgStore {
         rows.iter().map(|r| link_id(r.get(0))).collect()
     }
 
+    async fn insert(&self, id: &LinkId, record: &Record) -> Result<bool, StoreError> {
+        let n = Columns::of(record);
+        let (idb, rec) = (&id.0[..], &n.record);
+        // Its size stays 0 here: the content is counted once, with the link that owns it.
+        let inserted = self
+            .run(|c, lost| async move {
+                let st = c
+                    .prepare_cached(
+                        "INSERT INTO burnlink_links (id, record, state, holds, deadline, size) VALUES ($1, $2, $3, $4, $5, 0)
+                         ON CONFLICT (id) DO NOTHING",
+                    )
+                    .await?;
+                let done = c.execute(&st, &[&idb, rec, &n.state, &n.holds, &n.deadline]).await? == 1;
+                Ok((done, lost))
+            })
+            .await?;
+        match inserted {
+            (true, _) => Ok(true),
+            // A retry after a lost answer finds its own insert.
+            (false, true) => Ok(self.get_encoded(id).await?.as_deref() == Some(&n.record[..])),
+            (false, false) => Ok(false),
+        }
+    }
+
     async fn add_previews(&self, counts: &[(LinkId, u32)]) -> Result<(), StoreError> {
         if counts.is_empty() {
             return Ok(());

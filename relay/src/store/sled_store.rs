@@ -271,7 +271,7 @@ impl SledStore {
         self.inner.blobs.join(id_hex(id))
     }
 
-    /// Start-up: keys of live links are kept, every other key destroyed; live links without a key are removed; temp
+    /// Start-up: keys of live links' content are kept, every other key destroyed; live links without a key are removed; temp
     /// files, orphan files and orphan inline content are deleted. Ends with a sync.
     fn reconcile(&self) -> Result<SweepReport, StoreError> {
         let t = &self.inner.tree;
@@ -293,10 +293,15 @@ impl SledStore {
             if !rec.state.kind().holds_content() {
                 continue;
             }
-            match slots.get(&id) {
+            // Recipients' links of one upload share the content stored under the first link's id.
+            let content = rec.content_id(id);
+            if live.contains(&content) {
+                continue;
+            }
+            match slots.get(&content) {
                 Some(&slot) if !owned.contains(&slot) && self.inner.keys.read(slot)?.is_some() => {
                     owned.insert(slot);
-                    live.insert(id);
+                    live.insert(content);
                 }
                 _ => {
                     t.remove(k)?;
@@ -390,6 +395,16 @@ impl Store for SledStore {
 
     async fn upload(&self, id: &LinkId) -> Result<Box<dyn Upload>, StoreError> {
         Ok(Box::new(self.upload_sealed(id, Algorithm::preferred())?))
+    }
+
+    async fn insert(&self, id: &LinkId, record: &Record) -> Result<bool, StoreError> {
+        match self.inner.tree.compare_and_swap(key(RECORD, id), None as Option<&[u8]>, Some(record.encode()))? {
+            Ok(()) => {
+                self.inner.gc.commit().await?;
+                Ok(true)
+            }
+            Err(_) => Ok(false),
+        }
     }
 
     async fn add_previews(&self, counts: &[(LinkId, u32)]) -> Result<(), StoreError> {
@@ -795,6 +810,7 @@ mod tests {
             meta: PublicMeta { check: SecretCheck([0; 16]), kdf: None },
             live: None,
             rules: Default::default(),
+            extra: Vec::new(),
         };
         Record::new(&req, 3, Timestamp(0)).unwrap()
     }

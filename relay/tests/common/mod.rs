@@ -163,6 +163,7 @@ pub fn create_request(k: &LinkKeys, ttl_secs: u32) -> CreateRequest {
         meta: PublicMeta { check: SecretCheck([7; 16]), kdf: None },
         live: None,
         rules: Default::default(),
+        extra: Vec::new(),
     }
 }
 
