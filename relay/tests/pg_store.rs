@@ -165,6 +165,28 @@ async fn preview_counts_add_up_beside_the_record_and_go_with_it() {
     assert_eq!(pg.psql("SELECT size FROM burnlink_links WHERE holds"), "0", "its content is counted with its owner");
 }
 
+/// Several recipients' links share the content stored under the first: tidying keeps it while any of them still
+/// holds it, even after the first has ended, and removes it once none does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_content_is_kept_while_any_recipient_link_holds_it() {
+    let pg = Postgres::start();
+    let store = PgStore::open(&options(&pg, None)).await.unwrap();
+    let (first, second) = (LinkId([11; 16]), LinkId([12; 16]));
+    let group = burnlink_core::state::Group { content: first, members: vec![first, second] };
+    let owner = Record { group: Some(group), ..record() };
+    let mut up = store.upload(&first).await.unwrap();
+    up.write(&random_payload(3 << 20, 11)).await.unwrap();
+    up.commit(&owner).await.unwrap();
+    assert!(store.insert(&second, &owner).await.unwrap());
+    let ended = |r: &Record| Record { state: State::Revoked, ended_at: Some(Timestamp(1)), ..r.clone() };
+    assert!(store.swap(&first, &owner, Some(&ended(&owner))).await.unwrap());
+    assert_eq!(store.tidy().await.unwrap(), 0, "the second link still holds the content");
+    assert_eq!(read(&store, &first, 0).await.unwrap().len(), 3 << 20);
+    assert!(store.swap(&second, &owner, Some(&ended(&owner))).await.unwrap());
+    assert_eq!(store.tidy().await.unwrap(), 1, "no link holds it any more");
+    assert_eq!(count(&pg, "burnlink_contents") + count(&pg, "burnlink_pieces"), 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relays_starting_together_migrate_once_and_a_newer_schema_is_refused() {
     let pg = Postgres::start();
@@ -180,7 +202,7 @@ async fn relays_starting_together_migrate_once_and_a_newer_schema_is_refused() {
     for o in opens {
         o.await.unwrap().unwrap();
     }
-    assert_eq!(pg.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM burnlink_schema"), "1,2,3");
+    assert_eq!(pg.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM burnlink_schema"), "1,2,3,4");
     pg.psql("INSERT INTO burnlink_schema VALUES (99, 0)");
     let err = PgStore::open(&opts).await.err().unwrap();
     assert!(err.to_string().contains("newer than this relay"), "{err}");

@@ -5,7 +5,7 @@ SQL. Several relays use one database at once and behave as one.
 
 | table | what |
 | --- | --- |
-| `burnlink_links` | one row per link: the encoded record, its state name, whether it holds content, whether its upload is live, its next deadline and size |
+| `burnlink_links` | one row per link: the encoded record, its state name, whether it holds content, whether its upload is live, its next deadline and size, its page fetches, and whose content it shares (another recipient's link of an upload) |
 | `burnlink_contents` | one row per stored content: the storage key, the sealed bytes when small, else the object's name and how many of its parts are durable |
 | `burnlink_pieces` | sealed content of about 1 MiB a row, when there is no object storage |
 | `burnlink_doomed` | objects whose content ended and whose deletion has not been confirmed yet |
@@ -119,6 +119,13 @@ const MIGRATIONS: &[(i32, &str)] = &[
         // How many times each link's page was fetched (the sender's event log), beside the record so that a page
         // fetch never changes the record that claims compare against.
         "ALTER TABLE burnlink_links ADD COLUMN previews INTEGER NOT NULL DEFAULT 0;",
+    ),
+    (
+        4,
+        // Another recipient's link of an upload names whose content it shares, so tidying keeps that content while
+        // any of them still holds it.
+        "ALTER TABLE burnlink_links ADD COLUMN content BYTEA;
+         CREATE INDEX burnlink_links_content ON burnlink_links (content) WHERE content IS NOT NULL;",
     ),
 ];
 
@@ -450,7 +457,9 @@ impl PgStore {
         let rows = self
             .query(
                 "SELECT c.id FROM burnlink_contents c LEFT JOIN burnlink_links l ON l.id = c.id
-                 WHERE (l.id IS NULL AND c.touched < $1) OR l.holds = false LIMIT $2",
+                 WHERE ((l.id IS NULL AND c.touched < $1) OR l.holds = false)
+                   AND NOT EXISTS (SELECT 1 FROM burnlink_links m WHERE m.content = c.id AND m.holds)
+                 LIMIT $2",
                 &[&stale, &TIDY_BATCH],
             )
             .await?;
@@ -795,16 +804,18 @@ impl Store for PgStore {
     async fn insert(&self, id: &LinkId, record: &Record) -> Result<bool, StoreError> {
         let n = Columns::of(record);
         let (idb, rec) = (&id.0[..], &n.record);
+        let content = record.group.as_ref().map(|g| g.content.0.to_vec());
+        let content = &content;
         // Its size stays 0 here: the content is counted once, with the link that owns it.
         let inserted = self
             .run(|c, lost| async move {
                 let st = c
                     .prepare_cached(
-                        "INSERT INTO burnlink_links (id, record, state, holds, deadline, size) VALUES ($1, $2, $3, $4, $5, 0)
-                         ON CONFLICT (id) DO NOTHING",
+                        "INSERT INTO burnlink_links (id, record, state, holds, deadline, size, content)
+                         VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (id) DO NOTHING",
                     )
                     .await?;
-                let done = c.execute(&st, &[&idb, rec, &n.state, &n.holds, &n.deadline]).await? == 1;
+                let done = c.execute(&st, &[&idb, rec, &n.state, &n.holds, &n.deadline, &content]).await? == 1;
                 Ok((done, lost))
             })
             .await?;
