@@ -83,6 +83,9 @@ pub struct SendRequest {
     /// The history id of a link this one replaces ("send again"): revoked once the new link exists, if still live.
     #[serde(default)]
     pub replaces: Option<String>,
+    /// How many recipients: one upload, a one-time link for each (default 1).
+    #[serde(default)]
+    pub recipients: Option<usize>,
 }
 
 /// A created link.
@@ -102,6 +105,16 @@ pub struct SentView {
     history_error: Option<String>,
     /// The passphrase generated for a template that requires one, to pass on by another channel.
     passphrase: Option<String>,
+    /// The other recipients' links of the same upload, in order (the first is `link`).
+    more: Vec<MoreView>,
+}
+
+/// Another recipient's link of an upload.
+#[derive(Serialize, Clone)]
+pub struct MoreView {
+    link: String,
+    id: String,
+    qr_svg: String,
 }
 
 fn qr_svg(text: &str) -> String {
@@ -157,6 +170,7 @@ pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req
         }
         _ => None,
     };
+    let recipients = req.recipients.unwrap_or(1);
     let shown = Arc::new(std::sync::Mutex::new(None::<SentView>));
     let look = Look { label: label.clone(), notify: policy.is_none_or(Template::notify_on_open), generated, again };
     let on_link: OnLink = {
@@ -168,7 +182,7 @@ pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req
         })
     };
     let opts =
-        SendOptions { ttl: Duration::from_secs(req.ttl_secs), passphrase, rules, recipients: 1, live: Some(on_link) };
+        SendOptions { ttl: Duration::from_secs(req.ttl_secs), passphrase, rules, recipients, live: Some(on_link) };
     let client =
         if matches!(payload, Payload::Text(_)) { connector.connect().await? } else { connector.connect_bulk().await? };
     let sent = burnlink_client::send::send(&client, &connector.origin, payload, opts, progress(&app, "send")).await;
@@ -199,11 +213,36 @@ struct Look {
 /// Records, copies and shows a link that now exists.
 fn sent_view<R: Runtime>(app: &AppHandle<R>, settings: &Settings, sent: &Sent, look: &Look) -> SentView {
     let label = look.label.clone();
-    let recorded = watch::record(app, settings, sent, label.clone(), look.notify, look.again.clone());
+    let n = sent.more.len() + 1;
+    // Several recipients: an entry each in the history, so each link's state shows.
+    let nth = |i: usize| if n == 1 { label.clone() } else { format!("{label} · recipient {i} of {n}") };
+    let mut recorded = watch::record(app, settings, sent, nth(1), look.notify, look.again.clone());
+    for (i, m) in sent.more.iter().enumerate() {
+        let one = Sent {
+            link: m.link.clone(),
+            id: m.id,
+            expires_at: sent.expires_at,
+            manage: m.manage.clone(),
+            bytes: sent.bytes,
+            skipped: Vec::new(),
+            more: Vec::new(),
+        };
+        recorded = recorded.and(watch::record(app, settings, &one, nth(i + 2), look.notify, look.again.clone()));
+    }
     let link = sent.link.to_string();
     let clear_after_secs = settings.link_clear_secs;
+    let more: Vec<MoreView> = sent
+        .more
+        .iter()
+        .map(|m| MoreView { link: m.link.to_string(), id: m.id.to_string(), qr_svg: qr_svg(&m.link) })
+        .collect();
+    // All the links on the clipboard, one per line, when there are several.
+    let all = Zeroizing::new(
+        std::iter::once(link.clone()).chain(more.iter().map(|m| m.link.clone())).collect::<Vec<_>>().join("\n"),
+    );
     SentView {
-        copied: copy_and_clear(app, &link, clear_after_secs).is_ok(),
+        copied: copy_and_clear(app, &all, clear_after_secs).is_ok(),
+        more,
         clear_after_secs,
         qr_svg: qr_svg(&link),
         link,

@@ -335,4 +335,33 @@ describe("desktop app", () => {
     assert.equal(t.code, 0, t.stderr);
     assert.equal(t.stdout, "ultra secret, again");
   });
+
+  it("sends one secret to three recipients: three links, each opening once, each with its state in the history", async () => {
+    await tab("send");
+    await s.script("const r = document.querySelector('[data-testid=recipients]'); r.value = '3';");
+    await (await s.testid("secret-input")).type("for the three of you");
+    await (await s.testid("create")).click();
+    await s.testid("recipient-links", { timeout: 30_000 });
+    const links = await s.script("return [...document.querySelectorAll('[data-testid=recipient-link] input')].map((i) => i.value)");
+    assert.equal(links.length, 3);
+    assert.equal(new Set(links).size, 3);
+    assert.equal(clipboard(), links.join("\n"), "all three on the clipboard, one per line");
+    await shot("sent-recipients");
+    for (const l of links.slice(0, 2)) {
+      const r = cli(relay, ["open", "-"], { input: l });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "for the three of you");
+    }
+    assert.equal(cli(relay, ["open", "-"], { input: links[0] }).code, 3, "each opens once");
+    await tab("history");
+    const ids = links.map((l) => new URL(l).pathname.slice(3));
+    await until("each link's own state", async () => {
+      const st = await historyStates();
+      return st[ids[0]] === "consumed" && st[ids[1]] === "consumed" && st[ids[2]] === "fresh";
+    });
+    const label = await s.script("return document.querySelector(`[data-id='${arguments[0]}'] strong`).textContent", [ids[2]]);
+    assert.equal(label, "Secret text · recipient 3 of 3");
+    const r = cli(relay, ["open", "-"], { input: links[2] });
+    assert.equal(r.code, 0, r.stderr);
+  });
 });

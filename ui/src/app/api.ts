@@ -34,6 +34,8 @@ export interface Sent {
   history_error: string | null;
   /** The passphrase generated for a policy that requires one. */
   passphrase: string | null;
+  /** The other recipients' links of the same upload. */
+  more: { link: string; id: string; qr_svg: string }[];
 }
 export interface PeekInfo {
   size: number;
@@ -71,6 +73,7 @@ export const api = {
     policy: string | null;
     allow: string[];
     replaces: string | null;
+    recipients: number;
   }) =>
     invoke<Sent>("send", { req }),
   peek: (link: string) => invoke<PeekInfo>("peek", { link }),

@@ -51,6 +51,7 @@ export function sendView() {
   const ttl = ttlSelect();
   const { input: pass, row: passRow } = passphraseField(api.generatePassphrase);
   const rules = policyFields(ttl);
+  const recipients = h("input", { id: "recipients", type: "number", min: 1, max: 20, value: 1, testid: "recipients" });
   // Sending a link of the history again: its settings, and a word on what happens to the old link.
   const again = state.draft.again;
   let againNote: HTMLElement | null = null;
@@ -86,6 +87,8 @@ export function sendView() {
       h("div", {}, h("label", { for: "label" }, "Name in your history (optional)"), label),
     ),
     rules.el,
+    h("label", { for: "recipients" }, "Recipients (a one-time link for each)"),
+    recipients,
     h("label", { for: "pass" }, "Passphrase (optional; one is generated if the policy requires it)"),
     passRow,
     h("p", { class: "muted hint" }, PASSPHRASE_HINT),
@@ -120,6 +123,7 @@ export function sendView() {
         policy: rules.policy.value || null,
         allow: rules.allowList(),
         replaces: again?.replaces ?? null,
+        recipients: Math.min(20, Math.max(1, Number(recipients.value) || 1)),
       });
       state.draft = { paths: [], again: null };
       (shown ?? sentView(sent, withPass, bar.el)).done();
@@ -136,6 +140,30 @@ export function sendView() {
     }
   });
   show(root, form);
+}
+
+/** Several recipients: every link, each opening once on its own, with its own copy button. */
+function recipientLinks(sent: Sent): HTMLElement {
+  const all = [sent.link, ...sent.more.map((m) => m.link)];
+  const note = h("span", { class: "ok", role: "status" });
+  return h(
+    "div",
+    { class: "recipients" },
+    h("p", {}, `${all.length} links, one per recipient: each opens once, on its own. All of them are on the clipboard, one per line.`),
+    h(
+      "ol",
+      { testid: "recipient-links" },
+      ...all.map((link, i) => {
+        const copy = h("button", { type: "button" }, "Copy");
+        copy.addEventListener("click", async () => {
+          await api.copy(link, sent.clear_after_secs || null);
+          note.textContent = copiedText(`Link ${i + 1}`, sent.clear_after_secs);
+        });
+        return h("li", { testid: "recipient-link" }, h("input", { readonly: true, value: link, class: "mono", "aria-label": `Link for recipient ${i + 1}` }), copy);
+      }),
+    ),
+    note,
+  );
 }
 
 /** The passphrase the policy required and the app generated: shown once, here, with its own copy button. */
@@ -184,6 +212,7 @@ function sentView(sent: Sent, withPass: boolean, progress: HTMLElement): Upload 
       h("div", { class: "sent" }, h("div", { class: "sent-main" }, link, h("div", { class: "row" }, copy, copyInstr), note), qr),
       h("p", {}, `“${sent.label}” opens once and expires ${when(sent.expires_at)} if nobody opens it. You will be told when it is opened.`),
       upload,
+      sent.more.length ? recipientLinks(sent) : null,
       sent.passphrase ? generatedPassphrase(sent.passphrase) : null,
       withPass ? h("p", { class: "warn" }, PASSPHRASE_SEPARATELY) : null,
       sent.history_error
