@@ -681,6 +681,11 @@ mod tests {
         HolderProof::from_bytes([5; 32])
     }
 
+    /// A claim with `key` by `holder`, taking `lease` for the default lease, from an unnamed client.
+    fn claim_with<'a>(holder: &'a HolderProof, key: &'a ClaimKey, lease: &'a LeaseToken) -> Event<'a> {
+        Event::Claim { holder, key, lease, lease_ttl: DEFAULT_LEASE, by: Claimer::default() }
+    }
+
     fn fresh() -> (Record, ClaimKey, ManageToken) {
         let c = ClaimKey::from_bytes([1; 32]);
         let m = ManageToken::from_bytes([2; 32]);
@@ -709,17 +714,7 @@ mod tests {
     fn a_live_link_is_claimed_while_uploading_and_acked_only_after_it_is_stored() {
         let (r, c, m) = live();
         let lease = LeaseToken::from_bytes([3; 32]);
-        let o = step(
-            Some(&r),
-            T0,
-            Event::Claim {
-                holder: &holder(),
-                key: &c,
-                lease: &lease,
-                lease_ttl: DEFAULT_LEASE,
-                by: Claimer::default(),
-            },
-        );
+        let o = step(Some(&r), T0, claim_with(&holder(), &c, &lease));
         assert!(matches!(o.reply, Response::Claimed { size: 1000, live: true, .. }));
         let r = o.next.unwrap();
         // Resuming past the estimate is fine while the upload runs: the content may be longer than guessed.
@@ -745,19 +740,7 @@ mod tests {
     fn an_upload_that_ends_early_ends_the_link_and_only_the_sender_sees_why() {
         let (r, c, m) = live();
         let lease = LeaseToken::from_bytes([3; 32]);
-        let claimed = step(
-            Some(&r),
-            T0,
-            Event::Claim {
-                holder: &holder(),
-                key: &c,
-                lease: &lease,
-                lease_ttl: DEFAULT_LEASE,
-                by: Claimer::default(),
-            },
-        )
-        .next
-        .unwrap();
+        let claimed = step(Some(&r), T0, claim_with(&holder(), &c, &lease)).next.unwrap();
         for rec in [&r, &claimed] {
             let o = step(Some(rec), T0, Event::UploadFailed);
             assert!(o.drop_content, "the content goes");
@@ -991,17 +974,7 @@ mod tests {
     fn happy_path_claim_resume_ack() {
         let (r, c, m) = fresh();
         let lease = LeaseToken::from_bytes([3; 32]);
-        let o = step(
-            Some(&r),
-            T0,
-            Event::Claim {
-                holder: &holder(),
-                key: &c,
-                lease: &lease,
-                lease_ttl: DEFAULT_LEASE,
-                by: Claimer::default(),
-            },
-        );
+        let o = step(Some(&r), T0, claim_with(&holder(), &c, &lease));
         assert!(matches!(o.reply, Response::Claimed { size: 1000, .. }));
         assert_eq!(o.serve_from, Some(0));
         assert!(!o.drop_content);
@@ -1010,17 +983,7 @@ mod tests {
 
         // A second claimer, even with the right key, is gone.
         let other = LeaseToken::from_bytes([4; 32]);
-        let o = step(
-            Some(&r),
-            T0,
-            Event::Claim {
-                holder: &holder(),
-                key: &c,
-                lease: &other,
-                lease_ttl: DEFAULT_LEASE,
-                by: Claimer::default(),
-            },
-        );
+        let o = step(Some(&r), T0, claim_with(&holder(), &c, &other));
         assert!(matches!(o.reply, Response::Gone) && o.next.is_none());
         // Only the lease holder resumes.
         let o = step(Some(&r), T0, Event::Resume { lease: &other, offset: 0, lease_ttl: DEFAULT_LEASE });
@@ -1051,62 +1014,22 @@ mod tests {
         let wrong = ClaimKey::from_bytes([9; 32]);
         let lease = LeaseToken::from_bytes([3; 32]);
         for i in 1..=9u8 {
-            let o = step(
-                Some(&r),
-                T0,
-                Event::Claim {
-                    holder: &holder(),
-                    key: &wrong,
-                    lease: &lease,
-                    lease_ttl: DEFAULT_LEASE,
-                    by: Claimer::default(),
-                },
-            );
+            let o = step(Some(&r), T0, claim_with(&holder(), &wrong, &lease));
             assert!(matches!(o.reply, Response::WrongProof { attempts_left } if attempts_left == 10 - i));
             assert!(!o.drop_content && o.serve_from.is_none());
             r = o.next.unwrap();
             assert_eq!(r.state, State::Fresh);
         }
         let saved = r.clone();
-        let o = step(
-            Some(&saved),
-            T0,
-            Event::Claim {
-                holder: &holder(),
-                key: &c,
-                lease: &lease,
-                lease_ttl: DEFAULT_LEASE,
-                by: Claimer::default(),
-            },
-        );
+        let o = step(Some(&saved), T0, claim_with(&holder(), &c, &lease));
         assert!(matches!(o.reply, Response::Claimed { .. }), "right key after 9 wrong ones still works");
 
-        let o = step(
-            Some(&r),
-            T0,
-            Event::Claim {
-                holder: &holder(),
-                key: &wrong,
-                lease: &lease,
-                lease_ttl: DEFAULT_LEASE,
-                by: Claimer::default(),
-            },
-        );
+        let o = step(Some(&r), T0, claim_with(&holder(), &wrong, &lease));
         assert!(matches!(o.reply, Response::WrongProof { attempts_left: 0 }));
         assert!(o.drop_content);
         let r = o.next.unwrap();
         assert_eq!(r.state, State::BurnedByAttempts);
-        let o = step(
-            Some(&r),
-            T0,
-            Event::Claim {
-                holder: &holder(),
-                key: &c,
-                lease: &lease,
-                lease_ttl: DEFAULT_LEASE,
-                by: Claimer::default(),
-            },
-        );
+        let o = step(Some(&r), T0, claim_with(&holder(), &c, &lease));
         assert!(matches!(o.reply, Response::Gone));
         let Response::Status(s) = step(Some(&r), T0, Event::Status { manage: &m }).reply else { panic!() };
         assert_eq!((s.state, s.failed_attempts), (StateKind::BurnedByAttempts, 10));
@@ -1117,13 +1040,8 @@ mod tests {
         let (r, c, _) = fresh();
         let lease = LeaseToken::from_bytes([3; 32]);
         let other = LeaseToken::from_bytes([4; 32]);
-        let claim = Event::Claim {
-            holder: &holder(),
-            key: &c,
-            lease: &lease,
-            lease_ttl: DEFAULT_LEASE,
-            by: Claimer::default(),
-        };
+        let me = holder();
+        let claim = claim_with(&me, &c, &lease);
         let mut r = step(Some(&r), T0, claim).next.unwrap();
         let until = |r: &Record| match r.state {
             State::Claimed { until, .. } => until,
@@ -1183,17 +1101,7 @@ mod tests {
         }
         let Response::Status(s) = step(Some(&r), T0, Event::Status { manage: &m }).reply else { panic!() };
         assert_eq!((s.state, s.failed_attempts), (StateKind::Fresh, 0));
-        let o = step(
-            Some(&r),
-            T0,
-            Event::Claim {
-                holder: &holder(),
-                key: &c,
-                lease: &lease,
-                lease_ttl: DEFAULT_LEASE,
-                by: Claimer::default(),
-            },
-        );
+        let o = step(Some(&r), T0, claim_with(&holder(), &c, &lease));
         assert!(matches!(o.reply, Response::Claimed { .. }), "the holder still opens it");
     }
 
@@ -1211,19 +1119,7 @@ mod tests {
         assert!(step(Some(&expired), expired.purge_at(), Event::Tick).purge);
 
         let lease = LeaseToken::from_bytes([3; 32]);
-        let claimed = step(
-            Some(&r),
-            T0,
-            Event::Claim {
-                holder: &holder(),
-                key: &c,
-                lease: &lease,
-                lease_ttl: DEFAULT_LEASE,
-                by: Claimer::default(),
-            },
-        )
-        .next
-        .unwrap();
+        let claimed = step(Some(&r), T0, claim_with(&holder(), &c, &lease)).next.unwrap();
         let end = T0.plus(DEFAULT_LEASE);
         let o = step(Some(&claimed), end, Event::Resume { lease: &lease, offset: 0, lease_ttl: DEFAULT_LEASE });
         assert!(matches!(o.reply, Response::Gone));
@@ -1244,17 +1140,7 @@ mod tests {
         let r = o.next.unwrap();
         assert_eq!(r.state, State::Revoked);
         let lease = LeaseToken::from_bytes([3; 32]);
-        for ev in [
-            Event::Peek,
-            Event::Claim {
-                holder: &holder(),
-                key: &c,
-                lease: &lease,
-                lease_ttl: DEFAULT_LEASE,
-                by: Claimer::default(),
-            },
-            Event::Status { manage: &wrong },
-        ] {
+        for ev in [Event::Peek, claim_with(&holder(), &c, &lease), Event::Status { manage: &wrong }] {
             assert!(matches!(step(Some(&r), T0, ev).reply, Response::Gone));
         }
         assert!(matches!(step(None, T0, Event::Peek).reply, Response::Gone));
@@ -1265,19 +1151,7 @@ mod tests {
         let (r, c, _) = fresh();
         assert_eq!(Record::decode(&r.encode()).unwrap(), r);
         let lease = LeaseToken::from_bytes([3; 32]);
-        let claimed = step(
-            Some(&r),
-            T0,
-            Event::Claim {
-                holder: &holder(),
-                key: &c,
-                lease: &lease,
-                lease_ttl: DEFAULT_LEASE,
-                by: Claimer::default(),
-            },
-        )
-        .next
-        .unwrap();
+        let claimed = step(Some(&r), T0, claim_with(&holder(), &c, &lease)).next.unwrap();
         assert_eq!(Record::decode(&claimed.encode()).unwrap(), claimed);
         let mut bad = claimed.encode();
         bad.push(0);
