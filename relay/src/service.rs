@@ -94,6 +94,9 @@ pub struct Relay {
     pub space: Space,
     /// Page fetches counted since the last [`Relay::flush_previews`], per link.
     previews: std::sync::Mutex<HashMap<LinkId, u32>>,
+    /// Held by a flush while its batch is on the way to the store, and by a count, so a count never misses a batch
+    /// that has left memory but not yet reached the store.
+    flushing: tokio::sync::Mutex<()>,
 }
 
 /// A failed relay operation; the front end answers `Error { Internal }` and nothing changed that was acknowledged.
@@ -134,6 +137,7 @@ impl Relay {
             clock: Clock::default(),
             changes: broadcast::channel(1024).0,
             previews: Default::default(),
+            flushing: Default::default(),
             config,
         })
     }
@@ -181,6 +185,7 @@ impl Relay {
 
     /// Adds the preview counts gathered since the last call to the store (ids that hold no link are dropped there).
     pub async fn flush_previews(&self) -> RelayResult<()> {
+        let _flushing = self.flushing.lock().await;
         let batch: Vec<_> = std::mem::take(&mut *self.previews.lock().expect("not poisoned")).into_iter().collect();
         if batch.is_empty() {
             return Ok(());
@@ -190,6 +195,7 @@ impl Relay {
 
     /// `id`'s preview count: the store's and this relay's not yet flushed.
     async fn preview_count(&self, id: &LinkId) -> RelayResult<u32> {
+        let _flushing = self.flushing.lock().await;
         let pending = self.previews.lock().expect("not poisoned").get(id).copied().unwrap_or(0);
         Ok(self.store.previews(id).await?.saturating_add(pending))
     }

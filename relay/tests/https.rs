@@ -230,3 +230,32 @@ async fn the_event_log_counts_page_fetches_and_says_what_claimed() {
     assert_eq!(relay.relay.store().previews(&link).await.unwrap(), 0);
     relay.stop().await;
 }
+
+/// A count read while a flush is on its way to the store sees every fetch exactly once: none lost in flight, none
+/// counted twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_counts_stay_exact_while_flushes_run() {
+    let relay = TestRelay::start(test_config()).await;
+    let api = Api::new(&relay);
+    let k = link_keys(62);
+    let id = api.create(&k, 3600, &payload(1000, 2)).await.json()["id"].as_str().unwrap().to_owned();
+    let manage = B64.encode(k.manage.expose());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flusher = tokio::spawn({
+        let (relay, stop) = (relay.relay.clone(), stop.clone());
+        async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                relay.flush_previews().await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+    for n in 1..=200u64 {
+        assert_eq!(api.get(&format!("/o/{id}")).await.status, StatusCode::OK);
+        let st = api.post(&format!("/api/v1/links/{id}/status"), json!({ "manage": manage })).await.json();
+        assert_eq!(st["previews"].as_u64(), Some(n), "after {n} fetches");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    flusher.await.unwrap();
+    relay.stop().await;
+}
