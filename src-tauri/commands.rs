@@ -181,8 +181,14 @@ pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req
             *shown.lock().expect("not poisoned") = Some(view);
         })
     };
-    let opts =
-        SendOptions { ttl: Duration::from_secs(req.ttl_secs), passphrase, rules, recipients, live: Some(on_link) };
+    let opts = SendOptions {
+        ttl: Duration::from_secs(req.ttl_secs),
+        passphrase,
+        rules,
+        recipients,
+        answer: None,
+        live: Some(on_link),
+    };
     let client =
         if matches!(payload, Payload::Text(_)) { connector.connect().await? } else { connector.connect_bulk().await? };
     let sent = burnlink_client::send::send(&client, &connector.origin, payload, opts, progress(&app, "send")).await;

@@ -77,6 +77,8 @@ pub enum LinkState {
     /// The live upload stopped before it finished.
     #[serde(rename = "upload_failed")]
     UploadFailed,
+    /// A request for a secret that still takes answers.
+    Asking,
     /// The relay no longer knows it.
     #[serde(other)]
     Unknown,
@@ -85,7 +87,7 @@ pub enum LinkState {
 impl LinkState {
     /// Whether the state can still change.
     pub fn pending(self) -> bool {
-        matches!(self, Self::Fresh | Self::Claimed)
+        matches!(self, Self::Fresh | Self::Claimed | Self::Asking)
     }
 }
 
@@ -99,6 +101,7 @@ impl From<StateKind> for LinkState {
             StateKind::Revoked => Self::Revoked,
             StateKind::BurnedByAttempts => Self::Burned,
             StateKind::UploadFailed => Self::UploadFailed,
+            StateKind::Asking => Self::Asking,
         }
     }
 }

@@ -629,3 +629,104 @@ fn several_recipients_get_links_that_each_burn_on_their_own() {
     }
     run(r.cli(h.path()).args(["send", "--recipients", "21", "-"]), b"x").expect_code(2);
 }
+
+/// `burnlink request --json` in `home`: the request link and its JSON.
+fn request(r: &Relay, home: &Path, args: &[&str]) -> (String, serde_json::Value) {
+    let out = run(r.cli(home).args(["request", "--json"]).args(args), b"").expect_code(0);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    (v["link"].as_str().unwrap().to_owned(), v)
+}
+
+#[test]
+fn a_request_takes_one_answer_that_only_the_requester_opens_once() {
+    let r = Relay::start(&[]);
+    let (asker, answerer) = (home(), home());
+    let (link, asked) = request(&r, asker.path(), &["--ttl", "1h"]);
+    let id = asked["id"].as_str().unwrap();
+    // The link carries only a public key; the key that opens the answers stays in a private file on this machine.
+    assert!(link.starts_with(&format!("{}/r/{id}#age1", r.url)), "{link}");
+    let kept = std::fs::read_dir(asker.path().join("state/requests")).unwrap().next().unwrap().unwrap().path();
+    #[cfg(unix)]
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&kept).unwrap().permissions()) & 0o777,
+        0o600
+    );
+    let secret = std::fs::read_to_string(&kept).unwrap();
+    let secret = secret.lines().find_map(|l| l.strip_prefix("secret=")).unwrap();
+    assert!(!link.contains(secret));
+
+    // Nobody has answered: told so, with its own status, and nothing changes.
+    let early = run(r.cli(asker.path()).args(["open", &link]), b"").expect_code(7);
+    assert!(early.stderr.contains("nobody has answered"), "{}", early.stderr);
+
+    // Someone who holds only the id makes up a key: refused, and the request still takes the real answer.
+    let (forged, _) = request(&r, answerer.path(), &[]);
+    let forged = format!("{}/r/{id}#{}", r.url, forged.split_once('#').unwrap().1);
+    run(r.cli(answerer.path()).args(["send", "--to", &forged, "-"]), b"not for you").expect_code(3);
+
+    // The answerer sends files to the request; a second answer is refused.
+    write_random(&answerer.path().join("id_ed25519"), 300_000, 7);
+    let out = run(r.cli(answerer.path()).args(["send", "--json", "--to", &link, "id_ed25519"]), b"").expect_code(0);
+    let answered: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answered["answered"], link.as_str());
+    let again = run(r.cli(answerer.path()).args(["send", "--to", &link, "-"]), b"second").expect_code(3);
+    assert!(again.stderr.contains("no more answers"), "{}", again.stderr);
+    // The answerer's own status of its answer: fresh until the requester opens it.
+    assert_eq!(status(&r, answerer.path(), &answered)["state"], "fresh");
+
+    // Only the requester's machine opens it.
+    let elsewhere = run(r.cli(answerer.path()).args(["open", &link]), b"").expect_code(2);
+    assert!(elsewhere.stderr.contains("send --to"), "{}", elsewhere.stderr);
+    std::fs::create_dir(asker.path().join("in")).unwrap();
+    run(r.cli(asker.path()).args(["open", &link, "--out", "in"]), b"").expect_code(0);
+    assert_eq!(sha256_file(&asker.path().join("in/id_ed25519")), sha256_file(&answerer.path().join("id_ed25519")));
+    let twice = run(r.cli(asker.path()).args(["open", &link, "--out", "in"]), b"").expect_code(3);
+    assert!(twice.stderr.contains("nothing left to open"), "{}", twice.stderr);
+    assert_eq!(status(&r, answerer.path(), &answered)["state"], "consumed");
+    // The request itself: the requester's status says it still asks, with no answer left to take.
+    assert_eq!(status(&r, asker.path(), &asked)["state"], "asking");
+}
+
+#[test]
+fn a_request_for_several_answers_opens_each_once_and_stops_when_it_expires_or_is_revoked() {
+    let r = Relay::start(&[]);
+    let (asker, answerer) = (home(), home());
+    let (link, _) = request(&r, asker.path(), &["--answers", "3", "--ttl", "10m"]);
+    // A requester who waits gets the first answer as it comes.
+    let waiting = r
+        .cli(asker.path())
+        .args(["open", "--wait", &link])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    for text in ["first", "second"] {
+        run(r.cli(answerer.path()).args(["send", "--to", &link, "-"]), text.as_bytes()).expect_code(0);
+    }
+    let first = wait_output(waiting, Duration::from_secs(20));
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(String::from_utf8_lossy(&first.stdout), "first");
+    assert_eq!(run(r.cli(asker.path()).args(["open", &link]), b"").expect_code(0).stdout_str(), "second");
+    // One answer is still to come, until the request expires.
+    run(r.cli(asker.path()).args(["open", &link]), b"").expect_code(7);
+    r.advance_clock(11 * 60);
+    run(r.cli(answerer.path()).args(["send", "--to", &link, "-"]), b"too late").expect_code(3);
+    run(r.cli(asker.path()).args(["open", &link]), b"").expect_code(3);
+
+    // A revoked request takes nothing more.
+    let (link, asked) = request(&r, asker.path(), &[]);
+    let (id, token) = (asked["id"].as_str().unwrap(), asked["manage_token"].as_str().unwrap());
+    let revoked = run(r.cli(asker.path()).args(["revoke", id, "--manage", token]), b"").expect_code(0);
+    assert!(revoked.stdout_str().contains("\"revoked\""), "{}", revoked.stdout_str());
+    run(r.cli(answerer.path()).args(["send", "--to", &link, "-"]), b"after the revoke").expect_code(3);
+    run(r.cli(asker.path()).args(["open", &link]), b"").expect_code(3);
+    // An answer is for the requester alone: no passphrase, policy or extra recipients.
+    let (link, _) = request(&r, asker.path(), &[]);
+    for extra in [&["--policy", "standard"][..], &["--recipients", "2"]] {
+        run(r.cli(answerer.path()).args(["send", "--to", &link]).args(extra).arg("-"), b"x").expect_code(2);
+    }
+    // Nor can anyone peek at or claim a request as if it were a link.
+    let as_link = link.replace("/r/", "/o/");
+    run(r.cli(answerer.path()).args(["open", &as_link]), b"").expect_code(2);
+}

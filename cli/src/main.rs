@@ -13,7 +13,7 @@ use burnlink_client::open::{OpenOptions, Opened, Output};
 use burnlink_client::send::{OnLink, Payload, SendOptions, Sent};
 use burnlink_client::{Connector, Error, Progress, Trust};
 use burnlink_core::keys::ManageToken;
-use burnlink_core::link::{Link, LinkId, RelayOrigin};
+use burnlink_core::link::{AnyLink, Link, LinkId, RelayOrigin, RequestLink};
 use burnlink_core::policy::{Cidr, Rules, Template};
 use burnlink_core::proto::{ClientKind, StatusReport};
 use burnlink_core::secrecy::{ExposeSecret, SecretString};
@@ -34,10 +34,13 @@ const DEFAULT_RELAY: &str = "https://127.0.0.1:4433";
 ///   burnlink send --ttl 1h report.pdf photos/
 ///   burnlink open 'https://relay.example/o/ID#KEY' --out ~/Downloads
 ///   burnlink watch ID --manage TOKEN
+///   burnlink request            (then, elsewhere: burnlink send --to 'REQUEST_LINK' -; here: burnlink open 'REQUEST_LINK')
 ///
-/// Exit codes: 0 ok, 2 usage or malformed link, 3 link gone (opened, expired, revoked or unknown),
+/// Exit codes: 0 ok, 2 usage or malformed link, 3 link gone (opened, expired, revoked or unknown; a request that
+/// takes no more answers, or whose answers were all opened),
 /// 4 wrong key or passphrase (nothing burned), 5 relay unreachable or TLS failure, 6 not allowed (opened from outside
-/// the link's network allowlist, nothing burned; or a policy the relay refuses), 1 anything else.
+/// the link's network allowlist, nothing burned; or a policy the relay refuses), 7 a request nobody has answered
+/// yet, 1 anything else.
 #[derive(Parser, Debug)]
 #[command(name = "burnlink", version, verbatim_doc_comment)]
 struct Cli {
@@ -59,6 +62,28 @@ enum Cmd {
     Revoke(ManageArgs),
     /// Follow a link you sent: print its state as a JSON line now and at every change, until it ends.
     Watch(ManageArgs),
+    /// Ask someone for a secret: print a request link that carries only a public key. Whoever opens it can answer
+    /// (`burnlink send --to LINK`, the app or the browser); only this machine can open the answers
+    /// (`burnlink open LINK`), each once.
+    Request(RequestArgs),
+}
+
+#[derive(Args, Debug)]
+struct RequestArgs {
+    /// Relay to keep the request on.
+    #[arg(long, env = "BURNLINK_RELAY", default_value = DEFAULT_RELAY, value_name = "URL")]
+    relay: String,
+    #[command(flatten)]
+    trust: Trusting,
+    /// How long the request takes answers: 5m to 30d. Default 24h.
+    #[arg(long, value_parser = parse_ttl)]
+    ttl: Option<Duration>,
+    /// How many answers it takes (each opens once).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=burnlink_core::proto::MAX_ANSWERS as i64))]
+    answers: u8,
+    /// Print {"link","id","expires_at","answers","manage_token"} as JSON instead of the link alone.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -108,6 +133,10 @@ struct SendArgs {
     /// last of them ends.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=burnlink_core::proto::MAX_RECIPIENTS as i64))]
     recipients: u8,
+    /// Answer a request for a secret (a https://HOST/r/ID#age1… link, or `-` to read it from stdin when the secret
+    /// comes from files): the secret is encrypted to the requester alone. Prints nothing to share.
+    #[arg(long, value_name = "REQUEST_LINK", conflicts_with_all = ["policy", "allow", "recipients", "passphrase_file", "passphrase_env"])]
+    to: Option<String>,
     /// Print the link only once the whole upload is stored. By default it is printed as soon as the relay accepts the
     /// first bytes, and a recipient can open it while the upload runs (keep this command running until it ends).
     #[arg(long)]
@@ -132,6 +161,9 @@ struct OpenArgs {
     /// Relay for burnlink:// links, which do not name one.
     #[arg(long, env = "BURNLINK_RELAY", default_value = DEFAULT_RELAY, value_name = "URL")]
     relay: String,
+    /// For a request link: wait until an answer comes (or the request ends) instead of exiting with status 7.
+    #[arg(long)]
+    wait: bool,
 }
 
 #[derive(Args, Debug)]
@@ -230,6 +262,7 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Cmd::Status(a) => manage(a, Manage::Status).await,
         Cmd::Revoke(a) => manage(a, Manage::Revoke).await,
         Cmd::Watch(a) => manage(a, Manage::Watch).await,
+        Cmd::Request(a) => request(a).await,
     }
 }
 
@@ -319,7 +352,23 @@ async fn send(a: SendArgs) -> Result<(), Fail> {
         }
         _ => None,
     };
+    let answer = match &a.to {
+        Some(to) => {
+            let text = arg_or_stdin(to, "request link")?;
+            let link = RequestLink::parse(&text).map_err(|e| usage(format!("--to: not a request link: {e}")))?;
+            Some(link)
+        }
+        None => None,
+    };
+    // An answer goes to the relay that holds the request.
+    let origin = match answer.as_ref().and_then(|l| l.relay.clone()) {
+        Some(o) => o,
+        None => origin,
+    };
     let text_mode = a.paths.is_empty() || (a.paths.len() == 1 && a.paths[0].as_os_str() == "-");
+    if text_mode && a.to.as_deref() == Some("-") {
+        return Err(usage("--to - reads the request link from stdin, so the secret must come from files"));
+    }
     let payload = if text_mode {
         let mut text = Zeroizing::new(String::new());
         if std::io::stdin().is_terminal() {
@@ -341,7 +390,8 @@ async fn send(a: SendArgs) -> Result<(), Fail> {
     let client = if text_mode { connector.connect().await? } else { connector.connect_bulk().await? };
     let (progress, bar) = progress_bar("uploading");
     let printed = Arc::new(std::sync::Mutex::new(None::<std::io::Result<()>>));
-    let live: Option<OnLink> = (!a.wait).then(|| {
+    let answering = answer.is_some();
+    let live: Option<OnLink> = (!a.wait && !answering).then(|| {
         let (printed, json, bar, generated) = (printed.clone(), a.json, bar.clone(), generated.clone());
         Arc::new(move |sent: &Sent| {
             let shown = bar.suspend(|| print_sent(sent, json, true, generated.as_ref()));
@@ -349,7 +399,7 @@ async fn send(a: SendArgs) -> Result<(), Fail> {
         }) as OnLink
     });
     let rules = Rules { policy: a.policy, allow: a.allow.clone() };
-    let opts = SendOptions { ttl, passphrase, rules, recipients: a.recipients.into(), live };
+    let opts = SendOptions { ttl, passphrase, rules, recipients: a.recipients.into(), answer, live };
     let sent = burnlink_client::send::send(&client, &origin, payload, opts, progress).await;
     bar.finish_and_clear();
     // Closed on every path: a connection left to time out keeps a slot of this address's limit at the relay.
@@ -367,9 +417,60 @@ async fn send(a: SendArgs) -> Result<(), Fail> {
     for s in &sent.skipped {
         eprintln!("burnlink: skipped {} (not a regular file or folder)", s.display());
     }
+    if answering {
+        return print_answered(&sent, a.json);
+    }
     match early {
         Some(shown) => shown?,
         None => print_sent(&sent, a.json, false, generated.as_ref())?,
+    }
+    Ok(())
+}
+
+/// After answering a request there is no link to share: say so, or give the answer's id and manage token (its
+/// status shows when the requester opened it).
+fn print_answered(sent: &Sent, json: bool) -> Result<(), Fail> {
+    if json {
+        let v = serde_json::json!({
+            "answered": sent.link.as_str(),
+            "id": sent.id.to_string(),
+            "expires_at": rfc3339(sent.expires_at),
+            "manage_token": sent.manage.to_text().as_str(),
+        });
+        println!("{v}");
+    } else {
+        eprintln!("burnlink: answered; only the requester can open it, once, until {}", rfc3339(sent.expires_at));
+    }
+    Ok(())
+}
+
+async fn request(a: RequestArgs) -> Result<(), Fail> {
+    let connector = Connector { origin: origin(&a.relay)?, trust: trust(&a.trust)? };
+    let ttl = a.ttl.unwrap_or(burnlink_core::state::DEFAULT_TTL);
+    let asked = burnlink_client::request::ask(&connector, ttl, a.answers).await?;
+    // Kept before the link is shown: an answer nobody can open would be worse than no request.
+    let state_dir = burnlink_client::resume::default_state_dir();
+    burnlink_client::request::KeptRequests::new(&state_dir)
+        .save(&asked)
+        .map_err(|e| Fail(1, format!("keeping the request's key in {}: {e}", state_dir.display())))?;
+    let link = asked.link.to_https(&asked.relay);
+    if a.json {
+        let v = serde_json::json!({
+            "link": link,
+            "id": asked.link.id.to_string(),
+            "expires_at": rfc3339(asked.expires_at),
+            "answers": a.answers,
+            "manage_token": asked.manage.to_text().as_str(),
+        });
+        println!("{v}");
+    } else {
+        println!("{link}");
+        if std::io::stderr().is_terminal() {
+            eprintln!(
+                "Send this link to whoever should answer; it reveals nothing. Open the answer here with `burnlink open LINK` (until {}).",
+                rfc3339(asked.expires_at)
+            );
+        }
     }
     Ok(())
 }
@@ -437,18 +538,21 @@ fn read_link(arg: &str, relay: &str) -> Result<(Link, RelayOrigin), Fail> {
 }
 
 async fn open(a: OpenArgs) -> Result<(), Fail> {
-    let (link, origin) = read_link(&a.link, &a.relay)?;
+    let text = arg_or_stdin(&a.link, "link")?;
+    let (link, origin) = match AnyLink::parse(&text) {
+        Ok(AnyLink::Request(r)) => return open_answer(&a, r).await,
+        Ok(AnyLink::Open(link)) => {
+            let origin = match &link.relay {
+                Some(o) => o.clone(),
+                None => origin(&a.relay)?,
+            };
+            (link, origin)
+        }
+        Err(e) => return Err(usage(format!("not a valid Burnlink link: {e}"))),
+    };
     let trust = trust(&a.trust)?;
     let mut passphrase = read_passphrase(&a.passphrase)?;
-    let out = if a.out == "-" {
-        Output::Stdout
-    } else {
-        let dir = PathBuf::from(&a.out);
-        if !dir.is_dir() {
-            return Err(usage(format!("--out {}: not a folder", dir.display())));
-        }
-        Output::Dir(dir)
-    };
+    let out = output(&a.out)?;
     let connector = Connector { origin, trust };
     let state_dir = burnlink_client::resume::default_state_dir();
     loop {
@@ -462,22 +566,7 @@ async fn open(a: OpenArgs) -> Result<(), Fail> {
         let r = burnlink_client::open::open(&connector, &link, opts, progress).await;
         bar.finish_and_clear();
         match r {
-            Ok(Opened::Text(t)) => {
-                let mut o = std::io::stdout().lock();
-                o.write_all(t.as_bytes())?;
-                if !t.ends_with('\n') && std::io::stdout().is_terminal() {
-                    o.write_all(b"\n")?;
-                }
-                return Ok(());
-            }
-            Ok(Opened::Files { saved, summary }) => {
-                eprintln!("burnlink: received {} file(s), {} bytes:", summary.files, summary.bytes);
-                for p in saved {
-                    eprintln!("  {}", p.display());
-                }
-                return Ok(());
-            }
-            Ok(Opened::Stdout { .. }) => return Ok(()),
+            Ok(opened) => return show(opened),
             // Ask on a terminal; a script gets exit status 4.
             Err(Error::PassphraseRequired | Error::WrongPassphrase { .. } | Error::WrongPassphraseOnResume)
                 if passphrase.is_none() && std::io::stdin().is_terminal() =>
@@ -487,6 +576,54 @@ async fn open(a: OpenArgs) -> Result<(), Fail> {
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// What a link held: a text on stdout, files listed on stderr.
+fn show(opened: Opened) -> Result<(), Fail> {
+    match opened {
+        Opened::Text(t) => {
+            let mut o = std::io::stdout().lock();
+            o.write_all(t.as_bytes())?;
+            if !t.ends_with('\n') && std::io::stdout().is_terminal() {
+                o.write_all(b"\n")?;
+            }
+        }
+        Opened::Files { saved, summary } => {
+            eprintln!("burnlink: received {} file(s), {} bytes:", summary.files, summary.bytes);
+            for p in saved {
+                eprintln!("  {}", p.display());
+            }
+        }
+        Opened::Stdout { .. } => {}
+    }
+    Ok(())
+}
+
+/// `--out`: a folder, or `-` for stdout.
+fn output(out: &str) -> Result<Output, Fail> {
+    if out == "-" {
+        return Ok(Output::Stdout);
+    }
+    let dir = PathBuf::from(out);
+    if !dir.is_dir() {
+        return Err(usage(format!("--out {}: not a folder", dir.display())));
+    }
+    Ok(Output::Dir(dir))
+}
+
+/// `open REQUEST_LINK` on the requester's machine: the oldest answer not opened yet, once.
+async fn open_answer(a: &OpenArgs, link: RequestLink) -> Result<(), Fail> {
+    let state_dir = burnlink_client::resume::default_state_dir();
+    let Some(kept) = burnlink_client::request::KeptRequests::new(&state_dir).load(&link.id)? else {
+        return Err(Error::NotRequester.into());
+    };
+    let origin = link.relay.clone().unwrap_or(kept.relay);
+    let connector = Connector { origin, trust: trust(&a.trust)? };
+    let opts = OpenOptions { out: output(&a.out)?, passphrase: None, state_dir, client: ClientKind::Cli };
+    let (progress, bar) = progress_bar("receiving");
+    let r = burnlink_client::request::open_answer(&connector, link.id, &kept.secret, opts, a.wait, progress).await;
+    bar.finish_and_clear();
+    show(r?)
 }
 
 async fn peek(a: PeekArgs) -> Result<(), Fail> {

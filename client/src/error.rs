@@ -18,6 +18,18 @@ pub enum Error {
     /// nothing was saved here.
     #[error("the sender revoked this link during the download; nothing was saved")]
     Revoked,
+    /// An answer to a request that takes no more: it was answered already, expired, was revoked, or never existed.
+    #[error("this request takes no more answers: it was answered already, expired, was revoked, or never existed")]
+    RequestClosed,
+    /// Every answer to the request has been opened, or it ended (expired, revoked, unknown) without one.
+    #[error("this request has nothing left to open: its answers were opened already, or it ended without one")]
+    AnswersGone,
+    /// The requester opened its request before anyone answered it.
+    #[error("nobody has answered this request yet (add --wait to wait for the answer)")]
+    NotAnswered,
+    /// A request link opened on a machine that does not hold the request's key.
+    #[error("this request was not made here, so its answers cannot be opened here; to answer it, use `burnlink send --to LINK`")]
+    NotRequester,
     /// The link's key does not match (damaged or incomplete link). Nothing was burned.
     #[error("the link's key does not match this link (was it copied completely?); nothing was burned")]
     WrongKey,
@@ -56,12 +68,16 @@ fn wrong_passphrase(left: u8) -> String {
 }
 
 impl Error {
-    /// A stable machine-readable code: `gone`, `upload_failed`, `revoked`, `wrong_key`, `wrong_passphrase`,
+    /// A stable machine-readable code: `gone`, `upload_failed`, `revoked`, `request_closed`, `not_answered`,
+    /// `not_requester`, `wrong_key`, `wrong_passphrase`,
     /// `passphrase_required`, `unreachable`, `tls`, `busy`, `relay_full`, `not_allowed`, `relay`, `damaged`, `input`,
     /// `io`.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::Gone => "gone",
+            Error::Gone | Error::AnswersGone => "gone",
+            Error::RequestClosed => "request_closed",
+            Error::NotAnswered => "not_answered",
+            Error::NotRequester => "not_requester",
             Error::UploadFailed => "upload_failed",
             Error::Revoked => "revoked",
             Error::WrongKey => "wrong_key",
@@ -86,10 +102,12 @@ impl Error {
     /// The CLI's exit status (DESIGN §4): 3 gone (an upload that did not finish, or a revoke during the download,
     /// leaves the link gone too), 6 not allowed (a claim from outside the link's network allowlist, which burned
     /// nothing, or a policy the relay does not accept), 4 wrong key
-    /// or passphrase, 5 relay unreachable or TLS, 1 other.
+    /// or passphrase, 5 relay unreachable or TLS, 7 a request not answered yet, 1 other.
     pub fn exit_code(&self) -> i32 {
         match self.code() {
-            "gone" | "upload_failed" | "revoked" => 3,
+            "gone" | "upload_failed" | "revoked" | "request_closed" => 3,
+            "not_answered" => 7,
+            "not_requester" => 2,
             "wrong_key" | "wrong_passphrase" | "passphrase_required" => 4,
             "unreachable" | "tls" => 5,
             "not_allowed" => 6,

@@ -5,6 +5,7 @@
   to quinn).
 - [`send`] and [`open`]: the whole flows, streaming and in constant memory, with progress callbacks.
 - [`manage`]: the sender's flows: status, revoke, and following a link until it ends.
+- [`request`]: the requester's side of a request for a secret.
 - [`sink`] and [`resume`]: where opened files are staged and how an interrupted download is resumed.
 */
 #![forbid(unsafe_code)]
@@ -17,6 +18,7 @@ use burnlink_core::link::RelayOrigin;
 pub mod error;
 pub mod manage;
 pub mod open;
+pub mod request;
 pub mod resume;
 pub mod send;
 pub mod sink;

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use burnlink_core::container::{padme, SafePath, MAX_TEXT};
 use burnlink_core::envelope::{payload_overhead, Sealer};
-use burnlink_core::keys::{ManageToken, NewLink};
-use burnlink_core::link::{Link, LinkId, RelayOrigin};
+use burnlink_core::keys::{AnswerProof, ManageToken, NewLink};
+use burnlink_core::link::{Link, LinkId, RelayOrigin, RequestLink};
 use burnlink_core::policy::{Rules, MAX_ALLOW};
-use burnlink_core::proto::{CreateRequest, Recipient, MAX_RECIPIENTS};
+use burnlink_core::proto::{AnswerTo, CreateRequest, Recipient, MAX_RECIPIENTS};
 use burnlink_core::secrecy::SecretString;
 use burnlink_core::state::{CreateError, Timestamp, MAX_TTL, MIN_TTL};
 use burnlink_core::zeroize::Zeroizing;
@@ -67,6 +67,10 @@ pub struct SendOptions {
     /// How many recipients: one upload, a link for each, each with its own keys, burning on its own (1 ..=
     /// [`MAX_RECIPIENTS`]). More than one makes the links once everything is stored (`live` is not used).
     pub recipients: usize,
+    /// `Some`: answer this request for a secret instead of making a link to share: the payload is encrypted to the
+    /// requester's key from the request link, and only the requester can open it. Not with a passphrase, rules,
+    /// several recipients or `live`.
+    pub answer: Option<RequestLink>,
     /// `Some`: a live link, handed to this as soon as the relay has made it visible (its `bytes` are the plaintext
     /// bytes that will be sent), while the upload goes on; a recipient may open it at once. `None`: the link exists
     /// only once everything is stored.
@@ -78,7 +82,7 @@ pub type OnLink = Arc<dyn Fn(&Sent) + Send + Sync>;
 
 /// A created link. Its `Debug` shows neither the link nor the manage token.
 pub struct Sent {
-    /// The https link, with the secret in the fragment.
+    /// The https link, with the secret in the fragment (for an answer: the request link it answered).
     pub link: Zeroizing<String>,
     /// The link id.
     pub id: LinkId,
@@ -239,6 +243,9 @@ pub async fn send(
     if opts.rules.allow.len() > MAX_ALLOW {
         return Err(Error::Input(CreateError::Allowlist.to_string()));
     }
+    if opts.answer.is_some() && (opts.passphrase.is_some() || !opts.rules.is_empty() || opts.recipients != 1) {
+        return Err(Error::Input(CreateError::AnswerExtras.to_string()));
+    }
     let (entries, text, bytes, skipped) = match payload {
         Payload::Text(t) => {
             payload_text_ok(&t)?;
@@ -264,7 +271,10 @@ pub async fn send(
     .await
     .map_err(join)??;
     let manages: Vec<_> = (0..n).map(|_| ManageToken::generate(&mut rand::rngs::OsRng)).collect();
-    let recipients: Vec<_> = links.iter().map(|l| l.keys.recipient()).collect();
+    let recipients: Vec<_> = match &opts.answer {
+        Some(to) => vec![to.age_recipient()],
+        None => links.iter().map(|l| l.keys.recipient()).collect(),
+    };
     let extra = links[1..]
         .iter()
         .zip(&manages[1..])
@@ -279,7 +289,8 @@ pub async fn send(
     let new = links.remove(0);
     let manage = manages[0].clone();
     // Several recipients' links are made once everything is stored: each must find the whole content.
-    let live = if n > 1 { None } else { opts.live.clone() };
+    // An answer's link is only for the requester, who lists it once it exists: nothing to hand out early.
+    let live = if n > 1 || opts.answer.is_some() { None } else { opts.live.clone() };
     let req = CreateRequest {
         ttl_secs: opts.ttl.as_secs() as u32,
         claim_hash: new.keys.claim_key().digest(),
@@ -289,8 +300,12 @@ pub async fn send(
         live: live.is_some().then_some(total),
         rules: opts.rules.clone(),
         extra,
+        answer: opts.answer.as_ref().map(|to| AnswerTo { request: to.id, proof: AnswerProof::of(&to.recipient) }),
     };
-    let link_of = |id: LinkId| Link { relay: Some(origin.clone()), id, secret: new.secret.clone() }.to_https(origin);
+    let link_of = |id: LinkId| match &opts.answer {
+        Some(to) => Zeroizing::new(to.to_https(origin)),
+        None => Link { relay: Some(origin.clone()), id, secret: new.secret.clone() }.to_https(origin),
+    };
     let on_created = |id: LinkId, expires_at: Timestamp| {
         crate::timing::mark("created");
         if let Some(f) = &live {
@@ -321,6 +336,7 @@ pub async fn send(
                     return Err(TransportError::RetryAfter(after).into());
                 }
             }
+            Err(Error::Relay(TransportError::Gone)) if opts.answer.is_some() => return Err(Error::RequestClosed),
             other => break other?,
         }
     };

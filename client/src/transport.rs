@@ -13,8 +13,8 @@ use std::time::Duration;
 use burnlink_core::keys::{ClaimKey, HolderProof, LeaseToken, ManageToken};
 use burnlink_core::link::{LinkId, RelayOrigin};
 use burnlink_core::proto::{
-    ClientKind, CreateRequest, DecodeError, ErrorCode, LinkInfo, Request, Response, StatusReport, MAX_UDP_PAYLOAD,
-    UDP_BUFFER,
+    AnswerList, AskRequest, ClientKind, CreateRequest, DecodeError, ErrorCode, LinkInfo, Request, Response,
+    StatusReport, MAX_UDP_PAYLOAD, UDP_BUFFER,
 };
 use burnlink_core::state::Timestamp;
 use bytes::Bytes;
@@ -99,6 +99,10 @@ pub enum TransportError {
         /// The relay's explanation.
         message: String,
     },
+    /// The relay no longer knows what the request named (the one neutral answer), where that is not an expected
+    /// outcome of the request itself: an answer to a request that takes no more answers.
+    #[error("the relay answered \"gone\"")]
+    Gone,
     /// The relay asked us to slow down for longer than we wait on our own.
     #[error("the relay is busy (too many requests from this address); try again in {} s", .0.as_secs().max(1))]
     RetryAfter(Duration),
@@ -578,6 +582,7 @@ impl RelayClient {
             let mut rbuf = Vec::new();
             let (id, expires_at, more) = match next_response(&mut recv, &mut rbuf).await? {
                 Some(Response::Created { id, expires_at, more }) => (id, expires_at, more),
+                Some(Response::Gone) => return Err(TransportError::Gone),
                 Some(other) => return Err(unexpected(other)),
                 None => return Err(TransportError::Protocol("no answer to create".into())),
             };
@@ -594,7 +599,9 @@ impl RelayClient {
         let (uploaded, answered) = tokio::join!(upload, answers);
         match (uploaded, answered) {
             // The relay's answer explains more than the broken pipe it caused.
-            (_, Err(e @ (TransportError::Relay { .. } | TransportError::RetryAfter(_)))) => Err(e),
+            (_, Err(e @ (TransportError::Relay { .. } | TransportError::RetryAfter(_) | TransportError::Gone))) => {
+                Err(e)
+            }
             (Err(e), _) => Err(e),
             (Ok(()), answered) => answered,
         }
@@ -695,6 +702,23 @@ impl RelayClient {
     pub async fn revoke(&self, id: LinkId, manage: ManageToken) -> Result<Option<StatusReport>, TransportError> {
         match self.exchange(&Request::Revoke { id, manage }).await?.0 {
             Response::Status(s) => Ok(Some(s)),
+            Response::Gone => Ok(None),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Makes a request for a secret; returns its id and when it stops taking answers.
+    pub async fn ask(&self, req: AskRequest) -> Result<(LinkId, Timestamp), TransportError> {
+        match self.exchange(&Request::Ask(req)).await?.0 {
+            Response::Created { id, expires_at, .. } => Ok((id, expires_at)),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// A request's answers; `None` if the holder proof is wrong or the relay does not know the request.
+    pub async fn answers(&self, id: LinkId, holder: HolderProof) -> Result<Option<AnswerList>, TransportError> {
+        match self.exchange(&Request::Answers { id, holder }).await?.0 {
+            Response::Answers(list) => Ok(Some(list)),
             Response::Gone => Ok(None),
             other => Err(unexpected(other)),
         }

@@ -43,6 +43,8 @@ pub enum StateKind {
     BurnedByAttempts = 5,
     /// The sender's live upload ended before it finished; nothing was kept.
     UploadFailed = 6,
+    /// A request for a secret that still takes answers (until it expires or is revoked); it holds no content.
+    Asking = 7,
 }
 
 /// The coarse kind of client that claimed a link, for the sender's event log: nothing finer (no version, no
@@ -95,6 +97,7 @@ impl StateKind {
             4 => Self::Revoked,
             5 => Self::BurnedByAttempts,
             6 => Self::UploadFailed,
+            7 => Self::Asking,
             _ => return None,
         })
     }
@@ -105,7 +108,7 @@ impl StateKind {
     }
 
     /// Lower-case name for JSON and logs (`fresh`, `claimed`, `consumed`, `expired`, `revoked`, `burned`,
-    /// `upload_failed`).
+    /// `upload_failed`, `asking`).
     pub fn name(self) -> &'static str {
         match self {
             Self::Fresh => "fresh",
@@ -115,6 +118,7 @@ impl StateKind {
             Self::Revoked => "revoked",
             Self::BurnedByAttempts => "burned",
             Self::UploadFailed => "upload_failed",
+            Self::Asking => "asking",
         }
     }
 }

@@ -12,6 +12,17 @@ holder H     = HKDF-SHA256(ikm = S, info "burnlink/v1/holder")   relay stores SH
 check        = HKDF-SHA256(ikm = S, info "burnlink/v1/check")[..16]   public; tells a damaged link from a wrong passphrase
 ```
 
+A request for a secret is a link the requester keeps to itself: its secret `R` gives the X25519 identity, `C`, `H` and
+the check exactly as above, and only the public key `age1…` goes into the request link. Who answers proves holding
+that link with
+
+```text
+answer proof A = HKDF-SHA256(ikm = "age1…" (canonical lower case), info "burnlink/v1/answer")   relay stores SHA-256(A)
+```
+
+so someone who holds only a request's id can neither answer it nor use up its answers, and the relay, which never
+sees the key, cannot swap it for one of its own.
+
 Every claim carries `H` and `C`. A claim without a valid `H` is refused and counts nothing, so someone who holds only
 a link's id (an unfurler, a proxy log, a HAR file) can neither burn it nor use up its attempts; a valid `H` with a
 wrong `C` is a wrong passphrase, and counts toward the relay's limit.
@@ -41,6 +52,8 @@ pub const LABEL_CLAIM: &[u8] = b"burnlink/v1/claim";
 pub const LABEL_PASS: &[u8] = b"burnlink/v1/pass";
 /// HKDF info label for the holder proof (from the link secret alone).
 pub const LABEL_HOLDER: &[u8] = b"burnlink/v1/holder";
+/// HKDF info label for the proof that an answer comes from someone holding the request link.
+pub const LABEL_ANSWER: &[u8] = b"burnlink/v1/answer";
 /// HKDF info label for the public secret check.
 pub const LABEL_CHECK: &[u8] = b"burnlink/v1/check";
 
@@ -139,6 +152,18 @@ secret_token!(
     /// The lease token the relay hands the claimer: only its holder may resume or ack the download.
     LeaseToken
 );
+
+secret_token!(
+    /// The answer proof `A`: shows the relay that an answer comes from someone who holds the request link.
+    AnswerProof
+);
+
+impl AnswerProof {
+    /// `HKDF("age1…", "burnlink/v1/answer")` of a request link's key.
+    pub fn of(recipient: &str) -> Self {
+        Self(*hkdf32(recipient.to_ascii_lowercase().as_bytes(), LABEL_ANSWER))
+    }
+}
 
 impl HolderProof {
     /// `HKDF(S, "burnlink/v1/holder")`.
@@ -362,6 +387,40 @@ impl NewLink {
     }
 }
 
+/// Everything a requester needs to ask for a secret: the request's secret `R` (kept on the requester's machine), its
+/// keys (the answers are opened with them, as links with secret `R`), and what goes into the request link.
+#[derive(Debug)]
+pub struct NewRequest {
+    /// The request's secret `R`.
+    pub secret: LinkSecret,
+    /// Keys derived from it.
+    pub keys: LinkKeys,
+    /// Metadata for the relay (its check; never a passphrase).
+    pub meta: PublicMeta,
+    /// The public key that goes into the request link, `age1…`.
+    pub recipient: String,
+}
+
+impl NewRequest {
+    /// Makes a fresh request secret and derives everything from it.
+    pub fn generate(rng: &mut impl CryptoRngCore) -> Self {
+        Self::from_secret(LinkSecret::generate(rng))
+    }
+
+    /// Derives everything from a known request secret (one kept since the request was made).
+    pub fn from_secret(secret: LinkSecret) -> Self {
+        let keys = LinkKeys::derive(&secret, None).expect("no passphrase, so nothing to stretch");
+        let meta = PublicMeta { check: SecretCheck::of(&secret), kdf: None };
+        let recipient = keys.recipient().to_string();
+        Self { secret, keys, meta, recipient }
+    }
+
+    /// The proof an answer carries, which the relay keeps the digest of.
+    pub fn answer_proof(&self) -> AnswerProof {
+        AnswerProof::of(&self.recipient)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,6 +442,20 @@ mod tests {
         assert_ne!(&SecretCheck::of(&s).0[..], &k.holder.expose()[..16]);
         assert!(k.identity_string().expose_secret().starts_with("AGE-SECRET-KEY-1"));
         assert!(k.recipient().to_string().starts_with("age1"));
+    }
+
+    #[test]
+    fn a_request_link_carries_a_key_whose_answers_open_with_the_request_secret() {
+        let r = NewRequest::from_secret(LinkSecret::from_bytes([9; 32]));
+        assert!(r.recipient.starts_with("age1"));
+        assert_eq!(r.recipient, r.keys.recipient().to_string());
+        // The proof comes from the public key alone, however it is written, and differs from every other key.
+        assert_eq!(r.answer_proof().expose(), AnswerProof::of(&r.recipient.to_uppercase()).expose());
+        assert_ne!(r.answer_proof().expose(), r.keys.holder().expose());
+        assert_ne!(r.answer_proof().expose(), r.keys.claim_key().expose());
+        let other = NewRequest::from_secret(LinkSecret::from_bytes([10; 32]));
+        assert_ne!(r.answer_proof().expose(), other.answer_proof().expose());
+        assert!(r.meta.check.matches(&r.secret) && r.meta.kdf.is_none());
     }
 
     #[test]

@@ -1,5 +1,7 @@
 /*!
-The one-time link: `https://HOST[:PORT]/o/<id>#<secret>` and the deep-link form `burnlink://o/<id>#<secret>`.
+The one-time link: `https://HOST[:PORT]/o/<id>#<secret>` and the deep-link form `burnlink://o/<id>#<secret>`; and
+the request link `https://HOST[:PORT]/r/<id>#<age1…>` (`burnlink://r/<id>#<age1…>`), whose fragment is the
+requester's public key: whoever holds it can answer, and nobody learns anything from it.
 
 This module owns parsing and formatting links, the 128-bit [`LinkId`] and the 32-byte [`LinkSecret`]. It does not
 derive keys (see [`crate::keys`]) and does not know whether a link exists.
@@ -44,9 +46,15 @@ pub enum LinkError {
     /// The link carries a user name or password, which a Burnlink link never does.
     #[error("the link carries credentials before the host, which a Burnlink link never does")]
     Credentials,
-    /// The path is not `/o/<id>`.
+    /// The path is not `/o/<id>` (or `/r/<id>` where a request link is expected).
     #[error("the link's path is not /o/<id>")]
     Path,
+    /// A request link where a one-time link was expected.
+    #[error("this is a request link: answer it with `burnlink send --to LINK` or in the app")]
+    RequestLink,
+    /// A request link's fragment is not an age public key.
+    #[error("the request link's key is not an age public key (age1…); it may have been cut off")]
+    RequestKey,
     /// The link has a query string.
     #[error("the link has unexpected text after the id (a `?` query)")]
     Query,
@@ -228,37 +236,10 @@ pub struct Link {
 impl Link {
     /// Parses either link form. Surrounding white space (a pasted newline) is ignored.
     pub fn parse(s: &str) -> Result<Self, LinkError> {
-        let s = s.trim();
-        // Split off the fragment ourselves so that a URL parse error can never quote the secret.
-        let (head, fragment) = match s.split_once('#') {
-            Some((h, f)) => (h, Some(f)),
-            None => (s, None),
-        };
-        let url = url::Url::parse(head).map_err(|e| LinkError::NotAUrl(e.to_string()))?;
-        if url.query().is_some() {
-            return Err(LinkError::Query);
+        let (relay, kind, id, fragment) = split(s)?;
+        if kind == Kind::Request {
+            return Err(LinkError::RequestLink);
         }
-        let (relay, id_str) = match url.scheme() {
-            "https" => {
-                let origin = origin_of(&url)?;
-                let id = url.path().strip_prefix("/o/").ok_or(LinkError::Path)?;
-                (Some(origin), id.to_owned())
-            }
-            DEEP_LINK_SCHEME => {
-                // burnlink://o/<id>: the URL parser sees `o` as the host.
-                if url.host_str() != Some("o") || url.port().is_some() {
-                    return Err(LinkError::Path);
-                }
-                let id = url.path().strip_prefix('/').ok_or(LinkError::Path)?;
-                (None, id.to_owned())
-            }
-            other => return Err(LinkError::Scheme(other.to_owned())),
-        };
-        if id_str.contains('/') {
-            return Err(LinkError::Path);
-        }
-        let id = id_str.parse()?;
-        let fragment = fragment.filter(|f| !f.is_empty()).ok_or(LinkError::MissingFragment)?;
         let secret = LinkSecret::from_fragment(fragment)?;
         Ok(Self { relay, id, secret })
     }
@@ -272,6 +253,116 @@ impl Link {
     /// The `burnlink://o/<id>#<secret>` form.
     pub fn to_deep_link(&self) -> zeroize::Zeroizing<String> {
         zeroize::Zeroizing::new(format!("{DEEP_LINK_SCHEME}://o/{}#{}", self.id, self.secret.to_fragment().as_str()))
+    }
+}
+
+/// Which kind of link a path names.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    /// `/o/<id>`: a one-time link.
+    Open,
+    /// `/r/<id>`: a request for a secret.
+    Request,
+}
+
+/// Splits either form of either kind of link into relay, kind, id and non-empty fragment, without ever quoting the
+/// fragment in an error.
+fn split(s: &str) -> Result<(Option<RelayOrigin>, Kind, LinkId, &str), LinkError> {
+    let s = s.trim();
+    // Split off the fragment ourselves so that a URL parse error can never quote the secret.
+    let (head, fragment) = match s.split_once('#') {
+        Some((h, f)) => (h, Some(f)),
+        None => (s, None),
+    };
+    let url = url::Url::parse(head).map_err(|e| LinkError::NotAUrl(e.to_string()))?;
+    if url.query().is_some() {
+        return Err(LinkError::Query);
+    }
+    let kind_of = |k: &str| match k {
+        "o" => Ok(Kind::Open),
+        "r" => Ok(Kind::Request),
+        _ => Err(LinkError::Path),
+    };
+    let (relay, kind, id_str) = match url.scheme() {
+        "https" => {
+            let origin = origin_of(&url)?;
+            let (k, id) = url.path().strip_prefix('/').and_then(|p| p.split_once('/')).ok_or(LinkError::Path)?;
+            (Some(origin), kind_of(k)?, id.to_owned())
+        }
+        DEEP_LINK_SCHEME => {
+            // burnlink://o/<id>: the URL parser sees `o` (or `r`) as the host.
+            if url.port().is_some() {
+                return Err(LinkError::Path);
+            }
+            let kind = kind_of(url.host_str().unwrap_or_default())?;
+            let id = url.path().strip_prefix('/').ok_or(LinkError::Path)?;
+            (None, kind, id.to_owned())
+        }
+        other => return Err(LinkError::Scheme(other.to_owned())),
+    };
+    if id_str.contains('/') {
+        return Err(LinkError::Path);
+    }
+    let id = id_str.parse()?;
+    let fragment = fragment.filter(|f| !f.is_empty()).ok_or(LinkError::MissingFragment)?;
+    Ok((relay, kind, id, fragment))
+}
+
+/// A request link: where to answer, and the public key to encrypt the answer to. Nothing in it is secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestLink {
+    /// The relay, or `None` for a deep link.
+    pub relay: Option<RelayOrigin>,
+    /// The request's record on the relay.
+    pub id: LinkId,
+    /// The requester's age recipient, in its canonical lower-case `age1…` form.
+    pub recipient: String,
+}
+
+impl RequestLink {
+    /// Parses either form. The key must be a valid age X25519 recipient.
+    pub fn parse(s: &str) -> Result<Self, LinkError> {
+        let (relay, kind, id, fragment) = split(s)?;
+        if kind != Kind::Request {
+            return Err(LinkError::Path);
+        }
+        let key: age::x25519::Recipient = fragment.to_ascii_lowercase().parse().map_err(|_| LinkError::RequestKey)?;
+        Ok(Self { relay, id, recipient: key.to_string() })
+    }
+
+    /// The age recipient to encrypt an answer to.
+    pub fn age_recipient(&self) -> age::x25519::Recipient {
+        self.recipient.parse().expect("checked when parsed or made")
+    }
+
+    /// The https form, against `fallback` for a deep link.
+    pub fn to_https(&self, fallback: &RelayOrigin) -> String {
+        let origin = self.relay.as_ref().unwrap_or(fallback);
+        format!("{}/r/{}#{}", origin.base_url(), self.id, self.recipient)
+    }
+
+    /// The `burnlink://r/<id>#<age1…>` form.
+    pub fn to_deep_link(&self) -> String {
+        format!("{DEEP_LINK_SCHEME}://r/{}#{}", self.id, self.recipient)
+    }
+}
+
+/// Either kind of link, as a user pastes it.
+#[derive(Clone, Debug)]
+pub enum AnyLink {
+    /// A one-time link.
+    Open(Link),
+    /// A request for a secret.
+    Request(RequestLink),
+}
+
+impl AnyLink {
+    /// Parses a one-time link or a request link, in either form.
+    pub fn parse(s: &str) -> Result<Self, LinkError> {
+        match Link::parse(s) {
+            Err(LinkError::RequestLink) => RequestLink::parse(s).map(Self::Request),
+            other => other.map(Self::Open),
+        }
     }
 }
 
@@ -336,6 +427,25 @@ mod tests {
         let dbg = format!("{l:?}");
         assert!(!dbg.contains(S) && !dbg.contains(&S[..10]), "{dbg}");
         assert!(!dbg.contains(ID), "full id in Debug: {dbg}");
+    }
+
+    #[test]
+    fn parses_request_links_and_tells_them_from_one_time_links() {
+        let keys = crate::keys::LinkKeys::derive(&LinkSecret::from_bytes([3; 32]), None).unwrap();
+        let key = keys.recipient().to_string();
+        let key = key.as_str();
+        let r = RequestLink::parse(&format!("https://relay.example:8443/r/{ID}#{}", key.to_uppercase())).unwrap();
+        assert_eq!((r.id.to_string().as_str(), r.recipient.as_str()), (ID, key));
+        assert_eq!(r.to_https(r.relay.as_ref().unwrap()), format!("https://relay.example:8443/r/{ID}#{key}"));
+        let d = RequestLink::parse(&r.to_deep_link()).unwrap();
+        assert_eq!((d.relay, d.id), (None, r.id));
+        assert!(matches!(AnyLink::parse(&format!("burnlink://r/{ID}#{key}")), Ok(AnyLink::Request(_))));
+        assert!(matches!(AnyLink::parse(&format!("https://r/o/{ID}#{S}")), Ok(AnyLink::Open(_))));
+        assert_eq!(Link::parse(&format!("https://r/r/{ID}#{key}")).unwrap_err(), LinkError::RequestLink);
+        assert_eq!(RequestLink::parse(&format!("https://r/o/{ID}#{S}")).unwrap_err(), LinkError::Path);
+        assert_eq!(RequestLink::parse(&format!("https://r/r/{ID}#{S}")).unwrap_err(), LinkError::RequestKey);
+        assert_eq!(RequestLink::parse(&format!("https://r/r/{ID}#{}", &key[..50])).unwrap_err(), LinkError::RequestKey);
+        assert_eq!(RequestLink::parse(&format!("https://r/r/{ID}")).unwrap_err(), LinkError::MissingFragment);
     }
 
     #[test]

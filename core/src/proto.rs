@@ -18,13 +18,16 @@ instead of finishing if the upload stops short.
 
 Decoding distinguishes "need more bytes" ([`DecodeError::Incomplete`]) from "this is not a valid message"
 ([`DecodeError::Invalid`]), as quinn-proto's `coding` does, so a reader can accumulate bytes until a frame is whole.
+A request for a secret (`ASK`) makes an ASKING record; an answer is a create (`CREATE_ANSWER`) that names the request
+and carries the answer proof, and the requester lists the answers (`ANSWERS`) with the request's holder proof.
+
 This module owns the byte layout only; what the messages mean is [`crate::state`]'s business.
 */
 
 pub use crate::coding::ClientKind;
 pub use crate::coding::DecodeError;
 use crate::coding::{Reader, StateKind, Timestamp, Writer};
-use crate::keys::{ClaimKey, Digest32, HolderProof, LeaseToken, ManageToken, PublicMeta};
+use crate::keys::{AnswerProof, ClaimKey, Digest32, HolderProof, LeaseToken, ManageToken, PublicMeta, SecretCheck};
 use crate::link::LinkId;
 use crate::policy::Rules;
 
@@ -121,6 +124,71 @@ pub struct CreateRequest {
     /// More recipients of the same upload: each gets a link of its own, with its own keys, that burns on its own
     /// (at most [`MAX_RECIPIENTS`] links in all; not with `live`).
     pub extra: Vec<Recipient>,
+    /// An answer to a request for a secret: its link takes the request's claim and holder hashes and check, so the
+    /// ones this request carries are ignored (not with `live`, `rules`, `extra` or a passphrase).
+    pub answer: Option<AnswerTo>,
+}
+
+/// Which request an answer answers, and the proof that its sender holds the request link.
+#[derive(Clone, Debug)]
+pub struct AnswerTo {
+    /// The request's id.
+    pub request: LinkId,
+    /// `A`, derived from the request link's key.
+    pub proof: AnswerProof,
+}
+
+impl PartialEq for AnswerTo {
+    fn eq(&self, other: &Self) -> bool {
+        self.request == other.request && self.proof.digest() == other.proof.digest()
+    }
+}
+
+impl Eq for AnswerTo {}
+
+/// A request for a secret: what the relay keeps of it. All of it comes from the request's secret `R`, which only
+/// the requester holds, except the manage token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AskRequest {
+    /// How long it takes answers, in seconds (the same range as a link's).
+    pub ttl_secs: u32,
+    /// `SHA-256(C)` of `R`: every answer's link takes it.
+    pub claim_hash: Digest32,
+    /// `SHA-256(H)` of `R`: every answer's link takes it, and listing the answers needs `H`.
+    pub holder_hash: Digest32,
+    /// `SHA-256(manage token)`: the requester's status and revoke.
+    pub manage_hash: Digest32,
+    /// `SHA-256(A)`: answering needs `A`.
+    pub answer_hash: Digest32,
+    /// The check of `R`, which every answer's link takes.
+    pub check: SecretCheck,
+    /// How many answers it takes (1 ..= [`MAX_ANSWERS`]).
+    pub answers: u8,
+}
+
+/// Most answers one request takes.
+pub const MAX_ANSWERS: u8 = 20;
+
+/// The answers to a request, as its requester sees them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnswerList {
+    /// The request's state: `Asking` while it takes answers.
+    pub state: StateKind,
+    /// When it stops (or stopped) taking answers.
+    pub expires_at: Timestamp,
+    /// Answers it still takes.
+    pub left: u8,
+    /// Every answer so far, oldest first.
+    pub answers: Vec<AnswerEntry>,
+}
+
+/// One answer to a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AnswerEntry {
+    /// The answer's link id (opened with the request's secret).
+    pub id: LinkId,
+    /// Its state (`Expired` once its record is gone).
+    pub state: StateKind,
 }
 
 /// Most links one upload may give (one per recipient).
@@ -211,6 +279,15 @@ pub enum Request {
         /// The sender's manage token.
         manage: ManageToken,
     },
+    /// Ask for a secret: make a request that takes answers; the relay answers `Created`.
+    Ask(AskRequest),
+    /// The requester lists a request's answers.
+    Answers {
+        /// The request.
+        id: LinkId,
+        /// The holder proof of the request's secret.
+        holder: HolderProof,
+    },
 }
 
 mod tag {
@@ -224,6 +301,9 @@ mod tag {
     pub const WATCH: u8 = 0x08;
     pub const CREATE_LIVE: u8 = 0x09;
     pub const CLAIM_PLAIN: u8 = 0x0a;
+    pub const CREATE_ANSWER: u8 = 0x0b;
+    pub const ASK: u8 = 0x0c;
+    pub const ANSWERS: u8 = 0x0d;
 
     pub const CREATED: u8 = 0x81;
     pub const INFO: u8 = 0x82;
@@ -236,6 +316,7 @@ mod tag {
     pub const ERROR: u8 = 0x89;
     pub const RETRY_AFTER: u8 = 0x8a;
     pub const STORED: u8 = 0x8b;
+    pub const ANSWER_LIST: u8 = 0x8c;
 }
 
 impl Request {
@@ -245,6 +326,13 @@ impl Request {
         let t = match self {
             Request::Create(c) => {
                 w.u32(c.ttl_secs).bytes(&c.claim_hash.0).bytes(&c.holder_hash.0).bytes(&c.manage_hash.0).meta(&c.meta);
+                if let Some(a) = &c.answer {
+                    // An answer carries nothing else: see `CreateRequest::answer`.
+                    w.bytes(&a.request.0).bytes(a.proof.expose());
+                    frame(tag::CREATE_ANSWER, &w, out);
+                    zeroize::Zeroize::zeroize(&mut w.0);
+                    return;
+                }
                 let t = match c.live {
                     Some(estimate) => {
                         w.u64(estimate);
@@ -294,6 +382,20 @@ impl Request {
                     _ => tag::WATCH,
                 }
             }
+            Request::Ask(a) => {
+                w.u32(a.ttl_secs)
+                    .bytes(&a.claim_hash.0)
+                    .bytes(&a.holder_hash.0)
+                    .bytes(&a.manage_hash.0)
+                    .bytes(&a.answer_hash.0)
+                    .bytes(&a.check.0)
+                    .u8(a.answers);
+                tag::ASK
+            }
+            Request::Answers { id, holder } => {
+                w.bytes(&id.0).bytes(holder.expose());
+                tag::ANSWERS
+            }
         };
         frame(t, &w, out);
         zeroize::Zeroize::zeroize(&mut w.0);
@@ -330,7 +432,29 @@ impl Request {
                         })
                         .collect::<Result<_, DecodeError>>()?
                 },
+                answer: None,
             }),
+            tag::CREATE_ANSWER => Request::Create(CreateRequest {
+                ttl_secs: r.u32()?,
+                claim_hash: r.digest()?,
+                holder_hash: r.digest()?,
+                manage_hash: r.digest()?,
+                meta: r.meta()?,
+                live: None,
+                rules: Rules::default(),
+                extra: Vec::new(),
+                answer: Some(AnswerTo { request: r.id()?, proof: AnswerProof::from_bytes(r.array()?) }),
+            }),
+            tag::ASK => Request::Ask(AskRequest {
+                ttl_secs: r.u32()?,
+                claim_hash: r.digest()?,
+                holder_hash: r.digest()?,
+                manage_hash: r.digest()?,
+                answer_hash: r.digest()?,
+                check: SecretCheck(r.array()?),
+                answers: r.u8()?,
+            }),
+            tag::ANSWERS => Request::Answers { id: r.id()?, holder: HolderProof::from_bytes(r.array()?) },
             tag::PEEK => Request::Peek { id: r.id()? },
             tag::CLAIM => Request::Claim {
                 id: r.id()?,
@@ -575,6 +699,8 @@ pub enum Response {
     Gone,
     /// The sender's view.
     Status(StatusReport),
+    /// A request's answers, for its requester.
+    Answers(AnswerList),
     /// Too many requests from this address: nothing was done; send the same request again after `after_ms`.
     RetryAfter {
         /// How long to wait, in milliseconds.
@@ -646,6 +772,13 @@ impl Response {
                 }
                 tag::STATUS_REPORT
             }
+            Response::Answers(l) => {
+                w.u8(l.state as u8).time(l.expires_at).u8(l.left).u8(l.answers.len().min(MAX_ANSWERS.into()) as u8);
+                for a in l.answers.iter().take(MAX_ANSWERS.into()) {
+                    w.bytes(&a.id.0).u8(a.state as u8);
+                }
+                tag::ANSWER_LIST
+            }
             Response::Error { code, message } => {
                 w.u8(code.to_u8()).string(message);
                 tag::ERROR
@@ -701,6 +834,17 @@ impl Response {
                 }
                 Response::Status(s)
             }
+            tag::ANSWER_LIST => {
+                let state = |b: u8| StateKind::from_u8(b).ok_or(DecodeError::Invalid("unknown state"));
+                let (s, expires_at, left, n) = (state(r.u8()?)?, r.time()?, r.u8()?, r.u8()?);
+                if n > MAX_ANSWERS {
+                    return Err(DecodeError::Invalid("too many answers"));
+                }
+                let answers = (0..n)
+                    .map(|_| Ok(AnswerEntry { id: r.id()?, state: state(r.u8()?)? }))
+                    .collect::<Result<_, DecodeError>>()?;
+                Response::Answers(AnswerList { state: s, expires_at, left, answers })
+            }
             tag::ERROR => Response::Error { code: ErrorCode::from_u8(r.u8()?), message: r.string()? },
             tag::RETRY_AFTER => Response::RetryAfter { after_ms: r.u32()?, message: r.string()? },
             _ => return Err(DecodeError::Invalid("unknown response")),
@@ -734,6 +878,7 @@ mod tests {
                 live: None,
                 rules: Default::default(),
                 extra: Vec::new(),
+                answer: None,
             }),
             Request::Create(CreateRequest {
                 ttl_secs: 1,
@@ -747,6 +892,7 @@ mod tests {
                     allow: vec!["10.0.0.0/8".parse().unwrap(), "2001:db8::/32".parse().unwrap()],
                 },
                 extra: Vec::new(),
+                answer: None,
             }),
             Request::Create(CreateRequest {
                 ttl_secs: 600,
@@ -765,7 +911,29 @@ mod tests {
                     };
                     MAX_RECIPIENTS - 1
                 ],
+                answer: None,
             }),
+            Request::Create(CreateRequest {
+                ttl_secs: 600,
+                claim_hash: Digest32([2; 32]),
+                holder_hash: Digest32([4; 32]),
+                manage_hash: Digest32([3; 32]),
+                meta: meta(false),
+                live: None,
+                rules: Rules::default(),
+                extra: Vec::new(),
+                answer: Some(AnswerTo { request: LinkId([8; 16]), proof: AnswerProof::from_bytes([9; 32]) }),
+            }),
+            Request::Ask(AskRequest {
+                ttl_secs: 3600,
+                claim_hash: Digest32([2; 32]),
+                holder_hash: Digest32([4; 32]),
+                manage_hash: Digest32([3; 32]),
+                answer_hash: Digest32([5; 32]),
+                check: SecretCheck([6; 16]),
+                answers: MAX_ANSWERS,
+            }),
+            Request::Answers { id, holder: HolderProof::from_bytes([7; 32]) },
             Request::Peek { id },
             Request::Claim {
                 id,
@@ -839,6 +1007,18 @@ mod tests {
                 failed_attempts: 0,
                 claimed_via: Some(ClientKind::Browser),
                 previews: 70_000,
+            }),
+            Response::Answers(AnswerList {
+                state: StateKind::Asking,
+                expires_at: Timestamp(9),
+                left: 0,
+                answers: vec![AnswerEntry { id: LinkId([4; 16]), state: StateKind::Claimed }; MAX_ANSWERS.into()],
+            }),
+            Response::Answers(AnswerList {
+                state: StateKind::Revoked,
+                expires_at: Timestamp(9),
+                left: 1,
+                answers: vec![],
             }),
             Response::Error { code: ErrorCode::TooLarge, message: "too large".into() },
             Response::Error { code: ErrorCode::Full, message: "full".into() },

@@ -7,7 +7,17 @@ FRESH ──claim(C ok)──▶ CLAIMED(lease) ──ack / lease ends──▶ 
   │ ├─ revoke ──▶ REVOKED          (also from CLAIMED: the sender's word is final)
   │ ├─ 10th wrong C (with a valid H) ──▶ BURNED_BY_ATTEMPTS
   │ └─ live upload ends early ──▶ UPLOAD_FAILED   (also from CLAIMED)
+
+ASKING ──answer (A ok, answers left)──▶ ASKING (one answer fewer; the answer is a FRESH link of its own)
+  ├─ expiry ──▶ EXPIRED
+  └─ revoke ──▶ REVOKED
 ```
+
+A request for a secret ([`Record::new_request`]) is an ASKING record: it holds no content, cannot be peeked or
+claimed (every such try is "gone"), and takes answers from whoever proves holding the request link. Each answer is an
+ordinary link whose claim and holder hashes are the request's, so the requester opens it with the request's secret,
+once, like any link. The requester (holding `H`) lists the answers; the record keeps their ids in every state, so the
+list still answers after the request expired.
 
 A live link ([`Record::new_live`]) exists while its upload still runs: it can be peeked and claimed as usual, its
 `size` is the sender's estimate, and it cannot be acked until [`Event::Uploaded`] records the real size. An upload
@@ -28,10 +38,13 @@ use std::time::Duration;
 
 pub use crate::coding::{ClientKind, StateKind, Timestamp};
 use crate::coding::{DecodeError, Reader, Writer};
-use crate::keys::{ClaimKey, Digest32, HolderProof, LeaseToken, ManageToken, PublicMeta};
+use crate::keys::{AnswerProof, ClaimKey, Digest32, HolderProof, LeaseToken, ManageToken, PublicMeta};
 use crate::link::LinkId;
 use crate::policy::{allowed, Rules, Template, MAX_ALLOW};
-use crate::proto::{CreateRequest, LinkInfo, Recipient, Response, StatusReport, MAX_RECIPIENTS};
+use crate::proto::{
+    AnswerEntry, AnswerList, AskRequest, CreateRequest, LinkInfo, Recipient, Response, StatusReport, MAX_ANSWERS,
+    MAX_RECIPIENTS,
+};
 
 /// Storage encoding version of [`Record`]: 3 adds the uploading flag, and only an uploading record is written as 3; 4
 /// ends in tagged fields (uploading, the kind of client that claimed it, the link's rules), and only a record that has
@@ -46,6 +59,7 @@ mod field {
     pub const CLAIMED_VIA: u8 = 2;
     pub const RULES: u8 = 3;
     pub const GROUP: u8 = 4;
+    pub const ASKING: u8 = 5;
 }
 
 /// Wrong claim proofs after which a link burns.
@@ -87,6 +101,8 @@ pub enum State {
     BurnedByAttempts,
     /// The sender's live upload ended early.
     UploadFailed,
+    /// A request for a secret that still takes answers.
+    Asking,
 }
 
 impl State {
@@ -100,6 +116,7 @@ impl State {
             State::Revoked => StateKind::Revoked,
             State::BurnedByAttempts => StateKind::BurnedByAttempts,
             State::UploadFailed => StateKind::UploadFailed,
+            State::Asking => StateKind::Asking,
         }
     }
 }
@@ -137,6 +154,20 @@ pub struct Record {
     pub rules: Rules,
     /// The links made by the same upload for several recipients, if it is one of them.
     pub group: Option<Group>,
+    /// What a request for a secret keeps: the answer proof's digest, how many answers it still takes, and the
+    /// answers' ids (in every state, so the requester can still find them after the request ended).
+    pub asking: Option<Asking>,
+}
+
+/// A request for a secret's own fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Asking {
+    /// `SHA-256(A)`: only someone who holds the request link can answer.
+    pub answer_hash: Digest32,
+    /// Answers it still takes.
+    pub left: u8,
+    /// The answers so far, oldest first.
+    pub answers: Vec<LinkId>,
 }
 
 /// The links one upload made for several recipients. They share its content, stored under the first link's id; it
@@ -174,6 +205,13 @@ pub enum CreateError {
     /// Several recipients with a live upload: each of their links must find the whole content.
     #[error("links for several recipients are made once the whole upload is stored")]
     LiveGroup,
+    /// A request for a secret that takes no answers, or more than [`MAX_ANSWERS`].
+    #[error("a request takes between 1 and {MAX_ANSWERS} answers")]
+    Answers,
+    /// An answer with what only a link of the sender's own can have: a passphrase, rules, more recipients or a live
+    /// upload.
+    #[error("an answer to a request is encrypted to the requester alone: no passphrase, policy, allowlist, extra recipients or live upload")]
+    AnswerExtras,
 }
 
 /// A duration as people say it ("24 hours", "7 days").
@@ -206,6 +244,11 @@ impl Record {
         if !req.extra.is_empty() && req.live.is_some() {
             return Err(CreateError::LiveGroup);
         }
+        if req.answer.is_some()
+            && (req.meta.kdf.is_some() || !req.rules.is_empty() || !req.extra.is_empty() || req.live.is_some())
+        {
+            return Err(CreateError::AnswerExtras);
+        }
         if let Some(t) = req.rules.policy {
             if ttl > t.max_ttl() {
                 return Err(CreateError::PolicyTtl(t));
@@ -237,7 +280,47 @@ impl Record {
             claimed_via: None,
             rules: req.rules.clone(),
             group: None,
+            asking: None,
         })
+    }
+
+    /// A new ASKING record: a request for a secret that takes `req.answers` answers until it expires.
+    pub fn new_request(req: &AskRequest, now: Timestamp) -> Result<Self, CreateError> {
+        let ttl = Duration::from_secs(req.ttl_secs.into());
+        if !(MIN_TTL..=MAX_TTL).contains(&ttl) {
+            return Err(CreateError::Ttl);
+        }
+        if !(1..=MAX_ANSWERS).contains(&req.answers) {
+            return Err(CreateError::Answers);
+        }
+        Ok(Self {
+            state: State::Asking,
+            created_at: now,
+            expires_at: now.plus(ttl),
+            claimed_at: None,
+            ended_at: None,
+            failed_attempts: 0,
+            claim_hash: req.claim_hash,
+            holder_hash: req.holder_hash,
+            manage_hash: req.manage_hash,
+            meta: PublicMeta { check: req.check, kdf: None },
+            size: 0,
+            uploading: false,
+            claimed_via: None,
+            rules: Rules::default(),
+            group: None,
+            asking: Some(Asking { answer_hash: req.answer_hash, left: req.answers, answers: Vec::new() }),
+        })
+    }
+
+    /// Makes `self`, a new answer's record, openable by the requester alone: the request's claim and holder hashes
+    /// and check, and an expiry no later than the request's record is kept, so the requester can still find it.
+    pub fn answering(mut self, request: &Record) -> Self {
+        self.claim_hash = request.claim_hash;
+        self.holder_hash = request.holder_hash;
+        self.meta = request.meta;
+        self.expires_at = Timestamp(self.expires_at.0.min(request.purge_at().0));
+        self
     }
 
     /// A new FRESH record for a live upload that has started: `estimate` is the sender's guess of the ciphertext size.
@@ -269,7 +352,7 @@ impl Record {
     /// The next instant at which time alone changes this record (expiry, lease end, purge).
     pub fn next_deadline(&self) -> Timestamp {
         match self.state {
-            State::Fresh => self.expires_at,
+            State::Fresh | State::Asking => self.expires_at,
             State::Claimed { until, .. } => until,
             _ => self.purge_at(),
         }
@@ -312,7 +395,7 @@ impl Record {
     /// Applies what time alone does: expiry of a fresh link, end of a lease.
     fn settle(&mut self, now: Timestamp) -> bool {
         match self.state {
-            State::Fresh if now >= self.expires_at => {
+            State::Fresh | State::Asking if now >= self.expires_at => {
                 let at = self.expires_at;
                 self.end(State::Expired, at);
                 true
@@ -328,7 +411,8 @@ impl Record {
     /// Storage encoding (versioned; version 2 added the holder hash, 3 the uploading flag, 4 tagged fields).
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::default();
-        let plain = self.claimed_via.is_none() && self.rules.is_empty() && self.group.is_none();
+        let plain =
+            self.claimed_via.is_none() && self.rules.is_empty() && self.group.is_none() && self.asking.is_none();
         let version = match (plain, self.uploading) {
             (false, _) => 4,
             (true, true) => 3,
@@ -373,6 +457,12 @@ impl Record {
                     v.extend(g.members.iter().flat_map(|m| m.0));
                     field(field::GROUP, &v);
                 }
+                if let Some(a) = &self.asking {
+                    let mut v = a.answer_hash.0.to_vec();
+                    v.push(a.left);
+                    v.extend(a.answers.iter().flat_map(|m| m.0));
+                    field(field::ASKING, &v);
+                }
             }
             _ => {}
         }
@@ -395,6 +485,7 @@ impl Record {
             StateKind::Revoked => State::Revoked,
             StateKind::BurnedByAttempts => State::BurnedByAttempts,
             StateKind::UploadFailed => State::UploadFailed,
+            StateKind::Asking => State::Asking,
         };
         let mut rec = Self {
             state,
@@ -412,6 +503,7 @@ impl Record {
             claimed_via: None,
             rules: Rules::default(),
             group: None,
+            asking: None,
         };
         match version {
             3 if r.u8()? != 1 => return Err(DecodeError::Invalid("bad flag")),
@@ -439,6 +531,15 @@ impl Record {
                                 members.push(v.id()?);
                             }
                             rec.group = Some(Group { content, members });
+                        }
+                        field::ASKING => {
+                            let answer_hash = v.digest()?;
+                            let left = v.u8()?;
+                            let mut answers = Vec::new();
+                            while !v.is_empty() && answers.len() < usize::from(MAX_ANSWERS) {
+                                answers.push(v.id()?);
+                            }
+                            rec.asking = Some(Asking { answer_hash, left, answers });
                         }
                         // A rule this relay does not know must not be dropped by a rewrite of the record.
                         _ => return Err(DecodeError::Invalid("unknown record field")),
@@ -540,6 +641,18 @@ pub enum Event<'a> {
     },
     /// The sweeper's visit: apply expiry, lease ends, purge.
     Tick,
+    /// Someone who proves holding a request link answers it with the new link `answer`.
+    Answer {
+        /// The answer proof sent.
+        proof: &'a AnswerProof,
+        /// The answer's id.
+        answer: LinkId,
+    },
+    /// The requester (who proves holding the request's secret) asks for the answers.
+    Answers {
+        /// The holder proof sent.
+        holder: &'a HolderProof,
+    },
 }
 
 /// What the relay must do after an event.
@@ -653,8 +766,29 @@ pub fn step(current: Option<&Record>, now: Timestamp, event: Event<'_>) -> Outco
             Response::Gone
         }
         (Event::Status { manage }, _) if sender_ok(manage) => Response::Status(rec.report()),
+        (Event::Answer { proof, answer }, State::Asking)
+            if rec.asking.as_ref().is_some_and(|a| a.left > 0 && proof.digest() == a.answer_hash) =>
+        {
+            if let Some(a) = rec.asking.as_mut() {
+                a.left -= 1;
+                a.answers.push(answer);
+            }
+            changed = true;
+            // What the answer's record takes from the request (see `Record::answering`).
+            Response::Info(LinkInfo { size: 0, expires_at: rec.expires_at, meta: rec.meta })
+        }
+        (Event::Answers { holder }, state) if rec.asking.is_some() && holder.digest() == rec.holder_hash => {
+            let a = rec.asking.as_ref().expect("checked in the guard");
+            Response::Answers(AnswerList {
+                state: state.kind(),
+                expires_at: rec.expires_at,
+                left: a.left,
+                // The relay fills in each answer's state from its own record.
+                answers: a.answers.iter().map(|&id| AnswerEntry { id, state: StateKind::Fresh }).collect(),
+            })
+        }
         (Event::Revoke { manage }, state) if sender_ok(manage) => {
-            if state.kind().holds_content() {
+            if state.kind().holds_content() || state == State::Asking {
                 rec.end(State::Revoked, now);
                 changed = true;
             }
@@ -701,6 +835,7 @@ mod tests {
             live: None,
             rules: Default::default(),
             extra: Vec::new(),
+            answer: None,
         };
         (Record::new(&req, 1000, T0).unwrap(), c, m)
     }
@@ -885,6 +1020,7 @@ mod tests {
             live: None,
             rules: Rules { policy, allow: Vec::new() },
             extra: Vec::new(),
+            answer: None,
         };
         let ultra = Some(Template::UltraSecure);
         assert_eq!(Record::check_request(&req(3600, ultra, true)), Ok(()));
@@ -962,6 +1098,7 @@ mod tests {
             live: None,
             rules: Default::default(),
             extra: Vec::new(),
+            answer: None,
         };
         assert_eq!(Record::new(&req, 0, T0).unwrap_err(), CreateError::Ttl);
         req.ttl_secs = 300;
@@ -1156,5 +1293,123 @@ mod tests {
         let mut bad = claimed.encode();
         bad.push(0);
         assert!(Record::decode(&bad).is_err());
+    }
+
+    /// An ASKING record that takes `answers` answers for an hour: its claim key, manage token and answer proof.
+    fn asking(answers: u8) -> (Record, ClaimKey, ManageToken, AnswerProof) {
+        let c = ClaimKey::from_bytes([1; 32]);
+        let m = ManageToken::from_bytes([2; 32]);
+        let a = AnswerProof::from_bytes([3; 32]);
+        let req = AskRequest {
+            ttl_secs: 3600,
+            claim_hash: c.digest(),
+            holder_hash: holder().digest(),
+            manage_hash: m.digest(),
+            answer_hash: a.digest(),
+            check: SecretCheck([4; 16]),
+            answers,
+        };
+        (Record::new_request(&req, T0).unwrap(), c, m, a)
+    }
+
+    #[test]
+    fn a_request_takes_as_many_answers_as_asked_and_only_from_holders_of_its_link() {
+        let (r, c, _, a) = asking(2);
+        assert_eq!((r.state, r.state.kind().holds_content()), (State::Asking, false));
+        let answer = |rec: &Record, proof: &AnswerProof, id: u8| {
+            step(Some(rec), T0, Event::Answer { proof, answer: LinkId([id; 16]) })
+        };
+
+        // Someone who holds only the id: refused, nothing written.
+        let o = answer(&r, &AnswerProof::from_bytes([9; 32]), 1);
+        assert!(o.next.is_none() && matches!(o.reply, Response::Gone));
+        // Nobody can peek at or claim a request, not even its requester: only its answers open.
+        let lease = LeaseToken::from_bytes([6; 32]);
+        for e in [Event::Peek, claim_with(&holder(), &c, &lease)] {
+            let o = step(Some(&r), T0, e);
+            assert!(o.next.is_none() && matches!(o.reply, Response::Gone) && o.serve_from.is_none());
+        }
+
+        let o = answer(&r, &a, 1);
+        let Response::Info(info) = o.reply else { panic!("{:?}", o.reply) };
+        assert_eq!(info.meta, r.meta, "the answer takes the request's check");
+        let r1 = o.next.unwrap();
+        let r2 = answer(&r1, &a, 2).next.unwrap();
+        assert_eq!(
+            r2.asking.as_ref().map(|x| (x.left, x.answers.clone())),
+            Some((0, vec![LinkId([1; 16]), LinkId([2; 16])]))
+        );
+        assert_eq!(Record::decode(&r2.encode()).unwrap(), r2);
+        // A third answer: refused, the request unchanged.
+        let o = answer(&r2, &a, 3);
+        assert!(o.next.is_none() && matches!(o.reply, Response::Gone));
+
+        // Only the holder of the request's secret lists the answers.
+        assert!(matches!(
+            step(Some(&r2), T0, Event::Answers { holder: &HolderProof::from_bytes([8; 32]) }).reply,
+            Response::Gone
+        ));
+        let Response::Answers(list) = step(Some(&r2), T0, Event::Answers { holder: &holder() }).reply else { panic!() };
+        assert_eq!((list.state, list.left, list.answers.len()), (StateKind::Asking, 0, 2));
+    }
+
+    #[test]
+    fn a_request_stops_taking_answers_when_it_expires_or_is_revoked_and_still_lists_them() {
+        let (r, _, m, a) = asking(3);
+        let r1 = step(Some(&r), T0, Event::Answer { proof: &a, answer: LinkId([1; 16]) }).next.unwrap();
+        let later = r.expires_at;
+        let o = step(Some(&r1), later, Event::Answer { proof: &a, answer: LinkId([2; 16]) });
+        let expired = o.next.expect("time's effect is written");
+        assert_eq!(expired.state, State::Expired);
+        assert!(matches!(o.reply, Response::Gone));
+        assert_eq!(expired.asking.as_ref().unwrap().answers, vec![LinkId([1; 16])]);
+        let Response::Answers(list) = step(Some(&expired), later, Event::Answers { holder: &holder() }).reply else {
+            panic!()
+        };
+        assert_eq!((list.state, list.answers.len()), (StateKind::Expired, 1));
+        // The sweeper ends it at its expiry, and purges it with the other tombstones.
+        assert_eq!(r1.next_deadline(), r1.expires_at);
+        assert!(step(Some(&expired), expired.purge_at(), Event::Tick).purge);
+
+        let o = step(Some(&r1), T0, Event::Revoke { manage: &m });
+        let revoked = o.next.unwrap();
+        assert_eq!(revoked.state, State::Revoked);
+        assert!(!o.drop_content, "a request holds no content");
+        assert!(step(Some(&revoked), T0, Event::Answer { proof: &a, answer: LinkId([2; 16]) }).next.is_none());
+    }
+
+    #[test]
+    fn an_answer_opens_with_the_request_secret_and_is_found_while_the_request_is() {
+        let (request, c, _, _) = asking(1);
+        let (mine, _, _) = fresh();
+        let mine = Record { meta: PublicMeta { check: SecretCheck([7; 16]), kdf: None }, ..mine };
+        let answer = mine.clone().answering(&request);
+        assert_eq!(
+            (answer.claim_hash, answer.holder_hash, answer.meta),
+            (request.claim_hash, request.holder_hash, request.meta)
+        );
+        assert_eq!(answer.manage_hash, mine.manage_hash, "the answerer keeps its own status and revoke");
+        let lease = LeaseToken::from_bytes([6; 32]);
+        assert!(matches!(step(Some(&answer), T0, claim_with(&holder(), &c, &lease)).reply, Response::Claimed { .. }));
+        let long = Record { expires_at: request.purge_at().plus(Duration::from_secs(60)), ..mine };
+        assert_eq!(long.answering(&request).expires_at, request.purge_at());
+        let none = AskRequest {
+            answers: 0,
+            ..AskRequest {
+                ttl_secs: 3600,
+                claim_hash: c.digest(),
+                holder_hash: c.digest(),
+                manage_hash: c.digest(),
+                answer_hash: c.digest(),
+                check: SecretCheck([0; 16]),
+                answers: 1,
+            }
+        };
+        assert_eq!(Record::new_request(&none, T0), Err(CreateError::Answers));
+        assert_eq!(
+            Record::new_request(&AskRequest { answers: MAX_ANSWERS + 1, ..none.clone() }, T0),
+            Err(CreateError::Answers)
+        );
+        assert_eq!(Record::new_request(&AskRequest { ttl_secs: 60, answers: 1, ..none }, T0), Err(CreateError::Ttl));
     }
 }

@@ -70,7 +70,7 @@ proptest! {
                 kdf: with_pass.then_some(KdfParams { salt: [1; 16], m_kib: 65536, t: 3, p: 4 }),
             },
             live: None,
-            rules: Default::default(), extra: Vec::new(),
+            rules: Default::default(), extra: Vec::new(), answer: None,
         };
         let mut now = Timestamp(1_700_000_000_000);
         let mut rec = Some(if live { Record::new_live(&req, 1000, now) } else { Record::new(&req, 1000, now) }.unwrap());
@@ -211,6 +211,7 @@ fn lease_outlives_expiry_of_the_link() {
         live: None,
         rules: Default::default(),
         extra: Vec::new(),
+        answer: None,
     };
     let t0 = Timestamp(0);
     let rec = Record::new(&req, 10, t0).unwrap();

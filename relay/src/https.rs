@@ -548,6 +548,7 @@ fn create_request(h: &HeaderMap) -> Result<CreateRequest, ApiError> {
         live: None,
         rules: Rules { policy, allow },
         extra: Vec::new(),
+        answer: None,
     })
 }
 

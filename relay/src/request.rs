@@ -107,6 +107,12 @@ fn failed(e: &StoreError) -> Response {
     }
 }
 
+/// [`failed`], logged.
+fn failed_as(kind: &str, e: &StoreError) -> Response {
+    tracing::warn!("{kind} failed: {e}");
+    failed(e)
+}
+
 /// The answer to a live upload whose link ended (revoked or expired) before the upload did.
 fn ended_early() -> Response {
     error(ErrorCode::BadRequest, "the link ended before its upload finished (it was revoked or expired)")
@@ -122,6 +128,8 @@ fn name(req: &Request) -> &'static str {
         Request::Status { .. } => "status",
         Request::Revoke { .. } => "revoke",
         Request::Watch { .. } => "watch",
+        Request::Ask(_) => "ask",
+        Request::Answers { .. } => "answers",
         _ => "request",
     }
 }
@@ -135,6 +143,8 @@ impl Relay {
                 self.reads.take(group, 1.0)
             }
             Request::Create(_) => self.creates.take(group, 1.0).and_then(|()| self.bytes.check(group)),
+            Request::Ask(_) => self.creates.take(group, 1.0),
+            Request::Answers { .. } => self.reads.take(group, 1.0),
             _ => Ok(()),
         };
         if let Err(wait) = admitted {
@@ -157,6 +167,10 @@ impl Relay {
             Request::Ack { id, lease } => (id, Action::Ack(lease)),
             Request::Status { id, manage } => (id, Action::Status(manage)),
             Request::Revoke { id, manage } => (id, Action::Revoke(manage)),
+            Request::Ask(a) => return self.ask(&a).await.unwrap_or_else(|e| failed_as(kind, &e)).into(),
+            Request::Answers { id, holder } => {
+                return self.answers(id, holder).await.unwrap_or_else(|e| failed_as(kind, &e)).into()
+            }
             _ => return bad_request("this request is not served here").into(),
         };
         match self.apply(id, action).await {
@@ -203,6 +217,13 @@ impl Relay {
     ) -> Response {
         if let Err(resp) = self.check_create(&req) {
             return resp;
+        }
+        if let Some(a) = &req.answer {
+            match self.can_answer(a).await {
+                Ok(true) => {}
+                Ok(false) => return Response::Gone,
+                Err(e) => return failed_as("answer", &e),
+            }
         }
         let id = LinkId::generate(&mut rand::rngs::OsRng);
         let mut upload = match self.store().upload(&id).await {

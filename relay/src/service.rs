@@ -13,9 +13,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use burnlink_core::keys::{ClaimKey, HolderProof, LeaseToken, ManageToken};
+use burnlink_core::keys::{AnswerProof, ClaimKey, HolderProof, LeaseToken, ManageToken};
 use burnlink_core::link::LinkId;
-use burnlink_core::proto::{CreateRequest, ErrorCode, Response, StatusReport};
+use burnlink_core::proto::{AnswerTo, AskRequest, CreateRequest, ErrorCode, Response, StatusReport};
 use burnlink_core::state::{span, step, Claimer, CreateError, Event, Outcome, Record, State, StateKind, Timestamp};
 use tokio::sync::broadcast;
 
@@ -73,6 +73,10 @@ pub enum Action {
     Uploaded(u64),
     /// See [`Event::UploadFailed`].
     UploadFailed,
+    /// See [`Event::Answer`]: the answer's id.
+    Answer(AnswerProof, LinkId),
+    /// See [`Event::Answers`].
+    Answers(HolderProof),
 }
 
 /// The relay: storage, configuration, clock, watchers.
@@ -238,6 +242,8 @@ impl Relay {
                 Action::Tick => Event::Tick,
                 Action::Uploaded(size) => Event::Uploaded { size: *size },
                 Action::UploadFailed => Event::UploadFailed,
+                Action::Answer(proof, answer) => Event::Answer { proof, answer: *answer },
+                Action::Answers(holder) => Event::Answers { holder },
             };
             let mut outcome = step(current.as_ref(), now, event);
             let senders = matches!(
@@ -417,16 +423,21 @@ impl Relay {
     pub fn check_create(&self, req: &CreateRequest) -> Result<(), Response> {
         Record::check_request(req).map_err(|e: CreateError| bad_request(e.to_string()))?;
         let c = &self.config;
-        if let Some(allowed) = &c.policies {
+        // An answer carries no template (it is encrypted to the requester alone, who chose the request's expiry).
+        if let Some(allowed) = c.policies.as_ref().filter(|_| req.answer.is_none()) {
             if !req.rules.policy.is_some_and(|t| allowed.contains(&t)) {
                 let names: Vec<_> = allowed.iter().map(|t| t.name()).collect();
                 let message = format!("this relay accepts only links made under the {} policy", names.join(" or "));
                 return Err(Response::Error { code: ErrorCode::NotAllowed, message });
             }
         }
-        if c.max_ttl.is_some_and(|max| Duration::from_secs(req.ttl_secs.into()) > max) {
-            let max = span(c.max_ttl.unwrap_or_default());
-            return Err(bad_request(format!("this relay keeps links for at most {max}")));
+        self.check_ttl(req.ttl_secs)
+    }
+
+    /// The operator's longest expiry.
+    fn check_ttl(&self, ttl_secs: u32) -> Result<(), Response> {
+        if let Some(max) = self.config.max_ttl.filter(|max| Duration::from_secs(ttl_secs.into()) > *max) {
+            return Err(bad_request(format!("this relay keeps links for at most {}", span(max))));
         }
         Ok(())
     }
@@ -442,6 +453,15 @@ impl Relay {
             Ok(r) => r,
             Err(e) => return Ok(bad_request(e.to_string())), // `upload` drops and leaves nothing
         };
+        if let Some(a) = &req.answer {
+            // Takes one of the request's answers, durably, before the answer exists: a crash in between leaves the
+            // request one answer short, never an answer it does not list.
+            let applied = self.apply(a.request, Action::Answer(a.proof.clone(), id)).await?;
+            match (&applied.outcome.reply, &applied.outcome.next) {
+                (Response::Info(_), Some(request)) => record = record.answering(request),
+                _ => return Ok(Response::Gone),
+            }
+        }
         let expires_at = record.expires_at;
         if req.extra.is_empty() {
             upload.commit(&record).await?;
@@ -460,6 +480,47 @@ impl Relay {
             }
         }
         Ok(Response::Created { id, expires_at, more })
+    }
+
+    /// Whether `answer` would be taken now (read only): checked before an answer's body is read, so an answer to a
+    /// request that takes none, or from someone holding only its id, costs no storage.
+    pub async fn can_answer(&self, answer: &AnswerTo) -> RelayResult<bool> {
+        let request = self.store.get(&answer.request).await?;
+        let event = Event::Answer { proof: &answer.proof, answer: LinkId([0; 16]) };
+        Ok(matches!(step(request.as_ref(), self.clock.now(), event).reply, Response::Info(_)))
+    }
+
+    /// Makes a request for a secret.
+    pub async fn ask(self: &Arc<Self>, req: &AskRequest) -> RelayResult<Response> {
+        let record = match Record::new_request(req, self.clock.now()) {
+            Ok(r) => r,
+            Err(e) => return Ok(bad_request(e.to_string())),
+        };
+        if let Err(resp) = self.check_ttl(req.ttl_secs) {
+            return Ok(resp);
+        }
+        let id = LinkId::generate(&mut rand::rngs::OsRng);
+        if !self.store.insert(&id, &record).await? {
+            return Err(StoreError::Db("a new request's id exists".into()));
+        }
+        Ok(Response::Created { id, expires_at: record.expires_at, more: Vec::new() })
+    }
+
+    /// A request's answers with each one's state, for whoever proves holding the request's secret; otherwise the
+    /// neutral "gone".
+    pub async fn answers(self: &Arc<Self>, id: LinkId, holder: HolderProof) -> RelayResult<Response> {
+        let mut reply = self.apply(id, Action::Answers(holder)).await?.outcome.reply;
+        if let Response::Answers(list) = &mut reply {
+            for entry in &mut list.answers {
+                let now = self.clock.now();
+                // As the sweeper would see it; a purged answer is long expired.
+                entry.state = match self.store.get(&entry.id).await? {
+                    Some(rec) => step(Some(&rec), now, Event::Tick).next.unwrap_or(rec).state.kind(),
+                    None => StateKind::Expired,
+                };
+            }
+        }
+        Ok(reply)
     }
 
     /// Start-up on a store no other relay shares: every live upload still marked as running was cut off by this

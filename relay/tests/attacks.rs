@@ -145,3 +145,87 @@ fn quic_client_config(relay: &TestRelay) -> quinn::ClientConfig {
     tls.alpn_protocols = vec![burnlink_core::proto::ALPN.to_vec()];
     quinn::ClientConfig::new(std::sync::Arc::new(quinn::crypto::rustls::QuicClientConfig::try_from(tls).unwrap()))
 }
+
+/// An answer to `request` with `proof`, carrying `data`.
+fn answer_request(
+    k: &LinkKeys,
+    request: burnlink_core::link::LinkId,
+    proof: [u8; 32],
+) -> burnlink_core::proto::CreateRequest {
+    let proof = burnlink_core::keys::AnswerProof::from_bytes(proof);
+    burnlink_core::proto::CreateRequest {
+        answer: Some(burnlink_core::proto::AnswerTo { request, proof }),
+        ..create_request(k, 3600)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_takes_exactly_the_answers_it_asked_for_from_a_crowd_and_none_from_an_id_alone() {
+    use burnlink_client::transport::TransportError;
+    let relay = TestRelay::start(test_config()).await;
+    let c = relay.client().await;
+    let asker = link_keys(77);
+    let proof = random32();
+    let ask = burnlink_core::proto::AskRequest {
+        ttl_secs: 3600,
+        claim_hash: asker.claim.digest(),
+        holder_hash: asker.holder.digest(),
+        manage_hash: asker.manage.digest(),
+        answer_hash: burnlink_core::keys::AnswerProof::from_bytes(proof).digest(),
+        check: burnlink_core::keys::SecretCheck([7; 16]),
+        answers: 3,
+    };
+    let (request, _) = c.ask(ask).await.unwrap();
+
+    // Someone who holds only the id: 200 answers with made-up proofs, each refused as "gone" before its body is
+    // stored, and none of them uses up an answer. Nor can anyone peek at, claim or list the request.
+    for i in 0..200 {
+        let sent = c.create(answer_request(&link_keys(i), request, random32()), &payload(2000, 1)[..], &|_| {}).await;
+        assert!(matches!(sent, Err(TransportError::Gone)), "answer {i}: {sent:?}");
+    }
+    assert!(matches!(c.peek(request).await.unwrap(), burnlink_client::transport::Peek::Gone));
+    assert!(matches!(c.claim(request, asker.holder.clone(), asker.claim.clone()).await.unwrap(), Claim::Gone));
+    assert!(c.answers(request, HolderProof::from_bytes(random32())).await.unwrap().is_none());
+    let list = c.answers(request, asker.holder.clone()).await.unwrap().unwrap();
+    assert_eq!((list.state, list.left, list.answers.len()), (StateKind::Asking, 3, 0));
+    assert_eq!(relay.blob_files(), 0, "a refused answer leaves nothing behind");
+
+    // Sixteen holders of the request link answer at once: exactly three get in.
+    let mut crowd = Vec::new();
+    for i in 0..16u8 {
+        let c = relay.client().await;
+        crowd.push(tokio::spawn(async move {
+            let data = payload(70_000, i);
+            let r = c.create(answer_request(&link_keys(1000 + u64::from(i)), request, proof), &data[..], &|_| {}).await;
+            (r.map(|(id, _)| id), data)
+        }));
+    }
+    let mut taken = Vec::new();
+    for task in crowd {
+        match task.await.unwrap() {
+            (Ok(id), data) => taken.push((id, data)),
+            (Err(TransportError::Gone), _) => {}
+            (Err(e), _) => panic!("{e}"),
+        }
+    }
+    assert_eq!(taken.len(), 3, "a request for three answers took {}", taken.len());
+
+    // They survive a restart (a request holds no content of its own, and the start-up clean-up must keep it), and
+    // each opens once, with the request's keys, to exactly what its sender sent.
+    drop(c);
+    let relay = TestRelay::start_in(relay.stop().await, test_config()).await;
+    let c = relay.client().await;
+    let list = c.answers(request, asker.holder.clone()).await.unwrap().unwrap();
+    let mut listed: Vec<_> = list.answers.iter().map(|a| a.id).collect();
+    let mut ids: Vec<_> = taken.iter().map(|(id, _)| *id).collect();
+    listed.sort();
+    ids.sort();
+    assert_eq!((list.left, listed), (0, ids));
+    for (id, data) in &taken {
+        let (_, got) = claim_all(&c, *id, &asker).await;
+        assert_eq!(&got, data);
+    }
+    let list = c.answers(request, asker.holder.clone()).await.unwrap().unwrap();
+    assert!(list.answers.iter().all(|a| a.state == StateKind::Claimed || a.state == StateKind::Consumed), "{list:?}");
+    relay.stop().await;
+}

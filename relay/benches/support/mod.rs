@@ -52,6 +52,7 @@ pub fn request(seed: u64) -> (CreateRequest, HolderProof, ClaimKey) {
         live: None,
         rules: Default::default(),
         extra: Vec::new(),
+        answer: None,
     };
     (req, holder, claim)
 }

@@ -811,6 +811,7 @@ mod tests {
             live: None,
             rules: Default::default(),
             extra: Vec::new(),
+            answer: None,
         };
         Record::new(&req, 3, Timestamp(0)).unwrap()
     }

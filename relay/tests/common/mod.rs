@@ -164,6 +164,7 @@ pub fn create_request(k: &LinkKeys, ttl_secs: u32) -> CreateRequest {
         live: None,
         rules: Default::default(),
         extra: Vec::new(),
+        answer: None,
     }
 }
 
