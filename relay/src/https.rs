@@ -30,12 +30,12 @@ use axum::{Extension, Json, Router};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use burnlink_core::keys::{
-    ClaimKey, Digest32, HolderProof, KdfParams, LeaseToken, ManageToken, PublicMeta, SecretCheck,
+    AnswerProof, ClaimKey, Digest32, HolderProof, KdfParams, LeaseToken, ManageToken, PublicMeta, SecretCheck,
 };
 use burnlink_core::link::LinkId;
 use burnlink_core::policy::{Cidr, Rules, Template};
 use burnlink_core::proto::{
-    ClientKind, CreateRequest, ErrorCode, LinkEvent, Request as WireRequest, Response as Reply, StatusReport,
+    AnswerTo, ClientKind, CreateRequest, ErrorCode, LinkEvent, Request as WireRequest, Response as Reply, StatusReport,
 };
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
@@ -76,6 +76,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/", get(page))
         .route("/o/{id}", get(link_page))
         .route("/m/{id}", get(page))
+        .route("/r/{id}", get(page))
         .route("/assets/{*file}", get(asset))
         .route("/favicon.svg", get(favicon))
         .route("/api/v1/links", post(create))
@@ -494,17 +495,33 @@ fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Result<&'a str, ApiError> {
 
 /// The create request from `burnlink-*` headers: ttl (seconds), claim-hash, holder-hash, manage-hash (SHA-256,
 /// base64url), check (16 bytes, base64url), and optionally kdf (`salt.m_kib.t.p`), policy (a template's name) and
-/// allow (CIDR blocks, comma-separated). Only the syntax is checked here;
-/// what the values may be is the request path's business.
+/// allow (CIDR blocks, comma-separated). An answer to a request for a secret names the request in
+/// burnlink-answer-to and carries burnlink-answer-proof (32 bytes, base64url) instead of claim-hash, holder-hash and
+/// check, which it takes from the request. Only the syntax is checked here; what the values may be is the request
+/// path's business.
 fn create_request(h: &HeaderMap) -> Result<CreateRequest, ApiError> {
     let ttl_secs = header_str(h, "burnlink-ttl")?.parse().map_err(|_| bad("burnlink-ttl: seconds"))?;
-    let claim_hash = Digest32(b64_32(header_str(h, "burnlink-claim-hash")?, "burnlink-claim-hash")?);
-    let holder_hash = Digest32(b64_32(header_str(h, "burnlink-holder-hash")?, "burnlink-holder-hash")?);
+    let answer = match h.get("burnlink-answer-to") {
+        None => None,
+        Some(v) => Some(AnswerTo {
+            request: link_id(v.to_str().map_err(|_| bad("burnlink-answer-to: a request id"))?)?,
+            proof: AnswerProof::from_bytes(b64_32(header_str(h, "burnlink-answer-proof")?, "burnlink-answer-proof")?),
+        }),
+    };
+    // An answer's link takes these from the request.
+    let digest = |name: &str| match (h.get(name), &answer) {
+        (None, Some(_)) => Ok(Digest32([0; 32])),
+        _ => Ok::<_, ApiError>(Digest32(b64_32(header_str(h, name)?, name)?)),
+    };
+    let claim_hash = digest("burnlink-claim-hash")?;
+    let holder_hash = digest("burnlink-holder-hash")?;
     let manage_hash = Digest32(b64_32(header_str(h, "burnlink-manage-hash")?, "burnlink-manage-hash")?);
     let mut check = [0u8; 16];
-    let c = header_str(h, "burnlink-check")?;
-    if !matches!(B64.decode_slice(c, &mut check), Ok(16)) {
-        return Err(bad("burnlink-check must be 16 bytes in base64url"));
+    if answer.is_none() || h.get("burnlink-check").is_some() {
+        let c = header_str(h, "burnlink-check")?;
+        if !matches!(B64.decode_slice(c, &mut check), Ok(16)) {
+            return Err(bad("burnlink-check must be 16 bytes in base64url"));
+        }
     }
     let kdf = match h.get("burnlink-kdf").and_then(|v| v.to_str().ok()) {
         None => None,
@@ -548,7 +565,7 @@ fn create_request(h: &HeaderMap) -> Result<CreateRequest, ApiError> {
         live: None,
         rules: Rules { policy, allow },
         extra: Vec::new(),
-        answer: None,
+        answer,
     })
 }
 

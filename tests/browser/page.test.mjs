@@ -350,3 +350,52 @@ describe("web sender", () => {
     assert.equal(await viewer.getByTestId("secret").count(), 0);
   });
 });
+
+describe("answering a request for a secret", () => {
+  it("seals text and a file to the requester, who alone opens each once; a closed request says so", async () => {
+    const asker = tempDir("burnlink-asker-");
+    const asked = cli(relay, ["request", "--json", "--answers", "2"], { cwd: asker });
+    assert.equal(asked.code, 0, asked.stderr);
+    const { link } = JSON.parse(asked.stdout);
+    assert.match(link, new RegExp(`^${relay.url}/r/[A-Za-z0-9_-]{22}#age1[a-z0-9]{58}$`));
+
+    const page = await chrome.page();
+    await page.goto(link);
+    await shot(page, "answer");
+    await page.getByTestId("secret-input").fill("the router password is hunter2");
+    await page.getByTestId("answer").click();
+    await page.getByTestId("answered").waitFor();
+    assert.doesNotMatch(await page.content(), /\/o\//, "an answer shows no link to pass on");
+    await shot(page, "answered");
+
+    const file = join(tempDir(), "notes.bin");
+    writeFileSync(file, randomBytes(200_000));
+    const second = await chrome.page();
+    await second.goto(link);
+    await second.getByTestId("file-input").setInputFiles(file);
+    await second.getByTestId("answer").click();
+    await second.getByTestId("answered").waitFor();
+
+    // Only the requester's machine opens them: elsewhere the CLI says how to answer instead.
+    assert.equal(cli(relay, ["open", "-"], { input: link }).code, 2);
+    const first = cli(relay, ["open", "-"], { input: link, cwd: asker });
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stdout, "the router password is hunter2");
+    const got = cli(relay, ["open", "-", "--out", asker], { input: link, cwd: asker });
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(sha256(readFileSync(join(asker, "notes.bin"))), sha256(readFileSync(file)));
+    assert.equal(cli(relay, ["open", "-"], { input: link, cwd: asker }).code, 3);
+
+    // Both answers are taken: a third try is told the request is closed, and a forged key is refused the same way.
+    const third = await chrome.page();
+    await third.goto(link);
+    await third.getByTestId("secret-input").fill("one too many");
+    await third.getByTestId("answer").click();
+    await third.getByTestId("error").waitFor();
+    assert.match(await third.getByTestId("error").textContent(), /takes no more answers/);
+    assert.deepEqual(third.cspViolations, [], "no CSP violations");
+    const cut = await chrome.page();
+    await cut.goto(link.slice(0, -10));
+    await cut.getByText("This request link is incomplete").waitFor();
+  });
+});

@@ -7,6 +7,7 @@
  *   holder = HKDF-SHA256(S, "burnlink/v1/holder")  from S alone; the relay stores SHA-256(holder), and a claim
  *            without it is refused without counting, so an id alone can neither burn a link nor use it up
  *   check  = HKDF-SHA256(S, "burnlink/v1/check")[..16]  public: tells a damaged link from a wrong passphrase
+ *   answer = HKDF-SHA256("age1…", "burnlink/v1/answer")  a request link's answer proof, from its public key alone
  *
  * No IO here; only the crypto, with the well-kept @noble / @scure libraries.
  */
@@ -21,6 +22,24 @@ export const LABEL_CLAIM = "burnlink/v1/claim";
 export const LABEL_PASS = "burnlink/v1/pass";
 export const LABEL_CHECK = "burnlink/v1/check";
 export const LABEL_HOLDER = "burnlink/v1/holder";
+export const LABEL_ANSWER = "burnlink/v1/answer";
+
+/** A request link's key: an age X25519 recipient (`age1…`, 32 bytes), in its canonical lower-case form; `null` if the
+ * text is not one (cut off, or not a key at all). */
+export function requestRecipient(fragment: string): string | null {
+  const f = (fragment.startsWith("#") ? fragment.slice(1) : fragment).toLowerCase();
+  try {
+    const { prefix, words } = bech32.decode(f as `${string}1${string}`, 100);
+    return prefix === "age" && bech32.fromWords(words).length === 32 ? f : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The proof that an answer comes from someone who holds the request link. */
+export function answerProof(recipient: string): Uint8Array {
+  return hkdf32(enc.encode(recipient.toLowerCase()), LABEL_ANSWER);
+}
 
 /** Argon2id parameters and salt of a passphrase link (public link metadata). */
 export interface KdfParams {

@@ -17,8 +17,8 @@ function decodeExact(s: string, bytes: number, what: string): Uint8Array {
   }
 }
 
-/** The id from a `/o/<id>` path (a link), or `/m/<id>` (a manage link). */
-export function idFromPath(path: string, page: "o" | "m" = "o"): string {
+/** The id from a `/o/<id>` path (a link), `/m/<id>` (a manage link) or `/r/<id>` (a request for a secret). */
+export function idFromPath(path: string, page: "o" | "m" | "r" = "o"): string {
   const m = new RegExp(`^/${page}/([^/]+)/?$`).exec(path);
   if (!m) throw new LinkError("this is not a link page");
   decodeExact(m[1], 16, "id");

@@ -1,5 +1,7 @@
-/** Entry of the browser page: `/o/<id>` opens a link, `/m/<id>` manages one, anything else is the web sender. */
+/** Entry of the browser page: `/o/<id>` opens a link, `/m/<id>` manages one, `/r/<id>` answers a request for a
+ * secret, anything else is the web sender. */
 import "./style.css";
+import { answer } from "./answer";
 import { manage } from "./manage";
 import { recipient } from "./recipient";
 import { sender } from "./sender";
@@ -7,4 +9,5 @@ import { sender } from "./sender";
 const root = document.getElementById("app")!;
 if (location.pathname.startsWith("/o/")) void recipient(root);
 else if (location.pathname.startsWith("/m/")) void manage(root);
+else if (location.pathname.startsWith("/r/")) void answer(root);
 else void sender(root);

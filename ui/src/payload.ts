@@ -28,8 +28,13 @@ export async function openPayload(ciphertext: ReadableStream<Uint8Array>, identi
 
 /** Encrypts a container to the link's identity's recipient. */
 export async function sealPayload(container: Blob, identity: string): Promise<Blob> {
+  return sealPayloadTo(container, await identityToRecipient(identity));
+}
+
+/** Encrypts a container to an age recipient (`age1…`): a request's requester. */
+export async function sealPayloadTo(container: Blob, recipient: string): Promise<Blob> {
   const e = new Encrypter();
-  e.addRecipient(await identityToRecipient(identity));
+  e.addRecipient(recipient);
   const out = await e.encrypt(container.stream() as ReadableStream<Uint8Array>);
   return new Response(out).blob();
 }

@@ -194,23 +194,26 @@ export async function create(
   ciphertext: Blob,
   h: {
     ttlSecs: number;
-    claimHash: Uint8Array;
-    holderHash: Uint8Array;
     manageHash: Uint8Array;
-    check: Uint8Array;
     kdf: KdfParams | null;
     policy?: string | null;
     allow?: string[];
-  },
+  } & ({ claimHash: Uint8Array; holderHash: Uint8Array; check: Uint8Array } | { answerTo: string; answerProof: Uint8Array }),
 ): Promise<Created> {
   const headers: Record<string, string> = {
     "content-type": "application/octet-stream",
     "burnlink-ttl": String(h.ttlSecs),
-    "burnlink-claim-hash": b64url.encode(h.claimHash),
-    "burnlink-holder-hash": b64url.encode(h.holderHash),
     "burnlink-manage-hash": b64url.encode(h.manageHash),
-    "burnlink-check": b64url.encode(h.check),
   };
+  if ("answerTo" in h) {
+    // An answer to a request takes the request's keys; it only proves holding the request link.
+    headers["burnlink-answer-to"] = h.answerTo;
+    headers["burnlink-answer-proof"] = b64url.encode(h.answerProof);
+  } else {
+    headers["burnlink-claim-hash"] = b64url.encode(h.claimHash);
+    headers["burnlink-holder-hash"] = b64url.encode(h.holderHash);
+    headers["burnlink-check"] = b64url.encode(h.check);
+  }
   if (h.kdf) headers["burnlink-kdf"] = `${b64url.encode(h.kdf.salt)}.${h.kdf.m_kib}.${h.kdf.t}.${h.kdf.p}`;
   if (h.policy) headers["burnlink-policy"] = h.policy;
   if (h.allow?.length) headers["burnlink-allow"] = h.allow.join(",");

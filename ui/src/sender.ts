@@ -83,16 +83,8 @@ export async function sender(root: HTMLElement) {
   show(root, form);
 }
 
-async function send(
-  root: HTMLElement,
-  text: string,
-  files: File[],
-  ttlSecs: number,
-  passphrase: string,
-  generated: string | null,
-  rule: { policy: string | null; allow: string[] },
-  status: HTMLElement,
-) {
+/** What the page sends: the picked files, or else the typed text. Throws a message for the person at the page. */
+export function containerOf(text: string, files: File[]): ContainerWriter {
   const c = new ContainerWriter();
   if (files.length) {
     const total = files.reduce((a, f) => a + f.size, 0);
@@ -110,6 +102,20 @@ async function send(
   } else {
     throw new Error("Type a secret or pick a file first.");
   }
+  return c;
+}
+
+async function send(
+  root: HTMLElement,
+  text: string,
+  files: File[],
+  ttlSecs: number,
+  passphrase: string,
+  generated: string | null,
+  rule: { policy: string | null; allow: string[] },
+  status: HTMLElement,
+) {
+  const c = containerOf(text, files);
   const secret = random(32);
   let kdf: KdfParams | null = null;
   if (passphrase) {

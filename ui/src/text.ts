@@ -86,3 +86,10 @@ export function textTooLong(text: string): string | null {
 }
 
 export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** The answer page: what happens to what is typed there. */
+export const ANSWER_HINT =
+  "What you enter is encrypted in this browser to the key in the link you were sent. Only the person who asked can open it, and only once; the relay cannot read it.";
+export const ANSWER_SENT = "Only the person who asked can open it, once. There is no link to pass on: they will find it where they asked.";
+export const ANSWER_CLOSED =
+  "This request takes no more answers: it was answered already, it expired, or it was withdrawn. Ask the person for a new request link.";

@@ -1,0 +1,84 @@
+/**
+ * The answer page (`/r/<id>#age1…`): someone asked for a secret, and whoever holds the request link types it or picks
+ * files here. It is sealed in this browser to the requester's public key from the fragment, so only the requester can
+ * open it, once; the relay never sees the key and cannot swap it, and the page shows no link to pass on.
+ */
+import { bytes, errorCard, h, progressBar, show, ttlSelect, when } from "./dom";
+import { answerProof, requestRecipient, sha256Of } from "./keys";
+import { idFromPath, LinkError } from "./link";
+import { sealPayloadTo } from "./payload";
+import { ApiError, create, relayLimits } from "./relay";
+import { containerOf, SEND_LIMIT } from "./sender";
+import { ANSWER_CLOSED, ANSWER_HINT, ANSWER_SENT } from "./text";
+
+export async function answer(root: HTMLElement) {
+  let id: string;
+  try {
+    id = idFromPath(location.pathname, "r");
+  } catch (e) {
+    return errorCard(root, "Not a request link", (e as LinkError).message);
+  }
+  const recipient = requestRecipient(location.hash);
+  if (!recipient) {
+    return errorCard(root, "This request link is incomplete", "The part after # is missing or cut off. Ask for the whole link.");
+  }
+  const text = h("textarea", { id: "secret", rows: 6, testid: "secret-input", placeholder: "Type or paste the secret", autofocus: true });
+  const files = h("input", { id: "files", type: "file", multiple: true, testid: "file-input" });
+  const ttl = ttlSelect();
+  const limits = await relayLimits();
+  for (const o of Array.from(ttl.options)) if (Number(o.value) > limits.maxTtlSecs) o.remove();
+  const status = h("p", { class: "status", role: "status" });
+  const go = h("button", { type: "submit", class: "primary", testid: "answer" }, "Send it to them");
+  const form = h(
+    "form",
+    { class: "card", "aria-labelledby": "title" },
+    h("h1", { id: "title" }, "Someone asked you for a secret"),
+    h("p", {}, ANSWER_HINT),
+    h("label", { for: "secret" }, "Secret"),
+    text,
+    h("label", { for: "files" }, `…or files (up to ${bytes(SEND_LIMIT)} here; use the app for more)`),
+    files,
+    h("label", { for: "ttl" }, "They can open it for"),
+    ttl,
+    go,
+    status,
+  );
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    status.removeAttribute("data-testid");
+    go.disabled = true;
+    try {
+      const c = containerOf(text.value, Array.from(files.files ?? []));
+      status.textContent = "Encrypting…";
+      const sealed = await sealPayloadTo(c.finish(), recipient);
+      const bar = progressBar("Uploading");
+      status.replaceChildren(bar.el);
+      bar.set(0, sealed.size);
+      const manage = crypto.getRandomValues(new Uint8Array(32));
+      const made = await create(sealed, {
+        ttlSecs: Number(ttl.value),
+        manageHash: sha256Of(manage),
+        kdf: null,
+        answerTo: id,
+        answerProof: answerProof(recipient),
+      });
+      text.value = "";
+      show(
+        root,
+        h(
+          "section",
+          { class: "card", "data-testid": "answered" },
+          h("h1", {}, "Sent"),
+          h("p", {}, ANSWER_SENT),
+          h("p", { class: "muted" }, `If they do not open it, it is deleted ${when(made.expiresAt)}.`),
+        ),
+      );
+    } catch (e) {
+      go.disabled = false;
+      const closed = e instanceof ApiError && e.code === "gone";
+      status.textContent = closed ? ANSWER_CLOSED : e instanceof Error ? e.message : String(e);
+      status.setAttribute("data-testid", "error");
+    }
+  });
+  show(root, form);
+}
