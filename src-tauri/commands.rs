@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use burnlink_client::open::{OpenOptions, Opened, Output};
 use burnlink_client::send::{OnLink, Payload, SendOptions, Sent};
 use burnlink_client::{manage, Connector};
-use burnlink_core::link::Link;
+use burnlink_core::link::{Link, RequestLink};
 use burnlink_core::policy::{Cidr, Rules, Template};
 use burnlink_core::proto::ClientKind;
 use burnlink_core::secrecy::{ExposeSecret, SecretString};
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
 use crate::error::{CmdError, CmdResult};
-use crate::history::{Entry, EventCounts, LinkState, Resend};
+use crate::history::{AnswerSeen, Entry, EventCounts, LinkState, Resend};
 use crate::settings::Settings;
 use crate::{now_ms, watch, AppState};
 
@@ -30,7 +30,7 @@ struct ProgressEvent {
 }
 
 /// A progress callback that emits at most ~20 events a second, and always the last one.
-fn progress<R: Runtime>(app: &AppHandle<R>, op: &'static str) -> burnlink_client::Progress {
+pub(crate) fn progress<R: Runtime>(app: &AppHandle<R>, op: &'static str) -> burnlink_client::Progress {
     let app = app.clone();
     let last = std::sync::Mutex::new(Instant::now() - Duration::from_secs(1));
     Arc::new(move |done, total| {
@@ -86,6 +86,9 @@ pub struct SendRequest {
     /// How many recipients: one upload, a one-time link for each (default 1).
     #[serde(default)]
     pub recipients: Option<usize>,
+    /// A request link to answer instead of making a link to share: the secret is encrypted to the requester alone.
+    #[serde(default)]
+    pub to: Option<String>,
 }
 
 /// A created link.
@@ -107,6 +110,8 @@ pub struct SentView {
     passphrase: Option<String>,
     /// The other recipients' links of the same upload, in order (the first is `link`).
     more: Vec<MoreView>,
+    /// An answer to a request: nothing to share (`link` is the request it answered), nothing copied.
+    answered: bool,
 }
 
 /// Another recipient's link of an upload.
@@ -117,7 +122,7 @@ pub struct MoreView {
     qr_svg: String,
 }
 
-fn qr_svg(text: &str) -> String {
+pub(crate) fn qr_svg(text: &str) -> String {
     match qrcode::QrCode::new(text.as_bytes()) {
         Ok(code) => code.render::<qrcode::render::svg::Color>().min_dimensions(220, 220).quiet_zone(true).build(),
         Err(_) => String::new(),
@@ -139,8 +144,19 @@ fn default_label(req: &SendRequest) -> String {
 #[tauri::command]
 pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req: SendRequest) -> CmdResult<SentView> {
     let settings = state.settings.lock().expect("settings lock").clone();
-    let connector = settings.connector()?;
+    let mut connector = settings.connector()?;
     state.grants.check_send(&req.paths)?;
+    let answer = match req.to.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => {
+            let to = RequestLink::parse(t).map_err(|e| CmdError::input(format!("not a request link: {e}")))?;
+            // An answer goes to the relay that holds the request.
+            if let Some(o) = to.relay.as_ref().filter(|o| **o != connector.origin) {
+                connector = Connector { origin: o.clone(), trust: burnlink_client::Trust::WebPki };
+            }
+            Some(to)
+        }
+        None => None,
+    };
     let label = default_label(&req);
     let again = Resend {
         paths: req.paths.clone(),
@@ -172,7 +188,14 @@ pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req
     };
     let recipients = req.recipients.unwrap_or(1);
     let shown = Arc::new(std::sync::Mutex::new(None::<SentView>));
-    let look = Look { label: label.clone(), notify: policy.is_none_or(Template::notify_on_open), generated, again };
+    let label = if answer.is_some() { format!("Answer: {label}") } else { label };
+    let look = Look {
+        label: label.clone(),
+        notify: policy.is_none_or(Template::notify_on_open),
+        generated,
+        again,
+        answer: answer.is_some(),
+    };
     let on_link: OnLink = {
         let (app, settings, shown, look) = (app.clone(), settings.clone(), shown.clone(), look.clone());
         Arc::new(move |sent: &Sent| {
@@ -186,8 +209,9 @@ pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req
         passphrase,
         rules,
         recipients,
-        answer: None,
-        live: Some(on_link),
+        // An answer is made once it is stored: the requester finds it then.
+        live: answer.is_none().then_some(on_link),
+        answer,
     };
     let client =
         if matches!(payload, Payload::Text(_)) { connector.connect().await? } else { connector.connect_bulk().await? };
@@ -214,6 +238,8 @@ struct Look {
     notify: bool,
     generated: Option<SecretString>,
     again: Resend,
+    /// An answer to a request: kept in the history without a link, and nothing copied.
+    answer: bool,
 }
 
 /// Records, copies and shows a link that now exists.
@@ -223,6 +249,24 @@ fn sent_view<R: Runtime>(app: &AppHandle<R>, settings: &Settings, sent: &Sent, l
     // Several recipients: an entry each in the history, so each link's state shows.
     let nth = |i: usize| if n == 1 { label.clone() } else { format!("{label} · recipient {i} of {n}") };
     let mut recorded = watch::record(app, settings, sent, nth(1), look.notify, look.again.clone());
+    if look.answer {
+        // Its "link" is the request it answered, which is not the answerer's to pass on.
+        let id = sent.id.to_string();
+        recorded = recorded.and(app.state::<AppState>().history.update(&id, |e| e.link = None).map(|_| ()));
+        return SentView {
+            link: sent.link.to_string(),
+            id,
+            expires_at: sent.expires_at.0,
+            label,
+            qr_svg: String::new(),
+            copied: false,
+            clear_after_secs: 0,
+            history_error: recorded.err().map(|e| e.message),
+            passphrase: None,
+            more: Vec::new(),
+            answered: true,
+        };
+    }
     for (i, m) in sent.more.iter().enumerate() {
         let one = Sent {
             link: m.link.clone(),
@@ -257,6 +301,7 @@ fn sent_view<R: Runtime>(app: &AppHandle<R>, settings: &Settings, sent: &Sent, l
         label,
         history_error: recorded.err().map(|e| e.message),
         passphrase: look.generated.as_ref().map(|p| p.expose_secret().to_owned()),
+        answered: false,
     }
 }
 
@@ -276,7 +321,7 @@ pub async fn copy_text<R: Runtime>(app: AppHandle<R>, text: String, clear_after_
 
 /// Copies `text` and, unless `secs` is 0, clears the clipboard after `secs` if it still holds `text` (so a later copy
 /// of something else is never wiped), telling the window with `clipboard-cleared`.
-fn copy_and_clear<R: Runtime>(app: &AppHandle<R>, text: &str, secs: u64) -> CmdResult<()> {
+pub(crate) fn copy_and_clear<R: Runtime>(app: &AppHandle<R>, text: &str, secs: u64) -> CmdResult<()> {
     write_clipboard(app, text)?;
     if secs > 0 {
         let text = Zeroizing::new(text.to_owned());
@@ -357,19 +402,27 @@ pub async fn open<R: Runtime>(
     out_dir: Option<String>,
 ) -> CmdResult<OpenedView> {
     let (link, connector) = resolve(&state, &link)?;
-    let default = default_dir(&app);
+    open_link(&app, &state, &connector, &link, secret(passphrase), out_dir).await
+}
+
+/// Opens `link` on `connector`'s relay into `out_dir` (default: the downloads folder), which must be granted.
+pub(crate) async fn open_link<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &AppState,
+    connector: &Connector,
+    link: &Link,
+    passphrase: Option<SecretString>,
+    out_dir: Option<String>,
+) -> CmdResult<OpenedView> {
+    let default = default_dir(app);
     let out = out_dir.map(PathBuf::from).unwrap_or_else(|| default.clone());
     state.grants.check_save(&out, &default)?;
     if !out.is_dir() {
         return Err(CmdError::input(format!("{} is not a folder", out.display())));
     }
-    let opts = OpenOptions {
-        out: Output::Dir(out),
-        passphrase: secret(passphrase),
-        state_dir: state.state_dir.clone(),
-        client: ClientKind::App,
-    };
-    match burnlink_client::open::open(&connector, &link, opts, progress(&app, "open")).await? {
+    let opts =
+        OpenOptions { out: Output::Dir(out), passphrase, state_dir: state.state_dir.clone(), client: ClientKind::App };
+    match burnlink_client::open::open(connector, link, opts, progress(app, "open")).await? {
         Opened::Text(t) => Ok(OpenedView::Text { text: t.to_string() }),
         Opened::Files { saved, summary } => Ok(OpenedView::Files {
             saved: saved.iter().map(|p| p.display().to_string()).collect(),
@@ -380,7 +433,7 @@ pub async fn open<R: Runtime>(
     }
 }
 
-fn default_dir<R: Runtime>(app: &AppHandle<R>) -> PathBuf {
+pub(crate) fn default_dir<R: Runtime>(app: &AppHandle<R>) -> PathBuf {
     app.path().download_dir().ok().filter(|d| d.is_dir()).or_else(|| app.path().home_dir().ok()).unwrap_or_default()
 }
 
@@ -404,11 +457,20 @@ pub struct EntryView {
     ended_at: Option<u64>,
     /// The event log's counts.
     log: EventCounts,
+    /// For a request for a secret: how many answers it takes and those seen (never its secret).
+    request: Option<RequestView>,
+}
+
+/// A request's answers, for the window.
+#[derive(Serialize)]
+pub struct RequestView {
+    asked: u8,
+    answers: Vec<AnswerSeen>,
 }
 
 impl From<Entry> for EntryView {
     fn from(e: Entry) -> Self {
-        let expired = e.state == LinkState::Fresh && e.expires_at <= now_ms();
+        let expired = matches!(e.state, LinkState::Fresh | LinkState::Asking) && e.expires_at <= now_ms();
         Self {
             link: if expired { None } else { e.link },
             state: if expired { LinkState::Expired } else { e.state },
@@ -419,6 +481,7 @@ impl From<Entry> for EntryView {
             claimed_at: e.claimed_at,
             ended_at: e.ended_at,
             log: e.log,
+            request: e.request.map(|r| RequestView { asked: r.asked, answers: r.answers }),
         }
     }
 }
@@ -442,6 +505,12 @@ pub async fn refresh_history<R: Runtime>(app: AppHandle<R>, state: State<'_, App
             watch::apply(&app, &e.id, &r);
         }
         watch::spawn(app.clone(), e.id.clone());
+    }
+    // A request's answers may wait to be opened after the request itself stopped taking more.
+    let waiting =
+        |e: &Entry| e.request.as_ref().is_some_and(|r| e.pending() || r.answers.iter().any(|a| a.state.pending()));
+    for e in state.history.list().into_iter().filter(waiting) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), crate::requests::check_answers(app.clone(), e.id)).await;
     }
     history(state)
 }

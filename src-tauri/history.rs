@@ -141,6 +141,30 @@ pub struct Entry {
     /// the expiry, the template and the allowlist.
     #[serde(default)]
     pub again: Resend,
+    /// For a request for a secret this person made: its secret, which opens every answer (kept here, in the
+    /// keychain, and nowhere else), and the answers seen so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestEntry>,
+}
+
+/// What the app keeps of a request for a secret.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RequestEntry {
+    /// The request's secret `R` (base64url): opens every answer.
+    pub secret: String,
+    /// How many answers it takes.
+    pub asked: u8,
+    /// The answers seen on the relay, oldest first.
+    pub answers: Vec<AnswerSeen>,
+}
+
+/// One answer to a request, as last seen.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AnswerSeen {
+    /// The answer's link id.
+    pub id: String,
+    /// Its state (`fresh` until the requester opens it).
+    pub state: LinkState,
 }
 
 /// How a link was sent, so it can be sent again (a link burned by mistake, or expired).
@@ -273,7 +297,8 @@ impl History {
         let Some(e) = list.iter_mut().find(|e| e.id == id) else { return Ok(None) };
         let before = e.clone();
         f(e);
-        if e.state != LinkState::Fresh {
+        // A request's link carries only a public key, and is kept while it takes answers.
+        if !matches!(e.state, LinkState::Fresh | LinkState::Asking) {
             e.link = None;
         }
         let after = e.clone();
@@ -328,6 +353,7 @@ mod tests {
             notified: false,
             log: Default::default(),
             again: Default::default(),
+            request: None,
         }
     }
 

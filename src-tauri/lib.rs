@@ -2,7 +2,7 @@
 `burnlink-app`: the Burnlink desktop app (Tauri 2). The window's UI (`ui/app.html`, TypeScript) calls the thin
 commands in [`commands`], which call `burnlink-client`; [`history`] keeps the sender's links in the OS keychain,
 [`settings`] which relay to use, and [`watch`] follows each pending link so the sender sees (and is told) when it was
-opened. [`run`] starts the real app; [`run_app`] builds it on any runtime so tests can use `tauri::test`.
+opened; [`requests`] is the requester's side of a request for a secret. [`run`] starts the real app; [`run_app`] builds it on any runtime so tests can use `tauri::test`.
 */
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -17,6 +17,7 @@ pub mod commands;
 pub mod error;
 pub mod grants;
 pub mod history;
+pub mod requests;
 pub mod settings;
 pub mod watch;
 
@@ -71,7 +72,7 @@ fn keychain() -> error::CmdResult<Keychain> {
 
 /// A `burnlink://` or Burnlink https link among command-line arguments (deep links arrive this way on Linux).
 pub fn link_in_args(args: &[String]) -> Option<String> {
-    args.iter().skip(1).find(|a| a.starts_with("burnlink://") || a.contains("/o/")).cloned()
+    args.iter().skip(1).find(|a| a.starts_with("burnlink://") || a.contains("/o/") || a.contains("/r/")).cloned()
 }
 
 /// The command list, plus `extra` ones.
@@ -94,6 +95,8 @@ macro_rules! handler {
             commands::default_folder,
             commands::pick_files,
             commands::pick_folder,
+            requests::ask_secret,
+            requests::open_answer,
             $($extra),*
         ]
     };

@@ -42,6 +42,7 @@ pub fn record<R: Runtime>(
         notified: !notify,
         log: Default::default(),
         again,
+        request: None,
     })?;
     spawn(app.clone(), sent.id.to_string());
     Ok(())
@@ -61,7 +62,8 @@ pub fn apply<R: Runtime>(app: &AppHandle<R>, id: &str, report: &StatusReport) ->
     Some(entry)
 }
 
-fn notify<R: Runtime>(app: &AppHandle<R>, body: &str) {
+/// A desktop notification, where the platform has them.
+pub fn notify<R: Runtime>(app: &AppHandle<R>, body: &str) {
     use tauri_plugin_notification::NotificationExt;
     if app.try_state::<tauri_plugin_notification::Notification<R>>().is_some() {
         let _ = app.notification().builder().title("Burnlink").body(body).show();
@@ -84,7 +86,13 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>, id: String) {
     tauri::async_runtime::spawn(async move {
         if let Some((connector, link_id, manage)) = app.state::<AppState>().history.get(&id).and_then(|e| target(&e)) {
             let seen = |r: &StatusReport| match apply(&app, &id, r) {
-                Some(e) if e.pending() => ControlFlow::Continue(()),
+                Some(e) if e.pending() => {
+                    if e.request.is_some() {
+                        // A request's record changes when it takes an answer: look at its answers.
+                        tauri::async_runtime::spawn(crate::requests::check_answers(app.clone(), id.clone()));
+                    }
+                    ControlFlow::Continue(())
+                }
                 _ => ControlFlow::Break(()),
             };
             if let Err(burnlink_client::Error::Gone) =

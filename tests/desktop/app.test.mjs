@@ -364,4 +364,53 @@ describe("desktop app", () => {
     const r = cli(relay, ["open", "-"], { input: links[2] });
     assert.equal(r.code, 0, r.stderr);
   });
+
+  it("asks for a secret: the CLI answers the request link, the app tells and opens the answer once", async () => {
+    await tab("request");
+    await (await s.testid("request-label")).type("the alarm code");
+    await (await s.testid("ask")).click();
+    const link = await (await s.testid("request-link", { timeout: 30_000 })).value();
+    assert.match(link, new RegExp(`^${relay.url}/r/[A-Za-z0-9_-]{22}#age1[a-z0-9]{58}$`));
+    assert.equal(clipboard(), link, "the request link is on the clipboard");
+    await shot("request-link");
+    const id = new URL(link).pathname.slice(3);
+    // Elsewhere, someone answers with the CLI; the request link is all they have.
+    const answered = cli(relay, ["send", "--to", link, "-"], { input: "4711" });
+    assert.equal(answered.code, 0, answered.stderr);
+    await tab("history");
+    await until("the answer in the history", async () =>
+      s.script("return document.querySelector(`[data-id='${arguments[0]}'] [data-testid=answer][data-state=fresh]`) !== null", [id]),
+    );
+    await shot("request-answered");
+    await clickFresh(`[data-id='${id}'] [data-testid=open-answer]`);
+    const secret = await s.testid("secret", { timeout: 30_000 });
+    assert.equal(await secret.text(), "4711");
+    await shot("request-opened");
+    await tab("history");
+    await until("the answer shown as opened", async () =>
+      s.script("return document.querySelector(`[data-id='${arguments[0]}'] [data-testid=answer][data-state=consumed]`) !== null", [id]),
+    );
+    // One answer was asked for: the request takes no more.
+    assert.equal(cli(relay, ["send", "--to", link, "-"], { input: "again" }).code, 3);
+  });
+
+  it("answers a request link made by the CLI: sealed to the requester, who opens it once", async () => {
+    const asker = tempDir("burnlink-asker-");
+    const asked = cli(relay, ["request", "--json"], { cwd: asker });
+    assert.equal(asked.code, 0, asked.stderr);
+    const { link } = JSON.parse(asked.stdout);
+    await tab("open");
+    await (await s.testid("open-input")).type(link);
+    await (await s.testid("answer-request", { timeout: 10_000 })).click();
+    await s.testid("answering-note");
+    await (await s.testid("secret-input")).type("the spare key is under the mat");
+    await shot("answering");
+    await (await s.testid("create")).click();
+    await s.testid("answered", { timeout: 30_000 });
+    assert.notEqual(clipboard(), link, "nothing to share, nothing copied");
+    const r = cli(relay, ["open", "-"], { input: link, cwd: asker });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "the spare key is under the mat");
+    assert.equal(cli(relay, ["open", "-"], { input: link, cwd: asker }).code, 3);
+  });
 });

@@ -13,6 +13,7 @@ export const STATE_TEXT: Record<string, string> = {
   revoked: "Revoked",
   burned: "Burned after failed attempts",
   upload_failed: "Upload failed: it will not open",
+  asking: "Waiting for answers",
   unknown: "No longer on the relay",
 };
 
@@ -93,3 +94,15 @@ export const ANSWER_HINT =
 export const ANSWER_SENT = "Only the person who asked can open it, once. There is no link to pass on: they will find it where they asked.";
 export const ANSWER_CLOSED =
   "This request takes no more answers: it was answered already, it expired, or it was withdrawn. Ask the person for a new request link.";
+
+/** The app's Request view. */
+export const REQUEST_HINT =
+  "You get a link to send to the person who has the secret. It carries only a public key, so it reveals nothing if it leaks. What they send is encrypted to a key that stays in this app's keychain; it appears in your History and opens once.";
+export const REQUEST_MADE = (label: string, until: string) =>
+  `Send this link to whoever should answer “${label}”. It takes answers until ${until}; you will be told when one arrives.`;
+/** The Send view answering a request. */
+export const ANSWERING_NOTE =
+  "You are answering a request for a secret. It is encrypted here to the key of the person who asked; only they can open it, once. There is no link to pass on.";
+/** The Open view, given a request link. */
+export const REQUEST_LINK_NOTE =
+  "This link asks you for a secret. Whatever you send is encrypted to the key of the person who asked; only they can open it, once.";

@@ -36,6 +36,18 @@ export interface Sent {
   passphrase: string | null;
   /** The other recipients' links of the same upload. */
   more: { link: string; id: string; qr_svg: string }[];
+  /** An answer to a request: nothing to share (`link` is the request it answered). */
+  answered: boolean;
+}
+/** A request for a secret just made. */
+export interface Asked {
+  link: string;
+  id: string;
+  expires_at: number;
+  label: string;
+  qr_svg: string;
+  copied: boolean;
+  history_error: string | null;
 }
 export interface PeekInfo {
   size: number;
@@ -50,10 +62,12 @@ export interface HistoryEntry {
   created_at: number;
   expires_at: number;
   link: string | null;
-  state: "fresh" | "claimed" | "consumed" | "expired" | "revoked" | "burned" | "upload_failed" | "unknown";
+  state: "fresh" | "claimed" | "consumed" | "expired" | "revoked" | "burned" | "upload_failed" | "asking" | "unknown";
   claimed_at: number | null;
   ended_at: number | null;
   log: { previews: number; wrong_passphrases: number; claimed_via: "app" | "browser" | "cli" | null };
+  /** A request for a secret: how many answers it takes, and those seen (each opens once). */
+  request: { asked: number; answers: { id: string; state: HistoryEntry["state"] }[] } | null;
 }
 export interface Progress {
   op: "send" | "open";
@@ -74,8 +88,12 @@ export const api = {
     allow: string[];
     replaces: string | null;
     recipients: number;
+    /** A request link to answer. */
+    to?: string | null;
   }) =>
     invoke<Sent>("send", { req }),
+  ask: (req: { ttl_secs: number; answers: number; label: string | null }) => invoke<Asked>("ask_secret", { req }),
+  openAnswer: (id: string, answer: string, outDir: string | null) => invoke<Opened>("open_answer", { id, answer, outDir }),
   peek: (link: string) => invoke<PeekInfo>("peek", { link }),
   open: (link: string, passphrase: string | null, outDir: string | null) =>
     invoke<Opened>("open", { link, passphrase, outDir }),

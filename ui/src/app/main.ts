@@ -9,10 +9,11 @@ import { api } from "./api";
 import { nav, register, state } from "./state";
 import { historyView } from "./views/history";
 import { openView } from "./views/open";
+import { requestView } from "./views/request";
 import { sendView } from "./views/send";
 import { settingsView } from "./views/settings";
 
-register({ send: sendView, open: openView, history: historyView, settings: settingsView });
+register({ send: sendView, request: requestView, open: openView, history: historyView, settings: settingsView });
 
 void api.onDrop((paths, over) => {
   if (!state.dropTarget || state.current !== "send") {

@@ -5,7 +5,7 @@
  */
 import { h } from "../dom";
 
-export type View = "send" | "open" | "history" | "settings";
+export type View = "send" | "request" | "open" | "history" | "settings";
 
 /** A link of the history being sent again: its settings, and the id of the link the new one replaces. */
 export interface Again {
@@ -24,7 +24,7 @@ const tabs = document.getElementById("tabs")!;
 export const state = {
   current: "send" as View,
   /** Files and folders picked or dropped, until they are sent; and, for "send again", the old link's settings. */
-  draft: { paths: [] as string[], again: null as Again | null },
+  draft: { paths: [] as string[], again: null as Again | null, answerTo: null as string | null },
   /** A link handed over by the system (a clicked burnlink:// link), for the Open view. */
   pendingLink: "",
   /** Where "Clipboard cleared." is said when Rust clears a copied link or secret. */
@@ -45,7 +45,7 @@ export function register(v: Record<View, () => void>) {
 export function nav(view: View) {
   state.current = view;
   tabs.replaceChildren(
-    ...(["send", "open", "history", "settings"] as View[]).map((v) => {
+    ...(["send", "request", "open", "history", "settings"] as View[]).map((v) => {
       const b = h("button", { type: "button", class: "tab", "aria-current": v === view ? "page" : undefined, testid: `tab-${v}` }, v[0].toUpperCase() + v.slice(1));
       b.addEventListener("click", () => nav(v));
       return b;

@@ -1,6 +1,6 @@
 /** The History view: the links this person sent, their live states from the relays, copy, revoke, forget. */
-import { h, show, when } from "../../dom";
-import { CLIENT_TEXT, ENDED_TEXT, plural, STATE_TEXT } from "../../text";
+import { bytes, h, secretCard, show, when } from "../../dom";
+import { CLIENT_TEXT, copiedText, ENDED_TEXT, NO_LONGER_WORKS, plural, STATE_TEXT } from "../../text";
 import { api, errorText, type HistoryEntry } from "../api";
 import { nav, root, state } from "../state";
 
@@ -22,12 +22,60 @@ function eventLog(e: HistoryEntry): HTMLElement {
   return h("ol", { class: "events muted", testid: "history-events", "aria-label": "Event log" }, ...items);
 }
 
+/** A request's answers, each with its own Open button while it can be opened (once, here). */
+function answersOf(e: HistoryEntry, status: HTMLElement): HTMLElement {
+  const r = e.request!;
+  const waiting = r.answers.filter((a) => a.state === "fresh" || a.state === "claimed").length;
+  const head = h(
+    "p",
+    { testid: "answer-count" },
+    r.answers.length
+      ? `${plural(r.answers.length, "answer", "answers")} of ${r.asked}; ${waiting} waiting to be opened`
+      : `No answer yet (it takes ${plural(r.asked, "answer", "answers")})`,
+  );
+  const items = r.answers.map((a, i) => {
+    const li = h("li", { testid: "answer", "data-state": a.state }, `Answer ${i + 1}: ${a.state === "fresh" ? "not opened yet" : STATE_TEXT[a.state] ?? a.state} `);
+    if (a.state === "fresh" || a.state === "claimed") {
+      const open = h("button", { type: "button", class: "primary", testid: "open-answer" }, "Open (once)");
+      open.addEventListener("click", async () => {
+        open.disabled = true;
+        try {
+          const o = await api.openAnswer(e.id, a.id, null);
+          // Shown on its own card: the list below re-renders as states change, and must not take the secret away.
+          const back = h("button", { type: "button" }, "Back to History");
+          back.addEventListener("click", () => nav("history"));
+          const title = `Answer ${i + 1} to “${e.label}”`;
+          show(
+            root,
+            o.kind === "text"
+              ? secretCard(o.text, (note) => void api.copy(o.text, 30).then(() => (note.textContent = copiedText("Secret", 30))), `${NO_LONGER_WORKS} ${title}.`, back)
+              : h(
+                  "section",
+                  { class: "card" },
+                  h("h1", {}, title),
+                  h("p", { testid: "saved" }, `${plural(o.files, "file", "files")}, ${bytes(o.bytes)}, verified and saved:`),
+                  h("ul", { class: "files" }, ...o.saved.map((p) => h("li", { class: "mono" }, p))),
+                  back,
+                ),
+          );
+        } catch (err) {
+          open.disabled = false;
+          status.textContent = errorText(err);
+        }
+      });
+      li.append(open);
+    }
+    return li;
+  });
+  return h("div", { class: "answers" }, head, h("ol", {}, ...items));
+}
+
 export function historyView() {
   const list = h("ul", { class: "history", testid: "history" });
   const status = h("div", { class: "status", role: "status" });
   const render = (entries: HistoryEntry[]) => {
     if (!entries.length) {
-      list.replaceChildren(h("li", { class: "muted" }, "Links you send appear here."));
+      list.replaceChildren(h("li", { class: "muted" }, "Links you send and requests you make appear here."));
       return;
     }
     list.replaceChildren(
@@ -43,8 +91,8 @@ export function historyView() {
           });
           actions.append(c);
         }
-        if (e.state === "fresh") {
-          const r = h("button", { type: "button", testid: "revoke" }, "Revoke");
+        if (e.state === "fresh" || e.state === "asking") {
+          const r = h("button", { type: "button", testid: "revoke" }, e.state === "asking" ? "Stop taking answers" : "Revoke");
           r.addEventListener("click", async () => {
             try {
               await api.revoke(e.id);
@@ -62,6 +110,7 @@ export function historyView() {
           try {
             const d = await api.sendAgain(e.id);
             state.draft = {
+              answerTo: null,
               paths: d.paths,
               again: { ttl_secs: d.ttl_secs, policy: d.policy, allow: d.allow, label: d.label, replaces: d.replaces, retype: d.paths.length === 0 },
             };
@@ -70,7 +119,7 @@ export function historyView() {
             status.textContent = errorText(err);
           }
         });
-        actions.append(again);
+        if (!e.request) actions.append(again);
         const f = h("button", { type: "button", class: "link" }, "Forget");
         f.addEventListener("click", async () => {
           await api.forget(e.id);
@@ -82,13 +131,14 @@ export function historyView() {
           { class: "entry", testid: "history-row", "data-id": e.id, "data-state": e.state },
           h("div", { class: "entry-main" }, h("strong", {}, e.label), badge),
           e.state === "fresh" || e.state === "claimed" ? h("div", { class: "muted" }, `Expires ${when(e.expires_at)}`) : null,
-          eventLog(e),
+          e.state === "asking" ? h("div", { class: "muted" }, `Takes answers until ${when(e.expires_at)}`) : null,
+          e.request ? answersOf(e, status) : eventLog(e),
           actions,
         );
       }),
     );
   };
-  show(root, h("section", { class: "card" }, h("h1", {}, "Sent links"), list, status));
+  show(root, h("section", { class: "card" }, h("h1", {}, "Your links and requests"), list, status));
   const unavailable = (e: unknown) =>
     list.replaceChildren(h("li", { testid: "error", role: "alert" }, `Your history is unavailable: ${errorText(e)}`));
   state.redrawHistory = () => void api.history().then(render, unavailable);

@@ -1,6 +1,6 @@
 /** The Open view: paste a link -> what is known (never burns) -> Reveal -> the text, or the files saved. */
 import { bytes, facts, h, progressBar, secretCard, show, when } from "../../dom";
-import { ABOUT_TO_OPEN, copiedText, GONE_TEXT, NO_LONGER_WORKS, PASSPHRASE_FROM_SENDER, PROGRESS_DOWNLOAD } from "../../text";
+import { ABOUT_TO_OPEN, copiedText, REQUEST_LINK_NOTE, GONE_TEXT, NO_LONGER_WORKS, PASSPHRASE_FROM_SENDER, PROGRESS_DOWNLOAD } from "../../text";
 import { api, errorText, isCmdError, type PeekInfo } from "../api";
 import { nav, root, state } from "../state";
 
@@ -24,6 +24,19 @@ export function openView() {
   const doPeek = async (): Promise<PeekInfo | null> => {
     const link = input.value.trim();
     if (!link) return null;
+    if (isRequestLink(link)) {
+      // Not a link to open: someone asks for a secret. Offer to answer it.
+      peeked = null;
+      reveal.disabled = true;
+      const answer = h("button", { type: "button", class: "primary", testid: "answer-request" }, "Answer this request");
+      answer.addEventListener("click", () => {
+        state.pendingLink = "";
+        state.draft = { paths: [], again: null, answerTo: link };
+        nav("send");
+      });
+      info.replaceChildren(h("p", { testid: "request-note" }, REQUEST_LINK_NOTE), answer);
+      return null;
+    }
     if (peeked?.link === link) return peeked.info;
     try {
       const p = await api.peek(link);
@@ -106,6 +119,11 @@ export function openView() {
   });
   show(root, form);
   if (state.pendingLink) void doPeek();
+}
+
+/** A request for a secret (`/r/<id>#age1…`, or `burnlink://r/…`), which is answered rather than opened. */
+function isRequestLink(link: string): boolean {
+  return /^(https:\/\/[^/]+\/r\/|burnlink:\/\/r\/)[A-Za-z0-9_-]{22}#age1/i.test(link);
 }
 
 function gone(where: HTMLElement) {

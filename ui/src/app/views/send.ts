@@ -1,6 +1,8 @@
 /** The Send view: drop zone or text, expiry, label, passphrase -> the link, its QR code, on the clipboard for a while. */
 import { h, passphraseField, policyFields, progressBar, show, ttlSelect, when } from "../../dom";
 import {
+  ANSWER_SENT,
+  ANSWERING_NOTE,
   copiedText,
   INSTRUCTIONS,
   PASSPHRASE_HINT,
@@ -70,12 +72,34 @@ export function sendView() {
         : `Sending “${again.label}” again: a new link for the same files. The old link is revoked if it still works.`,
     );
   }
+  // Answering a request: the secret goes to the person who asked, so nothing here applies but the expiry.
+  const answerTo = state.draft.answerTo;
+  let answering: HTMLElement | null = null;
+  if (answerTo) {
+    const own = h("button", { type: "button", class: "link" }, "Send something of your own instead");
+    own.addEventListener("click", () => {
+      state.draft.answerTo = null;
+      nav("send");
+    });
+    answering = h("div", {}, h("p", { class: "warn", role: "status", testid: "answering-note" }, ANSWERING_NOTE), own);
+  }
   const status = h("div", { class: "status", role: "status" });
-  const create = h("button", { type: "submit", class: "primary", testid: "create" }, SEND_TITLE);
+  const create = h("button", { type: "submit", class: "primary", testid: "create" }, answerTo ? "Send it to them" : SEND_TITLE);
+  const ownLink = answerTo
+    ? []
+    : [
+        rules.el,
+        h("label", { for: "recipients" }, "Recipients (a one-time link for each)"),
+        recipients,
+        h("label", { for: "pass" }, "Passphrase (optional; one is generated if the policy requires it)"),
+        passRow,
+        h("p", { class: "muted hint" }, PASSPHRASE_HINT),
+      ];
   const form = h(
     "form",
     { class: "card", "aria-labelledby": "send-title" },
-    h("h1", { id: "send-title" }, "Send something once"),
+    h("h1", { id: "send-title" }, answerTo ? "Answer a request" : "Send something once"),
+    answering,
     againNote,
     zone,
     h("label", { for: "secret" }, "…or a secret"),
@@ -86,12 +110,7 @@ export function sendView() {
       h("div", {}, h("label", { for: "ttl" }, "Expires unopened after"), ttl),
       h("div", {}, h("label", { for: "label" }, "Name in your history (optional)"), label),
     ),
-    rules.el,
-    h("label", { for: "recipients" }, "Recipients (a one-time link for each)"),
-    recipients,
-    h("label", { for: "pass" }, "Passphrase (optional; one is generated if the policy requires it)"),
-    passRow,
-    h("p", { class: "muted hint" }, PASSPHRASE_HINT),
+    ...ownLink,
     // The main action stays in view however the window is sized.
     h("div", { class: "actions" }, create, status),
   );
@@ -123,10 +142,12 @@ export function sendView() {
         policy: rules.policy.value || null,
         allow: rules.allowList(),
         replaces: again?.replaces ?? null,
-        recipients: Math.min(20, Math.max(1, Number(recipients.value) || 1)),
+        recipients: answerTo ? 1 : Math.min(20, Math.max(1, Number(recipients.value) || 1)),
+        to: answerTo,
       });
-      state.draft = { paths: [], again: null };
-      (shown ?? sentView(sent, withPass, bar.el)).done();
+      state.draft = { paths: [], again: null, answerTo: null };
+      if (sent.answered) answeredView(sent);
+      else (shown ?? sentView(sent, withPass, bar.el)).done();
     } catch (e) {
       if (shown) {
         (shown as Upload).failed(errorText(e));
@@ -140,6 +161,24 @@ export function sendView() {
     }
   });
   show(root, form);
+}
+
+/** After answering a request: nothing to share, and where the answer's state shows. */
+function answeredView(sent: Sent) {
+  const again = h("button", { type: "button" }, "Send something else");
+  again.addEventListener("click", () => nav("send"));
+  show(
+    root,
+    h(
+      "section",
+      { class: "card", testid: "answered" },
+      h("h1", {}, "Sent to the person who asked"),
+      h("p", {}, ANSWER_SENT),
+      h("p", { class: "muted" }, `If they do not open it, it is deleted ${when(sent.expires_at)}. Your History shows when it is opened.`),
+      sent.history_error ? h("p", { class: "warn", role: "alert" }, `It was not saved to your history (${sent.history_error}).`) : null,
+      again,
+    ),
+  );
 }
 
 /** Several recipients: every link, each opening once on its own, with its own copy button. */
