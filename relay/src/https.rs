@@ -35,7 +35,8 @@ use burnlink_core::keys::{
 use burnlink_core::link::LinkId;
 use burnlink_core::policy::{Cidr, Rules, Template};
 use burnlink_core::proto::{
-    AnswerTo, ClientKind, CreateRequest, ErrorCode, LinkEvent, Request as WireRequest, Response as Reply, StatusReport,
+    AnswerTo, ClientKind, CreateRequest, ErrorCode, LinkEvent, Recipient, Request as WireRequest, Response as Reply,
+    StatusReport,
 };
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
@@ -495,7 +496,8 @@ fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Result<&'a str, ApiError> {
 
 /// The create request from `burnlink-*` headers: ttl (seconds), claim-hash, holder-hash, manage-hash (SHA-256,
 /// base64url), check (16 bytes, base64url), and optionally kdf (`salt.m_kib.t.p`), policy (a template's name) and
-/// allow (CIDR blocks, comma-separated). An answer to a request for a secret names the request in
+/// allow (CIDR blocks, comma-separated), and recipients (more recipients' links of the same upload, see
+/// [`recipient_of`]). An answer to a request for a secret names the request in
 /// burnlink-answer-to and carries burnlink-answer-proof (32 bytes, base64url) instead of claim-hash, holder-hash and
 /// check, which it takes from the request. Only the syntax is checked here; what the values may be is the request
 /// path's business.
@@ -516,28 +518,24 @@ fn create_request(h: &HeaderMap) -> Result<CreateRequest, ApiError> {
     let claim_hash = digest("burnlink-claim-hash")?;
     let holder_hash = digest("burnlink-holder-hash")?;
     let manage_hash = Digest32(b64_32(header_str(h, "burnlink-manage-hash")?, "burnlink-manage-hash")?);
-    let mut check = [0u8; 16];
-    if answer.is_none() || h.get("burnlink-check").is_some() {
-        let c = header_str(h, "burnlink-check")?;
-        if !matches!(B64.decode_slice(c, &mut check), Ok(16)) {
-            return Err(bad("burnlink-check must be 16 bytes in base64url"));
-        }
-    }
-    let kdf = match h.get("burnlink-kdf").and_then(|v| v.to_str().ok()) {
-        None => None,
-        Some(v) => {
-            let p: Vec<&str> = v.split('.').collect();
-            let mut salt = [0u8; 16];
-            let parsed = (p.len() == 4 && matches!(B64.decode_slice(p[0], &mut salt), Ok(16)))
-                .then(|| {
-                    Some(KdfParams { salt, m_kib: p[1].parse().ok()?, t: p[2].parse().ok()?, p: p[3].parse().ok()? })
-                })
-                .flatten()
-                .ok_or_else(|| bad("burnlink-kdf: salt.m_kib.t.p"))?;
-            Some(parsed)
-        }
+    let check = match (h.get("burnlink-check"), &answer) {
+        (None, Some(_)) => SecretCheck([0; 16]),
+        _ => check_of(header_str(h, "burnlink-check")?)?,
     };
-    let meta = PublicMeta { check: SecretCheck(check), kdf };
+    let kdf = match h.get("burnlink-kdf") {
+        None => None,
+        Some(v) => Some(kdf_of(v.to_str().map_err(|_| bad("burnlink-kdf: salt.m_kib.t.p"))?)?),
+    };
+    let meta = PublicMeta { check, kdf };
+    // More recipients of the same upload: `claim.holder.manage.check[.salt.m_kib.t.p]` each, comma-separated.
+    let extra = match h.get("burnlink-recipients").map(|v| v.to_str()) {
+        None => Vec::new(),
+        Some(v) => v
+            .map_err(|_| bad("burnlink-recipients: claim.holder.manage.check[.kdf], comma-separated"))?
+            .split(',')
+            .map(recipient_of)
+            .collect::<Result<_, _>>()?,
+    };
     let policy = match h.get("burnlink-policy").map(|v| v.to_str()) {
         None => None,
         Some(v) => {
@@ -564,8 +562,42 @@ fn create_request(h: &HeaderMap) -> Result<CreateRequest, ApiError> {
         meta,
         live: None,
         rules: Rules { policy, allow },
-        extra: Vec::new(),
+        extra,
         answer,
+    })
+}
+
+fn check_of(s: &str) -> Result<SecretCheck, ApiError> {
+    let mut check = [0u8; 16];
+    match B64.decode_slice(s, &mut check) {
+        Ok(16) => Ok(SecretCheck(check)),
+        _ => Err(bad("burnlink-check must be 16 bytes in base64url")),
+    }
+}
+
+/// `salt.m_kib.t.p`.
+fn kdf_of(v: &str) -> Result<KdfParams, ApiError> {
+    let p: Vec<&str> = v.split('.').collect();
+    let mut salt = [0u8; 16];
+    (p.len() == 4 && matches!(B64.decode_slice(p[0], &mut salt), Ok(16)))
+        .then(|| Some(KdfParams { salt, m_kib: p[1].parse().ok()?, t: p[2].parse().ok()?, p: p[3].parse().ok()? }))
+        .flatten()
+        .ok_or_else(|| bad("burnlink-kdf: salt.m_kib.t.p"))
+}
+
+/// One more recipient's link: `claim.holder.manage.check`, then its passphrase parameters `.salt.m_kib.t.p` if any.
+fn recipient_of(v: &str) -> Result<Recipient, ApiError> {
+    let v = v.trim();
+    let p: Vec<&str> = v.splitn(5, '.').collect();
+    let what = "burnlink-recipients";
+    if p.len() < 4 {
+        return Err(bad(format!("{what}: claim.holder.manage.check[.kdf], comma-separated")));
+    }
+    Ok(Recipient {
+        claim_hash: Digest32(b64_32(p[0], what)?),
+        holder_hash: Digest32(b64_32(p[1], what)?),
+        manage_hash: Digest32(b64_32(p[2], what)?),
+        meta: PublicMeta { check: check_of(p[3])?, kdf: p.get(4).map(|k| kdf_of(k)).transpose()? },
     })
 }
 
@@ -594,9 +626,10 @@ async fn create(
     }
     let mut incoming = HttpBody(body.into_data_stream());
     match s.relay.handle(from(peer), WireRequest::Create(req), Some(&mut incoming)).await.response {
-        Reply::Created { id, expires_at, .. } => {
-            Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id.to_string(), "expires_at": ms(expires_at) })))
-                .into_response())
+        Reply::Created { id, expires_at, more } => {
+            let more: Vec<_> = more.iter().map(LinkId::to_string).collect();
+            let body = serde_json::json!({ "id": id.to_string(), "expires_at": ms(expires_at), "more": more });
+            Ok((StatusCode::CREATED, Json(body)).into_response())
         }
         other => Err(refusal(other)),
     }

@@ -259,3 +259,71 @@ async fn preview_counts_stay_exact_while_flushes_run() {
     flusher.await.unwrap();
     relay.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_sender_makes_several_recipients_links_and_answers_requests_through_headers() {
+    let relay = TestRelay::start(test_config()).await;
+    let api = Api::new(&relay);
+    let (a, b) = (link_keys(70), link_keys(71));
+    let data = payload(5000, 3);
+    let create = |extra: String| {
+        Request::post("/api/v1/links")
+            .header("burnlink-ttl", "3600")
+            .header("burnlink-claim-hash", B64.encode(a.claim.digest().0))
+            .header("burnlink-holder-hash", B64.encode(a.holder.digest().0))
+            .header("burnlink-manage-hash", B64.encode(a.manage.digest().0))
+            .header("burnlink-check", B64.encode([7u8; 16]))
+            .header("burnlink-recipients", extra)
+            .body(Body::from(data.clone()))
+            .unwrap()
+    };
+    let hashes = [b.claim.digest().0, b.holder.digest().0, b.manage.digest().0].map(|h| B64.encode(h));
+    for bad in [
+        "x.y.z".to_owned(),
+        format!("{}.{}.{}", hashes[0], hashes[1], hashes[2]),
+        format!("{}.{}", hashes.join("."), "AAAA"),
+    ] {
+        let r = api.send(create(bad.clone())).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let made = api.send(create(format!("{}.{}", hashes.join("."), B64.encode([8u8; 16])))).await;
+    assert_eq!(made.status, StatusCode::CREATED);
+    let more = made.json()["more"].as_array().unwrap().clone();
+    assert_eq!(more.len(), 1);
+    let second = more[0].as_str().unwrap();
+    // The second recipient's link opens with its own keys only.
+    assert_eq!(api.post(&format!("/api/v1/links/{second}/claim"), claim_body(&a)).await.status, StatusCode::NOT_FOUND);
+    let got = api.post(&format!("/api/v1/links/{second}/claim"), claim_body(&b)).await;
+    assert_eq!((got.status, got.body), (StatusCode::OK, data.clone()));
+
+    // An answer names its request and proves the link; a made-up proof is "gone", as an unknown request is.
+    let proof = [9u8; 32];
+    let c = relay.client().await;
+    let ask = burnlink_core::proto::AskRequest {
+        ttl_secs: 3600,
+        claim_hash: a.claim.digest(),
+        holder_hash: a.holder.digest(),
+        manage_hash: a.manage.digest(),
+        answer_hash: burnlink_core::keys::AnswerProof::from_bytes(proof).digest(),
+        check: burnlink_core::keys::SecretCheck([7; 16]),
+        answers: 1,
+    };
+    let (request, _) = c.ask(ask).await.unwrap();
+    let answer = |p: [u8; 32]| {
+        Request::post("/api/v1/links")
+            .header("burnlink-ttl", "3600")
+            .header("burnlink-manage-hash", B64.encode(b.manage.digest().0))
+            .header("burnlink-answer-to", request.to_string())
+            .header("burnlink-answer-proof", B64.encode(p))
+            .body(Body::from(data.clone()))
+            .unwrap()
+    };
+    assert_eq!(api.send(answer([1; 32])).await.status, StatusCode::NOT_FOUND);
+    let made = api.send(answer(proof)).await;
+    assert_eq!(made.status, StatusCode::CREATED);
+    assert_eq!(api.send(answer(proof)).await.status, StatusCode::NOT_FOUND, "one answer was asked for");
+    let id = made.json()["id"].as_str().unwrap().to_owned();
+    let got = api.post(&format!("/api/v1/links/{id}/claim"), claim_body(&a)).await;
+    assert_eq!((got.status, got.body), (StatusCode::OK, data), "the answer opens with the request's keys");
+    relay.stop().await;
+}

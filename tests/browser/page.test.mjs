@@ -399,3 +399,37 @@ describe("answering a request for a secret", () => {
     await cut.getByText("This request link is incomplete").waitFor();
   });
 });
+
+describe("several recipients in the web sender", () => {
+  it("makes one upload with a link per recipient, each opening once on its own, with its own manage link", async () => {
+    const page = await chrome.page();
+    await page.goto(relay.url + "/");
+    await page.getByTestId("secret-input").fill("one for each of you");
+    await page.getByTestId("recipients").fill("3");
+    await page.getByTestId("create").click();
+    await page.getByTestId("recipient-links").waitFor();
+    await shot(page, "sender-recipients");
+    const links = await page.$$eval("[data-testid=recipient-link] input", (els) => els.map((e) => e.value));
+    assert.equal(links.length, 3);
+    assert.equal(new Set(links.map((l) => l.split("#")[1])).size, 3, "each link has its own secret");
+    assert.equal(links[0], await page.getByTestId("link").inputValue());
+    // A link's key is its own: the second's secret on the first's id does not open it, and burns nothing.
+    const crossed = links[0].split("#")[0] + "#" + links[1].split("#")[1];
+    assert.equal(cli(relay, ["open", "-"], { input: crossed }).code, 4);
+    for (const l of links.slice(0, 2)) {
+      const r = cli(relay, ["open", "-"], { input: l });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "one for each of you");
+      assert.equal(cli(relay, ["open", "-"], { input: l }).code, 3, "each opens once");
+    }
+    // The third, after the first two burned, still opens; its manage link follows it on its own.
+    const manage = await page.$$eval("[data-testid=manage-link-more]", (els) => els.map((e) => e.getAttribute("href")));
+    assert.equal(manage.length, 2);
+    const m = await chrome.page();
+    await m.goto(manage[1]);
+    await m.waitForFunction(() => document.querySelector("[data-testid=manage-state]")?.dataset.state === "fresh");
+    const r = cli(relay, ["open", "-"], { input: links[2] });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "one for each of you");
+  });
+});

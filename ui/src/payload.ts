@@ -26,15 +26,15 @@ export async function openPayload(ciphertext: ReadableStream<Uint8Array>, identi
   }
 }
 
-/** Encrypts a container to the link's identity's recipient. */
-export async function sealPayload(container: Blob, identity: string): Promise<Blob> {
-  return sealPayloadTo(container, await identityToRecipient(identity));
+/** Encrypts a container to the recipients of the links' identities (one per recipient of the same upload). */
+export async function sealPayload(container: Blob, ...identities: string[]): Promise<Blob> {
+  return sealPayloadTo(container, ...(await Promise.all(identities.map((i) => identityToRecipient(i)))));
 }
 
-/** Encrypts a container to an age recipient (`age1…`): a request's requester. */
-export async function sealPayloadTo(container: Blob, recipient: string): Promise<Blob> {
+/** Encrypts a container to age recipients (`age1…`): the links' own, or a request's requester. */
+export async function sealPayloadTo(container: Blob, ...recipients: string[]): Promise<Blob> {
   const e = new Encrypter();
-  e.addRecipient(recipient);
+  for (const r of recipients) e.addRecipient(r);
   const out = await e.encrypt(container.stream() as ReadableStream<Uint8Array>);
   return new Response(out).blob();
 }

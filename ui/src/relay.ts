@@ -188,7 +188,20 @@ export async function ack(id: string, lease: string): Promise<void> {
 export interface Created {
   id: string;
   expiresAt: number;
+  /** The ids of the other recipients' links, in the order given. */
+  more: string[];
 }
+
+/** What the relay keeps of one more recipient's link of an upload. */
+export interface RecipientHashes {
+  claimHash: Uint8Array;
+  holderHash: Uint8Array;
+  manageHash: Uint8Array;
+  check: Uint8Array;
+  kdf: KdfParams | null;
+}
+
+const kdfText = (k: KdfParams) => `${b64url.encode(k.salt)}.${k.m_kib}.${k.t}.${k.p}`;
 
 export async function create(
   ciphertext: Blob,
@@ -198,6 +211,8 @@ export async function create(
     kdf: KdfParams | null;
     policy?: string | null;
     allow?: string[];
+    /** More recipients' links of the same upload, each burning on its own. */
+    recipients?: RecipientHashes[];
   } & ({ claimHash: Uint8Array; holderHash: Uint8Array; check: Uint8Array } | { answerTo: string; answerProof: Uint8Array }),
 ): Promise<Created> {
   const headers: Record<string, string> = {
@@ -214,13 +229,18 @@ export async function create(
     headers["burnlink-holder-hash"] = b64url.encode(h.holderHash);
     headers["burnlink-check"] = b64url.encode(h.check);
   }
-  if (h.kdf) headers["burnlink-kdf"] = `${b64url.encode(h.kdf.salt)}.${h.kdf.m_kib}.${h.kdf.t}.${h.kdf.p}`;
+  if (h.kdf) headers["burnlink-kdf"] = kdfText(h.kdf);
+  if (h.recipients?.length) {
+    headers["burnlink-recipients"] = h.recipients
+      .map((r) => [r.claimHash, r.holderHash, r.manageHash, r.check].map((b) => b64url.encode(b)).concat(r.kdf ? [kdfText(r.kdf)] : []).join("."))
+      .join(",");
+  }
   if (h.policy) headers["burnlink-policy"] = h.policy;
   if (h.allow?.length) headers["burnlink-allow"] = h.allow.join(",");
   const r = await request("/api/v1/links", { method: "POST", headers, body: ciphertext });
   if (!r.ok) return fail(r);
   const j = await r.json();
-  return { id: j.id, expiresAt: j.expires_at };
+  return { id: j.id, expiresAt: j.expires_at, more: j.more ?? [] };
 }
 
 /** What this relay's operator allows senders (from `/.well-known/burnlink`); the protocol's bounds if it cannot say. */

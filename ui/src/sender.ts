@@ -11,6 +11,9 @@ import { sealPayload } from "./payload";
 import { ApiError, create, relayLimits } from "./relay";
 import { MANAGE_HINT, PASSPHRASE_HINT, PASSPHRASE_SEPARATELY, SEND_TITLE, SHARE_HINT, textTooLong } from "./text";
 
+/** Most links one upload gives (the relay's `MAX_RECIPIENTS`). */
+export const MAX_RECIPIENTS = 20;
+
 /** The web sender holds the payload in memory; larger sends belong to the app or the CLI, which stream. */
 export const SEND_LIMIT = 256 * 1024 * 1024;
 
@@ -45,6 +48,7 @@ export async function sender(root: HTMLElement) {
   for (const o of Array.from(ttl.options)) if (Number(o.value) > limits.maxTtlSecs) o.remove();
   const rules = policyFields(ttl, limits.policies, limits.policyRequired);
   const { input: pass, row: passRow } = passphraseField(generatePassphrase);
+  const recipients = h("input", { id: "recipients", type: "number", min: 1, max: MAX_RECIPIENTS, value: 1, testid: "recipients" });
   const status = h("p", { class: "status", role: "status" });
   const go = h("button", { type: "submit", class: "primary", testid: "create" }, SEND_TITLE);
   const form = h(
@@ -58,6 +62,8 @@ export async function sender(root: HTMLElement) {
     h("label", { for: "ttl" }, "Expires unopened after"),
     ttl,
     rules.el,
+    h("label", { for: "recipients" }, "Recipients (a one-time link for each)"),
+    recipients,
     h("label", { for: "pass" }, "Passphrase (optional; one is generated if the policy requires it)"),
     passRow,
     h("p", { class: "muted" }, PASSPHRASE_HINT),
@@ -73,7 +79,8 @@ export async function sender(root: HTMLElement) {
       // A template that requires a passphrase gets one generated when none was typed; it is shown with the link.
       const generated = policy?.passphrase && !pass.value ? generatePassphrase() : null;
       const rule = { policy: policy?.name ?? null, allow: rules.allowList() };
-      await send(root, text.value, Array.from(files.files ?? []), Number(ttl.value), generated ?? pass.value, generated, rule, status);
+      const n = Math.min(MAX_RECIPIENTS, Math.max(1, Math.floor(Number(recipients.value)) || 1));
+      await send(root, text.value, Array.from(files.files ?? []), Number(ttl.value), generated ?? pass.value, generated, rule, n, status);
     } catch (e) {
       go.disabled = false;
       status.textContent = e instanceof ApiError || e instanceof Error ? e.message : String(e);
@@ -81,6 +88,26 @@ export async function sender(root: HTMLElement) {
     }
   });
   show(root, form);
+}
+
+/** Several recipients: every link, each opening once on its own, with its own copy button (the first is also above). */
+function recipientLinks(all: { link: string }[]): HTMLElement {
+  const note = h("p", { class: "muted", role: "status" });
+  return h(
+    "div",
+    { class: "recipients" },
+    h("p", {}, `${all.length} links, one per recipient: each opens once, on its own. Send each person their own.`),
+    h(
+      "ol",
+      { testid: "recipient-links" },
+      ...all.map(({ link }, i) => {
+        const copy = h("button", { type: "button" }, "Copy");
+        copy.addEventListener("click", () => copyWithClear(`Link ${i + 1}`, link, 60, note));
+        return h("li", { testid: "recipient-link" }, h("input", { readonly: true, value: link, class: "mono", "aria-label": `Link for recipient ${i + 1}` }), copy);
+      }),
+    ),
+    note,
+  );
 }
 
 /** What the page sends: the picked files, or else the typed text. Throws a message for the person at the page. */
@@ -113,35 +140,37 @@ async function send(
   passphrase: string,
   generated: string | null,
   rule: { policy: string | null; allow: string[] },
+  recipients: number,
   status: HTMLElement,
 ) {
   const c = containerOf(text, files);
-  const secret = random(32);
-  let kdf: KdfParams | null = null;
-  if (passphrase) {
-    kdf = { salt: random(16), ...KDF_DEFAULT };
-    status.textContent = "Deriving a key from the passphrase…";
+  // One upload, a link for each recipient: each its own secret, keys, passphrase salt and manage token.
+  const links: { secret: Uint8Array; manage: Uint8Array; kdf: KdfParams | null; keys: Awaited<ReturnType<typeof deriveKeys>> }[] = [];
+  for (let i = 0; i < recipients; i++) {
+    const secret = random(32);
+    const kdf: KdfParams | null = passphrase ? { salt: random(16), ...KDF_DEFAULT } : null;
+    if (kdf) status.textContent = recipients > 1 ? `Deriving keys from the passphrase (${i + 1} of ${recipients})…` : "Deriving a key from the passphrase…";
+    const keys = await deriveKeys(secret, kdf ? { passphrase, kdf } : undefined);
+    links.push({ secret, manage: random(32), kdf, keys });
   }
-  const keys = await deriveKeys(secret, kdf ? { passphrase, kdf } : undefined);
   status.textContent = "Encrypting…";
-  const sealed = await sealPayload(c.finish(), keys.identity);
-  const manage = random(32);
+  const sealed = await sealPayload(c.finish(), ...links.map((l) => l.keys.identity));
   const bar = progressBar("Uploading");
   status.replaceChildren(bar.el);
   bar.set(0, sealed.size);
-  const made = await create(sealed, {
-    ttlSecs,
-    claimHash: sha256Of(keys.claimKey),
-    holderHash: sha256Of(keys.holder),
-    manageHash: sha256Of(manage),
-    check: secretCheck(secret),
-    kdf,
-    policy: rule.policy,
-    allow: rule.allow,
-  });
+  const hashes = links.map((l) => ({
+    claimHash: sha256Of(l.keys.claimKey),
+    holderHash: sha256Of(l.keys.holder),
+    manageHash: sha256Of(l.manage),
+    check: secretCheck(l.secret),
+    kdf: l.kdf,
+  }));
+  const made = await create(sealed, { ttlSecs, ...hashes[0], policy: rule.policy, allow: rule.allow, recipients: hashes.slice(1) });
   bar.set(sealed.size, sealed.size);
-  const link = makeLink(location.origin, made.id, secret);
-  const manageLink = makeManageLink(location.origin, made.id, manage);
+  const ids = [made.id, ...made.more];
+  if (ids.length !== links.length) throw new Error("The relay made a different number of links; try again.");
+  const all = ids.map((id, i) => ({ link: makeLink(location.origin, id, links[i].secret), manage: makeManageLink(location.origin, id, links[i].manage) }));
+  const link = all[0].link;
   const out = h("input", { id: "link", readonly: true, value: link, testid: "link", "aria-label": "The one-time link" });
   const note = h("p", { class: "muted", role: "status" });
   const copy = h("button", { type: "button", class: "primary", testid: "copy" }, "Copy link");
@@ -156,6 +185,7 @@ async function send(
       h("div", { class: "row" }, copy),
       note,
       h("p", {}, `It opens once and expires ${when(made.expiresAt)} if nobody opens it.`),
+      all.length > 1 ? recipientLinks(all) : null,
       generated
         ? h(
             "p",
@@ -169,9 +199,11 @@ async function send(
       h(
         "details",
         { class: "manage" },
-        h("summary", {}, "Follow or revoke this link"),
+        h("summary", {}, all.length > 1 ? "Follow or revoke these links" : "Follow or revoke this link"),
         h("p", {}, MANAGE_HINT),
-        h("a", { href: manageLink, target: "_blank", rel: "noopener noreferrer", testid: "manage-link", class: "mono" }, manageLink),
+        ...all.map((l, i) =>
+          h("p", {}, h("a", { href: l.manage, target: "_blank", rel: "noopener noreferrer", testid: i ? "manage-link-more" : "manage-link", class: "mono" }, l.manage)),
+        ),
       ),
     ),
   );
