@@ -50,6 +50,8 @@ fn main() {
         obj.insert("holder".into(), hex::encode(keys.holder().expose()).into());
         obj.insert("holder_hash".into(), hex::encode(keys.holder().digest().0).into());
         obj.insert("check".into(), hex::encode(SecretCheck::of(&secret).0).into());
+        let proof = burnlink_core::keys::AnswerProof::of(&keys.recipient().to_string());
+        obj.insert("answer_proof".into(), hex::encode(proof.expose()).into());
         keys_out.push(k);
 
         // One text and one multi-file payload per key (the default-parameter key gets only a text: it is slow).

@@ -48,6 +48,8 @@ fn derived_keys_match() {
         assert_eq!(hex::encode(SecretCheck::of(&secret).0), v["check"].as_str().unwrap());
         assert_eq!(hex::encode(keys.holder().expose()), v["holder"].as_str().unwrap());
         assert_eq!(hex::encode(HolderProof::of(&secret).digest().0), v["holder_hash"].as_str().unwrap());
+        let proof = burnlink_core::keys::AnswerProof::of(&keys.recipient().to_string());
+        assert_eq!(hex::encode(proof.expose()), v["answer_proof"].as_str().unwrap());
     }
 }
 

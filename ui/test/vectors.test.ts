@@ -6,7 +6,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { describe, expect, it } from "vitest";
 import { ContainerError, ContainerWriter, decode, padme, safePath, type Sink } from "../src/container";
-import { b64url, deriveKeys, secretCheck, unlock, validateKdf, KeyError } from "../src/keys";
+import { answerProof, b64url, deriveKeys, requestRecipient, secretCheck, unlock, validateKdf, KeyError } from "../src/keys";
 import { idFromPath, secretFromFragment } from "../src/link";
 import { DamagedError, openPayload, sealPayload } from "../src/payload";
 import { ApiError } from "../src/relay";
@@ -63,6 +63,11 @@ describe("key schedule", () => {
       expect(bytesToHex(keys.holder)).toBe(v.holder);
       expect(bytesToHex(sha256(keys.holder))).toBe(v.holder_hash);
       expect(await identityToRecipient(keys.identity)).toBe(v.recipient);
+      // A request link carrying this recipient: its key reads back the same however it is cased, and the proof an
+      // answer carries is the one the relay keeps the digest of.
+      expect(requestRecipient(`#${v.recipient.toUpperCase()}`)).toBe(v.recipient);
+      expect(bytesToHex(answerProof(v.recipient))).toBe(v.answer_proof);
+      expect(requestRecipient(v.recipient.slice(0, -3))).toBeNull();
     });
   }
 
