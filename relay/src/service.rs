@@ -454,13 +454,7 @@ impl Relay {
             Err(e) => return Ok(bad_request(e.to_string())), // `upload` drops and leaves nothing
         };
         if let Some(a) = &req.answer {
-            // Takes one of the request's answers, durably, before the answer exists: a crash in between leaves the
-            // request one answer short, never an answer it does not list.
-            let applied = self.apply(a.request, Action::Answer(a.proof.clone(), id)).await?;
-            match (&applied.outcome.reply, &applied.outcome.next) {
-                (Response::Info(_), Some(request)) => record = record.answering(request),
-                _ => return Ok(Response::Gone),
-            }
+            return self.answer(id, a, record, upload).await;
         }
         let expires_at = record.expires_at;
         if req.extra.is_empty() {
@@ -480,6 +474,32 @@ impl Relay {
             }
         }
         Ok(Response::Created { id, expires_at, more })
+    }
+
+    /// Stores an answer to a request, then takes one of the request's answers for it. In that order: a crash in
+    /// between leaves an answer nobody lists, which expires, and the request keeps the answer its sender will send
+    /// again; the other order would leave the request one answer short for good. An answer that loses the race for
+    /// the last place (or finds the request ended meanwhile) is removed again, content and all.
+    async fn answer(
+        self: &Arc<Self>,
+        id: LinkId,
+        to: &AnswerTo,
+        record: Record,
+        upload: Box<dyn Upload>,
+    ) -> RelayResult<Response> {
+        let Some(request) = self.store.get(&to.request).await? else { return Ok(Response::Gone) };
+        let record = record.answering(&request);
+        let expires_at = record.expires_at;
+        upload.commit(&record).await?;
+        let taken = self.apply(to.request, Action::Answer(to.proof.clone(), id)).await;
+        if matches!(&taken, Ok(t) if matches!(t.outcome.reply, Response::Info(_)) && t.outcome.next.is_some()) {
+            return Ok(Response::Created { id, expires_at, more: Vec::new() });
+        }
+        // Not taken: nobody will ever list it. Its bytes were never counted as stored (the caller settles them).
+        if self.store.swap(&id, &record, None).await? {
+            self.store.erase(&id).await?;
+        }
+        taken.map(|_| Response::Gone)
     }
 
     /// Whether `answer` would be taken now (read only): checked before an answer's body is read, so an answer to a

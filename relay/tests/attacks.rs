@@ -146,7 +146,20 @@ fn quic_client_config(relay: &TestRelay) -> quinn::ClientConfig {
     quinn::ClientConfig::new(std::sync::Arc::new(quinn::crypto::rustls::QuicClientConfig::try_from(tls).unwrap()))
 }
 
-/// An answer to `request` with `proof`, carrying `data`.
+/// A source that fails: an upload cut off by its sender.
+struct Broken;
+
+impl tokio::io::AsyncRead for Broken {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Err(std::io::Error::other("the sender's disk failed")))
+    }
+}
+
+/// An answer to `request` with `proof`.
 fn answer_request(
     k: &LinkKeys,
     request: burnlink_core::link::LinkId,
@@ -190,6 +203,14 @@ async fn a_request_takes_exactly_the_answers_it_asked_for_from_a_crowd_and_none_
     assert_eq!((list.state, list.left, list.answers.len()), (StateKind::Asking, 3, 0));
     assert_eq!(relay.blob_files(), 0, "a refused answer leaves nothing behind");
 
+    // An answer whose upload breaks off (its sender's connection or file failed) takes no place.
+    let head = payload(300_000, 2);
+    let cut = tokio::io::AsyncReadExt::chain(&head[..], Broken);
+    let sent = c.create(answer_request(&link_keys(900), request, proof), cut, &|_| {}).await;
+    assert!(sent.is_err());
+    let list = c.answers(request, asker.holder.clone()).await.unwrap().unwrap();
+    assert_eq!((list.left, list.answers.len()), (3, 0), "a cut-off answer uses up nothing");
+
     // Sixteen holders of the request link answer at once: exactly three get in.
     let mut crowd = Vec::new();
     for i in 0..16u8 {
@@ -209,6 +230,8 @@ async fn a_request_takes_exactly_the_answers_it_asked_for_from_a_crowd_and_none_
         }
     }
     assert_eq!(taken.len(), 3, "a request for three answers took {}", taken.len());
+    // The thirteen that lost left nothing: the request and its three answers are all the relay holds.
+    assert_eq!(all_records(relay.relay.store().as_ref()).await.len(), 4);
 
     // They survive a restart (a request holds no content of its own, and the start-up clean-up must keep it), and
     // each opens once, with the request's keys, to exactly what its sender sent.
