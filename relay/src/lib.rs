@@ -7,7 +7,8 @@ in-process on port 0; the binary is a page of flag parsing around it.
 
 Modules: [`store`] (the storage contract, its sled backend and its PostgreSQL + S3 backend), [`request`] (the one request path both front
 ends call), [`service`] (links: apply, create, sweep, limits),
-[`limits`] (budgets, connection slots, storage space), [`quic`] and [`https`] (front ends), [`tls`] (certificates).
+[`limits`] (budgets, connection slots, storage space), [`quic`] and [`https`] (front ends), [`tls`] (certificates),
+[`metrics`] (what operators see, served on a listener of its own with `--metrics`).
 */
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -21,6 +22,7 @@ use tracing::{info, warn};
 
 pub mod https;
 pub mod limits;
+pub mod metrics;
 pub mod quic;
 pub mod request;
 pub mod service;
@@ -119,6 +121,8 @@ pub struct Options {
     /// A shared store on PostgreSQL (and S3-compatible object storage) instead of sled in `data`; `data` then only
     /// holds a generated certificate, if no `cert` is given.
     pub database: Option<store::PgOptions>,
+    /// Serve the operator's metrics (plain HTTP, `GET /metrics`) on a listener of their own here.
+    pub metrics: Option<SocketAddr>,
     /// Limits.
     pub config: Config,
 }
@@ -135,6 +139,7 @@ impl Options {
             cert: None,
             key: None,
             database: None,
+            metrics: None,
             config: Config::default(),
         }
     }
@@ -151,6 +156,9 @@ pub struct Ready {
     pub url: String,
     /// Certificate file clients should trust.
     pub ca: PathBuf,
+    /// Where the metrics are served, with `--metrics`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<SocketAddr>,
 }
 
 /// A bound relay, ready to [`Server::run`].
@@ -162,6 +170,7 @@ pub struct Server {
     endpoint: quinn::Endpoint,
     tcp: tokio::net::TcpListener,
     https_tls: rustls::ServerConfig,
+    metrics: Option<tokio::net::TcpListener>,
 }
 
 fn bind_pair(listen: SocketAddr) -> anyhow::Result<(UdpSocket, std::net::TcpListener)> {
@@ -238,13 +247,24 @@ impl Server {
             udp,
             Arc::new(quinn::TokioRuntime),
         )?;
+        let metrics = match opts.metrics {
+            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
+            None => None,
+        };
         let url = match &opts.public_url {
             Some(u) => u.trim_end_matches('/').to_owned(),
             None => format!("https://{https_addr}"),
         };
         Ok(Server {
             relay,
-            ready: Ready { quic: quic_addr, https: https_addr, url, ca: identity.ca_path },
+            ready: Ready {
+                quic: quic_addr,
+                https: https_addr,
+                url,
+                ca: identity.ca_path,
+                metrics: metrics.as_ref().map(|l| l.local_addr()).transpose()?,
+            },
+            metrics,
             endpoint,
             tcp: tokio::net::TcpListener::from_std(tcp)?,
             https_tls,
@@ -264,6 +284,7 @@ impl Server {
         let state = https::HttpState { relay: relay.clone(), quic_port: self.ready.quic.port() };
         let quic_task = tokio::spawn(quic::serve(self.endpoint.clone(), relay.clone(), stopped()));
         let https_task = tokio::spawn(https::serve(self.tcp, self.https_tls, state, stopped()));
+        let metrics_task = self.metrics.map(|l| tokio::spawn(serve_metrics(l, relay.clone(), stopped())));
         let sweeper = {
             let relay = relay.clone();
             let stop = stopped();
@@ -292,7 +313,29 @@ impl Server {
         shutdown.await;
         let _ = stop_tx.send(true);
         let _ = tokio::join!(quic_task, https_task, sweeper);
+        if let Some(t) = metrics_task {
+            let _ = t.await;
+        }
         self.endpoint.wait_idle().await;
         Ok(())
+    }
+}
+
+/// `GET /metrics` on the operator's listener, until `stop`. Plain HTTP: it is meant for loopback or a private
+/// network, and tells nothing about any link.
+async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    relay: Arc<Relay>,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let relay = relay.clone();
+            async move { ([(axum::http::header::CONTENT_TYPE, metrics::CONTENT_TYPE)], relay.render_metrics()) }
+        }),
+    );
+    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
+        warn!("the metrics listener failed: {e}");
     }
 }

@@ -107,6 +107,11 @@ struct Args {
     /// Testing only: read a clock offset in seconds from this file, so black-box tests can expire links.
     #[arg(long, hide = true)]
     clock_offset_file: Option<PathBuf>,
+    /// Serve Prometheus (OpenMetrics) text at http://ADDR/metrics, on a listener of its own: link counts by what
+    /// happened to them, previews, wrong proofs, bytes stored, request and durable-write latencies. Never an id, a
+    /// token or an address. Without ADDR: 127.0.0.1 on a free port (the ready line says which).
+    #[arg(long, env = "BURNLINK_RELAY_METRICS", value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:0")]
+    metrics: Option<SocketAddr>,
     /// Log format.
     #[arg(long, env = "BURNLINK_RELAY_LOG_FORMAT", value_parser = ["text", "json"], default_value = "text")]
     log_format: String,
@@ -170,6 +175,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         public_url: args.public_url,
         cert: args.cert,
         key: args.key,
+        metrics: args.metrics,
         config,
     };
     let server = Server::bind(opts).await?;

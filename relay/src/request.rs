@@ -137,6 +137,13 @@ fn name(req: &Request) -> &'static str {
 impl Relay {
     /// Serves one request from `from`. `incoming` carries a create's body (and is ignored otherwise).
     pub async fn handle(self: &Arc<Self>, from: IpAddr, req: Request, incoming: Option<&mut dyn Incoming>) -> Answer {
+        let (kind, started) = (name(&req), Instant::now());
+        let answer = self.handle_timed(from, req, incoming).await;
+        self.metrics.answered(kind, started.elapsed());
+        answer
+    }
+
+    async fn handle_timed(self: &Arc<Self>, from: IpAddr, req: Request, incoming: Option<&mut dyn Incoming>) -> Answer {
         let group = Group::of(from);
         let admitted = match &req {
             Request::Peek { .. } | Request::Claim { .. } | Request::ClaimPlain { .. } | Request::Resume { .. } => {
@@ -197,6 +204,12 @@ impl Relay {
         let resp = self.receive_reserving(group, req, incoming, &mut reserved, &mut published).await;
         let stored = matches!(resp, Response::Created { .. } | Response::Stored { .. });
         self.space.settle(reserved, stored);
+        match &resp {
+            Response::Created { more, .. } => self.metrics.created(1 + more.len() as u64),
+            // A live link was made when it was published, whatever became of its upload.
+            _ if published.is_some() => self.metrics.created(1),
+            _ => {}
+        }
         if let (Some(id), false) = (published, stored) {
             match self.apply(id, Action::UploadFailed).await {
                 Ok(_) => tracing::debug!(link = %id.short(), "live upload ended early"),

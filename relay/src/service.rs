@@ -20,6 +20,7 @@ use burnlink_core::state::{span, step, Claimer, CreateError, Event, Outcome, Rec
 use tokio::sync::broadcast;
 
 use crate::limits::{Buckets, ConnSlot, Conns, Group, Space};
+use crate::metrics::Metrics;
 use crate::request::bad_request;
 use crate::store::{is_upload_ended, BlobStream, Pages, Revoked, Store, StoreError, Upload};
 use crate::Config;
@@ -101,6 +102,8 @@ pub struct Relay {
     /// Held by a flush while its batch is on the way to the store, and by a count, so a count never misses a batch
     /// that has left memory but not yet reached the store.
     flushing: tokio::sync::Mutex<()>,
+    /// What operators see (`--metrics`).
+    pub metrics: Metrics,
 }
 
 /// A failed relay operation; the front end answers `Error { Internal }` and nothing changed that was acknowledged.
@@ -142,8 +145,14 @@ impl Relay {
             changes: broadcast::channel(1024).0,
             previews: Default::default(),
             flushing: Default::default(),
+            metrics: Metrics::default(),
             config,
         })
+    }
+
+    /// The operator's metrics as OpenMetrics text (see [`crate::metrics`]).
+    pub fn render_metrics(&self) -> String {
+        self.metrics.render(self.space.stored())
     }
 
     /// The store.
@@ -180,6 +189,7 @@ impl Relay {
     /// Counts a fetch of `id`'s page for the sender's event log. Memory only; [`Relay::flush_previews`] stores the
     /// counts in batches, so a fetch costs no write and never touches the link's record or state.
     pub fn previewed(&self, id: LinkId) {
+        self.metrics.previewed();
         let mut pending = self.previews.lock().expect("not poisoned");
         if pending.len() < MAX_PENDING_PREVIEWS || pending.contains_key(&id) {
             let n = pending.entry(id).or_default();
@@ -285,9 +295,12 @@ impl Relay {
                 return Ok(Applied { outcome, body });
             }
             let new = if outcome.purge { None } else { outcome.next.clone() };
+            let started = std::time::Instant::now();
             if !self.store.swap(&id, &old, new.as_ref()).await? {
                 continue; // lost a race: read again
             }
+            self.metrics.durable(started.elapsed());
+            self.metrics.changed(&old, new.as_ref());
             if outcome.drop_content || outcome.purge {
                 let (relay, old) = (self.clone(), old.clone());
                 let drop_content = outcome.drop_content;
@@ -449,6 +462,21 @@ impl Relay {
         req: CreateRequest,
         upload: Box<dyn Upload>,
     ) -> RelayResult<Response> {
+        // Everything from here on is making the stored upload's link durable.
+        let started = std::time::Instant::now();
+        let made = self.create_durably(id, req, upload).await;
+        if matches!(made, Ok(Response::Created { .. })) {
+            self.metrics.durable(started.elapsed());
+        }
+        made
+    }
+
+    async fn create_durably(
+        self: &Arc<Self>,
+        id: LinkId,
+        req: CreateRequest,
+        upload: Box<dyn Upload>,
+    ) -> RelayResult<Response> {
         let mut record = match Record::new(&req, upload.written(), self.clock.now()) {
             Ok(r) => r,
             Err(e) => return Ok(bad_request(e.to_string())), // `upload` drops and leaves nothing
@@ -523,6 +551,7 @@ impl Relay {
         if !self.store.insert(&id, &record).await? {
             return Err(StoreError::Db("a new request's id exists".into()));
         }
+        self.metrics.asked();
         Ok(Response::Created { id, expires_at: record.expires_at, more: Vec::new() })
     }
 
@@ -586,6 +615,7 @@ impl Relay {
             bad += batch.bad;
             for t in &batch.changed {
                 changed += 1;
+                self.metrics.changed(&t.old, t.new.as_ref());
                 let holds = |r: &Record| r.state.kind().holds_content();
                 if holds(&t.old) && !t.new.as_ref().is_some_and(holds) {
                     if let Err(e) = self.release(t.id, &t.old).await {

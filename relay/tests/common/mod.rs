@@ -42,6 +42,11 @@ impl TestRelay {
     pub async fn start_in(dir: tempfile::TempDir, config: Config) -> Self {
         let mut opts = Options::new(dir.path());
         opts.config = config;
+        Self::start_with(dir, opts).await
+    }
+
+    /// Starts with `opts` (whose data dir is `dir`).
+    pub async fn start_with(dir: tempfile::TempDir, opts: Options) -> Self {
         // A restart in the same process: sled may finish its last IO, and drop the data dir's lock, a moment after
         // the previous handle is gone. Wait for the lock, boundedly; any other error fails at once.
         let mut tries = 0;
