@@ -66,6 +66,14 @@ enum Cmd {
     /// (`burnlink send --to LINK`, the app or the browser); only this machine can open the answers
     /// (`burnlink open LINK`), each once.
     Request(RequestArgs),
+    /// Print a shell completion script: e.g. `burnlink completions bash > ~/.local/share/bash-completion/completions/burnlink`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), as the packages install it.
+    #[command(hide = true)]
+    Man,
 }
 
 #[derive(Args, Debug)]
@@ -263,6 +271,19 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Cmd::Revoke(a) => manage(a, Manage::Revoke).await,
         Cmd::Watch(a) => manage(a, Manage::Watch).await,
         Cmd::Request(a) => request(a).await,
+        Cmd::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "burnlink",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+        Cmd::Man => {
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut std::io::stdout())?;
+            Ok(())
+        }
     }
 }
 

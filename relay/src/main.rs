@@ -17,7 +17,7 @@ use clap::Parser;
 struct Args {
     /// Data directory: database, stored ciphertext, and the generated certificate (relay-cert.pem). With --database it
     /// only holds the generated certificate, and may be left out when --cert and --key are given.
-    #[arg(long, env = "BURNLINK_RELAY_DATA", required_unless_present = "database")]
+    #[arg(long, env = "BURNLINK_RELAY_DATA", required_unless_present_any = ["database", "completions", "man"])]
     data: Option<PathBuf>,
     /// Keep links in PostgreSQL instead of the data directory, so several relays can serve them as one:
     /// postgres://USER[:PASSWORD]@HOST[:PORT]/DB. The schema is created and migrated at start-up.
@@ -112,6 +112,12 @@ struct Args {
     /// token or an address. Without ADDR: 127.0.0.1 on a free port (the ready line says which).
     #[arg(long, env = "BURNLINK_RELAY_METRICS", value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:0")]
     metrics: Option<SocketAddr>,
+    /// Print a shell completion script for SHELL and exit.
+    #[arg(long, value_name = "SHELL", exclusive = true)]
+    completions: Option<clap_complete::Shell>,
+    /// Print the manual page (roff) and exit, as the packages install it.
+    #[arg(long, hide = true, exclusive = true)]
+    man: bool,
     /// Log format.
     #[arg(long, env = "BURNLINK_RELAY_LOG_FORMAT", value_parser = ["text", "json"], default_value = "text")]
     log_format: String,
@@ -119,6 +125,19 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(shell) = args.completions {
+        clap_complete::generate(
+            shell,
+            &mut <Args as clap::CommandFactory>::command(),
+            "burnlink-relay",
+            &mut std::io::stdout(),
+        );
+        return Ok(());
+    }
+    if args.man {
+        clap_mangen::Man::new(<Args as clap::CommandFactory>::command()).render(&mut std::io::stdout())?;
+        return Ok(());
+    }
     // Blocking threads only do file work (fsync, rename, delete); a small pool keeps memory flat under load.
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = args.threads {
