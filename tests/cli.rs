@@ -730,3 +730,74 @@ fn a_request_for_several_answers_opens_each_once_and_stops_when_it_expires_or_is
     let as_link = link.replace("/r/", "/o/");
     run(r.cli(answerer.path()).args(["open", &as_link]), b"").expect_code(2);
 }
+
+#[test]
+fn json_logs_are_one_object_a_line_and_never_name_a_link_a_key_a_token_or_an_address() {
+    if cluster_mode() {
+        return; // one relay process of its own; nothing differs on the shared backend
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("relay.log");
+    let mut relay = std::process::Command::new(bin("burnlink-relay"))
+        .args(["--log-format", "json", "--sweep-secs", "1", "--data"])
+        .arg(dir.path().join("data"))
+        // The relay's own debug lines too: the privacy rules hold at every level it logs at.
+        .env("BURNLINK_LOG", "info,burnlink_relay=debug")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let ready = read_ready(&mut relay).unwrap();
+    let h = home();
+    let cli = |args: &[&str], input: &[u8]| {
+        let mut c = std::process::Command::new(bin("burnlink"));
+        c.env("BURNLINK_RELAY", ready["url"].as_str().unwrap())
+            .env("BURNLINK_CA", ready["ca"].as_str().unwrap())
+            .env("BURNLINK_STATE_DIR", h.path().join("state"))
+            .current_dir(h.path())
+            .args(args);
+        run(&mut c, input)
+    };
+    // Links opened, tried with a wrong passphrase, revoked; a request answered; all of it logged at debug.
+    let sent: serde_json::Value =
+        serde_json::from_slice(&cli(&["send", "--json", "-"], b"logged?").expect_code(0).stdout).unwrap();
+    let link = sent["link"].as_str().unwrap().to_owned();
+    cli(&["open", &link], b"").expect_code(0);
+    std::fs::write(h.path().join("pass"), "right").unwrap();
+    std::fs::write(h.path().join("wrong"), "wrong").unwrap();
+    let guarded = cli(&["send", "--passphrase-file", "pass", "-"], b"guarded").expect_code(0).stdout_str();
+    cli(&["open", guarded.trim(), "--passphrase-file", "wrong"], b"").expect_code(4);
+    let revoked: serde_json::Value =
+        serde_json::from_slice(&cli(&["send", "--json", "-"], b"revoked").expect_code(0).stdout).unwrap();
+    let (rid, token) = (revoked["id"].as_str().unwrap(), revoked["manage_token"].as_str().unwrap());
+    cli(&["revoke", rid, "--manage", token], b"").expect_code(0);
+    let asked: serde_json::Value =
+        serde_json::from_slice(&cli(&["request", "--json"], b"").expect_code(0).stdout).unwrap();
+    let request = asked["link"].as_str().unwrap().to_owned();
+    cli(&["send", "--to", &request, "-"], b"answer").expect_code(0);
+    cli(&["open", &request], b"").expect_code(0);
+    let _ = relay.kill();
+    let _ = relay.wait();
+
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    assert!(logs.lines().count() >= 5, "the relay logged its work: {logs}");
+    for line in logs.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(v["level"].is_string() && v["fields"].is_object(), "{line}");
+    }
+    let secrets = [
+        link.split_once('#').unwrap().1.to_owned(),
+        guarded.trim().split_once('#').unwrap().1.to_owned(),
+        token.to_owned(),
+        sent["manage_token"].as_str().unwrap().to_owned(),
+        asked["manage_token"].as_str().unwrap().to_owned(),
+        request.split_once('#').unwrap().1.to_owned(),
+    ];
+    let ids = [sent["id"].as_str().unwrap(), rid, asked["id"].as_str().unwrap()];
+    for s in secrets.iter().map(String::as_str).chain(ids) {
+        assert!(!logs.contains(s), "the logs hold {s}");
+    }
+    for s in ["logged?", "guarded", "\"right\"", "127.0.0.1"] {
+        assert!(!logs.contains(s), "the logs hold {s}");
+    }
+}
