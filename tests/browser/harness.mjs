@@ -214,3 +214,15 @@ export async function statusAsync(relay, sent) {
   if (r.code !== 0) throw new Error(`status failed (${r.code}): ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
+
+/** axe-core's WCAG 2.2 A and AA rules on what `page` shows now: the violations, each as "rule: target, …". The
+ * script is evaluated through the DevTools protocol, which the page's CSP (scripts from self only) does not stop. */
+export async function axeViolations(page) {
+  const { default: axe } = await import("axe-core");
+  await page.evaluate(axe.source);
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] } });
+    return r.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  });
+  return found;
+}
