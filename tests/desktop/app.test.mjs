@@ -38,6 +38,16 @@ async function until(what, f, timeout = 30_000) {
   }
 }
 
+/** axe-core's WCAG 2.2 A and AA rules on the app's window as it is now: the violations, "rule: targets" each. */
+async function axeViolations() {
+  const { default: axe } = await import("axe-core");
+  if (!(await s.script("return typeof window.axe === 'object'"))) await s.script(axe.source);
+  return s.script(
+    "return window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })" +
+      ".then((r) => r.violations.map((v) => v.id + ' (' + v.impact + '): ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))",
+  );
+}
+
 async function tab(name) {
   await (await s.testid(`tab-${name}`)).click();
 }
@@ -412,5 +422,22 @@ describe("desktop app", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "the spare key is under the mat");
     assert.equal(cli(relay, ["open", "-"], { input: link, cwd: asker }).code, 3);
+  });
+
+  it("has no WCAG violations that axe-core finds on any screen", async () => {
+    for (const name of ["send", "request", "open", "history", "settings"]) {
+      await tab(name);
+      await sleep(300);
+      assert.deepEqual(await axeViolations(), [], `the ${name} screen`);
+    }
+    await tab("send");
+    await (await s.testid("secret-input")).type("checked by axe");
+    await (await s.testid("create")).click();
+    await s.testid("link", { timeout: 30_000 });
+    assert.deepEqual(await axeViolations(), [], "the sent link");
+    await tab("request");
+    await (await s.testid("ask")).click();
+    await s.testid("request-link", { timeout: 30_000 });
+    assert.deepEqual(await axeViolations(), [], "the request link");
   });
 });

@@ -4,6 +4,7 @@
  * open it, once; the relay never sees the key and cannot swap it, and the page shows no link to pass on.
  */
 import { bytes, errorCard, h, progressBar, show, ttlSelect, when } from "./dom";
+import { t } from "./i18n";
 import { answerProof, requestRecipient, sha256Of } from "./keys";
 import { idFromPath, LinkError } from "./link";
 import { sealPayloadTo } from "./payload";
@@ -16,29 +17,29 @@ export async function answer(root: HTMLElement) {
   try {
     id = idFromPath(location.pathname, "r");
   } catch (e) {
-    return errorCard(root, "Not a request link", (e as LinkError).message);
+    return errorCard(root, t("answer.not_request"), (e as LinkError).message);
   }
   const recipient = requestRecipient(location.hash);
   if (!recipient) {
-    return errorCard(root, "This request link is incomplete", "The part after # is missing or cut off. Ask for the whole link.");
+    return errorCard(root, t("answer.incomplete_title"), t("answer.incomplete"));
   }
-  const text = h("textarea", { id: "secret", rows: 6, testid: "secret-input", placeholder: "Type or paste the secret", autofocus: true });
+  const text = h("textarea", { id: "secret", rows: 6, testid: "secret-input", placeholder: t("send.placeholder"), autofocus: true });
   const files = h("input", { id: "files", type: "file", multiple: true, testid: "file-input" });
   const ttl = ttlSelect();
   const limits = await relayLimits();
   for (const o of Array.from(ttl.options)) if (Number(o.value) > limits.maxTtlSecs) o.remove();
   const status = h("p", { class: "status", role: "status" });
-  const go = h("button", { type: "submit", class: "primary", testid: "answer" }, "Send it to them");
+  const go = h("button", { type: "submit", class: "primary", testid: "answer" }, t("answer.send"));
   const form = h(
     "form",
     { class: "card", "aria-labelledby": "title" },
-    h("h1", { id: "title" }, "Someone asked you for a secret"),
+    h("h1", { id: "title" }, t("answer.title")),
     h("p", {}, ANSWER_HINT),
-    h("label", { for: "secret" }, "Secret"),
+    h("label", { for: "secret" }, t("send.secret")),
     text,
-    h("label", { for: "files" }, `…or files (up to ${bytes(SEND_LIMIT)} here; use the app for more)`),
+    h("label", { for: "files" }, t("send.files", { limit: bytes(SEND_LIMIT) })),
     files,
-    h("label", { for: "ttl" }, "They can open it for"),
+    h("label", { for: "ttl" }, t("answer.ttl")),
     ttl,
     go,
     status,
@@ -49,9 +50,9 @@ export async function answer(root: HTMLElement) {
     go.disabled = true;
     try {
       const c = containerOf(text.value, Array.from(files.files ?? []));
-      status.textContent = "Encrypting…";
+      status.textContent = t("send.encrypting");
       const sealed = await sealPayloadTo(c.finish(), recipient);
-      const bar = progressBar("Uploading");
+      const bar = progressBar(t("send.uploading"));
       status.replaceChildren(bar.el);
       bar.set(0, sealed.size);
       const manage = crypto.getRandomValues(new Uint8Array(32));
@@ -68,9 +69,9 @@ export async function answer(root: HTMLElement) {
         h(
           "section",
           { class: "card", "data-testid": "answered" },
-          h("h1", {}, "Sent"),
+          h("h1", {}, t("answer.sent_title")),
           h("p", {}, ANSWER_SENT),
-          h("p", { class: "muted" }, `If they do not open it, it is deleted ${when(made.expiresAt)}.`),
+          h("p", { class: "muted" }, t("answer.deleted_at", { when: when(made.expiresAt) })),
         ),
       );
     } catch (e) {

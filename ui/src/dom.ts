@@ -1,4 +1,5 @@
 /** Tiny DOM helpers: build elements without innerHTML, so no content is ever parsed as markup. */
+import { bytes as fmtBytes, t, when as fmtWhen } from "./i18n";
 import { CLIPBOARD_CLEARED, copiedText } from "./text";
 
 type Attrs = Record<string, string | boolean | number | undefined>;
@@ -26,18 +27,14 @@ export function show(root: HTMLElement, ...children: Child[]) {
   focus?.focus();
 }
 
+/** A size, the locale's way (see ./i18n.ts). */
 export function bytes(n: number): string {
-  const u = ["bytes", "KB", "MB", "GB"];
-  let i = 0;
-  while (n >= 1000 && i < u.length - 1) {
-    n /= 1000;
-    i++;
-  }
-  return i === 0 ? `${n} bytes` : `${n.toFixed(n < 10 ? 1 : 0)} ${u[i]}`;
+  return fmtBytes(n);
 }
 
+/** A date and time, the locale's way. */
 export function when(ms: number): string {
-  return new Date(ms).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return fmtWhen(ms);
 }
 
 export function progressBar(label: string): { el: HTMLElement; set: (done: number, total: number) => void } {
@@ -49,7 +46,7 @@ export function progressBar(label: string): { el: HTMLElement; set: (done: numbe
     set(done, total) {
       bar.max = Math.max(total, 1);
       bar.value = done;
-      text.textContent = `${bytes(done)} of ${bytes(total)}`;
+      text.textContent = t("progress.of", { done: bytes(done), total: bytes(total) });
     },
   };
 }
@@ -60,16 +57,16 @@ export async function copyWithClear(what: string, text: string, secs: number, no
   try {
     await navigator.clipboard.writeText(text);
   } catch {
-    note.textContent = "Copying was blocked by the browser. Select the text and copy it by hand.";
+    note.textContent = t("clipboard.blocked");
     return;
   }
-  const clear = h("button", { type: "button", class: "link" }, "Clear clipboard now");
+  const clear = h("button", { type: "button", class: "link" }, t("clipboard.clear_now"));
   const wipe = async () => {
     try {
       await navigator.clipboard.writeText("");
       note.textContent = CLIPBOARD_CLEARED;
     } catch {
-      note.textContent = "Could not clear the clipboard; copy something else over it.";
+      note.textContent = t("clipboard.clear_failed");
     }
   };
   clear.addEventListener("click", wipe);
@@ -80,20 +77,20 @@ export async function copyWithClear(what: string, text: string, secs: number, no
 /** The revealed secret with Copy and Hide/Show, shared by the browser page and the app. `copy` copies and says in
  * `note` how the clipboard gets cleared; `extra` buttons go beside them. */
 export function secretCard(text: string, copy: (note: HTMLElement) => void, footer: string, ...extra: HTMLElement[]): HTMLElement {
-  const secret = h("pre", { testid: "secret", class: "secret", tabindex: 0, "aria-label": "The secret" }, text);
+  const secret = h("pre", { testid: "secret", class: "secret", tabindex: 0, "aria-label": t("secret.label") }, text);
   const note = h("p", { class: "muted", role: "status", testid: "copy-note" });
-  const copyBtn = h("button", { type: "button", class: "primary", testid: "copy-secret" }, "Copy");
+  const copyBtn = h("button", { type: "button", class: "primary", testid: "copy-secret" }, t("secret.copy"));
   copyBtn.addEventListener("click", () => copy(note));
-  const hide = h("button", { type: "button" }, "Hide");
+  const hide = h("button", { type: "button" }, t("secret.hide"));
   hide.addEventListener("click", () => {
     const hidden = secret.classList.toggle("hidden");
-    hide.textContent = hidden ? "Show" : "Hide";
+    hide.textContent = hidden ? t("secret.show") : t("secret.hide");
     secret.setAttribute("aria-hidden", String(hidden));
   });
   return h(
     "section",
     { class: "card" },
-    h("h1", {}, "The secret"),
+    h("h1", {}, t("secret.title")),
     secret,
     h("div", { class: "row" }, copyBtn, hide, ...extra),
     note,
@@ -103,11 +100,11 @@ export function secretCard(text: string, copy: (note: HTMLElement) => void, foot
 
 /** Expiry choices (DESIGN §2: 5 min to 30 days, default 24 h), for the web sender and the app. */
 export const TTLS: [string, number][] = [
-  ["5 minutes", 300],
-  ["1 hour", 3600],
-  ["24 hours", 86400],
-  ["7 days", 7 * 86400],
-  ["30 days", 30 * 86400],
+  [t("ttl.minutes", { count: 5 }), 300],
+  [t("ttl.hours", { count: 1 }), 3600],
+  [t("ttl.hours", { count: 24 }), 86400],
+  [t("ttl.days", { count: 7 }), 7 * 86400],
+  [t("ttl.days", { count: 30 }), 30 * 86400],
 ];
 export const DEFAULT_TTL = 86400;
 
@@ -121,9 +118,9 @@ export function ttlSelect(): HTMLSelectElement {
 /** The policy templates (mirroring `burnlink_core::policy::Template`): name, title, expiry default and longest (in
  * seconds), whether a passphrase is required (generated when none is typed). */
 export const POLICIES: { name: string; title: string; ttl: number; maxTtl: number; passphrase: boolean; about: string }[] = [
-  { name: "ultra-secure", title: "Ultra Secure", ttl: 3600, maxTtl: 86400, passphrase: true, about: "1 hour, a passphrase, you are told when it is opened" },
-  { name: "standard", title: "Standard", ttl: 86400, maxTtl: 7 * 86400, passphrase: false, about: "1 day, you are told when it is opened" },
-  { name: "lightweight", title: "Lightweight", ttl: 7 * 86400, maxTtl: 30 * 86400, passphrase: false, about: "7 days, no notification" },
+  { name: "ultra-secure", title: t("policy.ultra_secure"), ttl: 3600, maxTtl: 86400, passphrase: true, about: t("policy.ultra_secure_about") },
+  { name: "standard", title: t("policy.standard"), ttl: 86400, maxTtl: 7 * 86400, passphrase: false, about: t("policy.standard_about") },
+  { name: "lightweight", title: t("policy.lightweight"), ttl: 7 * 86400, maxTtl: 30 * 86400, passphrase: false, about: t("policy.lightweight_about") },
 ];
 
 /** The policy picker and the network allowlist. Picking a template sets the expiry to its default and disables the
@@ -134,7 +131,7 @@ export function policyFields(
   required = false,
 ): { policy: HTMLSelectElement; allow: HTMLInputElement; el: HTMLElement; chosen(): (typeof POLICIES)[number] | null; allowList(): string[] } {
   const policy = h("select", { id: "policy", testid: "policy" });
-  if (!required) policy.append(h("option", { value: "" }, "Custom (no template)"));
+  if (!required) policy.append(h("option", { value: "" }, t("policy.custom")));
   for (const p of POLICIES.filter((p) => offered.includes(p.name))) {
     policy.append(h("option", { value: p.name }, `${p.title} (${p.about})`));
   }
@@ -142,7 +139,7 @@ export function policyFields(
     id: "allow",
     type: "text",
     testid: "allow",
-    placeholder: "e.g. 192.0.2.0/24, 2001:db8::/32 (empty: anywhere)",
+    placeholder: t("policy.allow_placeholder"),
     autocomplete: "off",
     spellcheck: "false",
   });
@@ -157,8 +154,8 @@ export function policyFields(
   const el = h(
     "div",
     { class: "grid2" },
-    h("div", {}, h("label", { for: "policy" }, "Policy"), policy),
-    h("div", {}, h("label", { for: "allow" }, "Only from these networks (optional)"), allow),
+    h("div", {}, h("label", { for: "policy" }, t("policy.label")), policy),
+    h("div", {}, h("label", { for: "allow" }, t("policy.allow_label")), allow),
   );
   const allowList = () =>
     allow.value
@@ -171,7 +168,7 @@ export function policyFields(
 /** The optional passphrase with its Generate button (`generate` makes one: in the page, or in Rust for the app). */
 export function passphraseField(generate: () => string | Promise<string>): { input: HTMLInputElement; row: HTMLElement } {
   const input = h("input", { id: "pass", type: "text", autocomplete: "off", spellcheck: "false", testid: "passphrase" });
-  const gen = h("button", { type: "button" }, "Generate");
+  const gen = h("button", { type: "button" }, t("passphrase.generate"));
   gen.addEventListener("click", async () => {
     input.value = await generate();
   });

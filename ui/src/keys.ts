@@ -15,6 +15,7 @@ import { argon2idAsync } from "@noble/hashes/argon2.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { base64urlnopad, bech32 } from "@scure/base";
+import { t } from "./i18n";
 
 const enc = new TextEncoder();
 export const LABEL_X25519 = "burnlink/v1/x25519";
@@ -92,7 +93,7 @@ export function validateKdf(k: KdfParams): void {
     k.p <= KDF_LIMITS.maxP &&
     k.m_kib >= 8 * k.p &&
     k.m_kib * k.t <= KDF_LIMITS.maxCost;
-  if (!ok) throw new KeyError("kdf_params", "the link's passphrase parameters are outside the accepted range");
+  if (!ok) throw new KeyError("kdf_params", t("key.kdf_params"));
 }
 
 /** Argon2id(NFC(passphrase)) -> 32 bytes. Yields to the event loop so the page stays responsive. */
@@ -141,10 +142,10 @@ export async function unlock(
   passphrase: string | null,
 ): Promise<LinkKeys> {
   if (!equal(secretCheck(secret), meta.check)) {
-    throw new KeyError("wrong_key", "This link's key does not match. Was the link copied completely?");
+    throw new KeyError("wrong_key", t("key.wrong"));
   }
   if (!meta.kdf) return deriveKeys(secret);
-  if (!passphrase) throw new KeyError("passphrase_required", "This link needs a passphrase.");
+  if (!passphrase) throw new KeyError("passphrase_required", t("key.passphrase_required"));
   return deriveKeys(secret, { passphrase, kdf: meta.kdf });
 }
 

@@ -1,26 +1,28 @@
 /** The link format of DESIGN §1: `https://HOST[:PORT]/o/<id>#<secret>` (id 16 bytes, secret 32, base64url). */
+import { t } from "./i18n";
 import { b64url } from "./keys";
 
 export class LinkError extends Error {}
 
 const B64URL = /^[A-Za-z0-9_-]+$/;
 
-function decodeExact(s: string, bytes: number, what: string): Uint8Array {
+/** `what`: which part, as a key of the i18n layer's `link.malformed_*` texts. */
+function decodeExact(s: string, bytes: number, what: "id" | "key" | "token"): Uint8Array {
   const chars = Math.ceil((bytes * 4) / 3);
-  if (s.length !== chars || !B64URL.test(s)) throw new LinkError(`the link's ${what} is malformed`);
+  if (s.length !== chars || !B64URL.test(s)) throw new LinkError(t(`link.malformed_${what}`));
   try {
     const b = b64url.decode(s);
     if (b.length !== bytes) throw new Error();
     return b;
   } catch {
-    throw new LinkError(`the link's ${what} is malformed`);
+    throw new LinkError(t(`link.malformed_${what}`));
   }
 }
 
 /** The id from a `/o/<id>` path (a link), `/m/<id>` (a manage link) or `/r/<id>` (a request for a secret). */
 export function idFromPath(path: string, page: "o" | "m" | "r" = "o"): string {
   const m = new RegExp(`^/${page}/([^/]+)/?$`).exec(path);
-  if (!m) throw new LinkError("this is not a link page");
+  if (!m) throw new LinkError(t("link.not_a_link_page"));
   decodeExact(m[1], 16, "id");
   return m[1];
 }
@@ -28,7 +30,7 @@ export function idFromPath(path: string, page: "o" | "m" | "r" = "o"): string {
 /** The 32-byte secret from a fragment (`#...`). Never echoes it in errors. */
 export function secretFromFragment(fragment: string): Uint8Array {
   const f = fragment.startsWith("#") ? fragment.slice(1) : fragment;
-  if (!f) throw new LinkError("This link is incomplete: the part after # is missing. Ask the sender for the whole link.");
+  if (!f) throw new LinkError(t("link.no_fragment"));
   return decodeExact(f, 32, "key");
 }
 
@@ -44,6 +46,6 @@ export function makeManageLink(origin: string, id: string, token: Uint8Array): s
 /** The 32-byte manage token from a manage link's fragment. */
 export function tokenFromFragment(fragment: string): string {
   const f = fragment.startsWith("#") ? fragment.slice(1) : fragment;
-  decodeExact(f, 32, "manage token");
+  decodeExact(f, 32, "token");
   return f;
 }

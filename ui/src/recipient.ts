@@ -4,6 +4,7 @@
  */
 import { ContainerError, type Sink } from "./container";
 import { bytes, copyWithClear, errorCard, facts, h, progressBar, secretCard, show, when } from "./dom";
+import { t } from "./i18n";
 import { equal, KeyError, sha256Of, unlock } from "./keys";
 import { idFromPath, LinkError, secretFromFragment } from "./link";
 import { DamagedError, openPayload } from "./payload";
@@ -15,7 +16,7 @@ import { ABOUT_TO_OPEN, GONE_TEXT, NO_LONGER_WORKS, PASSPHRASE_FROM_SENDER, PROG
 export const MEMORY_LIMIT = 512 * 1024 * 1024;
 
 function gone(root: HTMLElement) {
-  show(root, h("section", { class: "card" }, h("h1", {}, "Nothing here"), h("p", { testid: "gone", role: "alert" }, GONE_TEXT)));
+  show(root, h("section", { class: "card" }, h("h1", {}, t("gone.title")), h("p", { testid: "gone", role: "alert" }, GONE_TEXT)));
 }
 
 interface SavedFile {
@@ -105,7 +106,7 @@ export async function recipient(root: HTMLElement) {
     id = idFromPath(location.pathname);
   } catch (e) {
     history.replaceState(null, "", location.pathname);
-    errorCard(root, "This link is not complete", (e as LinkError).message);
+    errorCard(root, t("open.incomplete_title"), (e as LinkError).message);
     return;
   }
   let secret: Uint8Array | null = null;
@@ -122,17 +123,17 @@ export async function recipient(root: HTMLElement) {
   const pending = loadPending(id);
   if (pending) return resumeCard(root, id, pending);
   if (!secret) {
-    errorCard(root, "This link is not complete", incomplete!.message);
+    errorCard(root, t("open.incomplete_title"), incomplete!.message);
     return;
   }
-  show(root, h("p", { class: "muted" }, "Checking the link…"));
+  show(root, h("p", { class: "muted" }, t("open.checking")));
 
   let meta: LinkMeta;
   try {
     meta = await peek(id);
   } catch (e) {
     if (e instanceof ApiError && e.code === "gone") gone(root);
-    else errorCard(root, "Could not check the link", (e as Error).message);
+    else errorCard(root, t("open.check_failed"), (e as Error).message);
     return;
   }
   interstitial(root, id, secret, meta);
@@ -148,15 +149,15 @@ function interstitial(root: HTMLElement, id: string, secret: Uint8Array, meta: L
   const status = h("p", { class: "status", role: "status", "aria-live": "assertive" });
   const pass = passphraseInput(meta);
   const tooBig = meta.size > MEMORY_LIMIT && !("showDirectoryPicker" in window);
-  const reveal = h("button", { type: "submit", testid: "reveal", class: "primary", disabled: tooBig }, "Reveal");
+  const reveal = h("button", { type: "submit", testid: "reveal", class: "primary", disabled: tooBig }, t("open.reveal"));
   const form = h(
     "form",
     { class: "card", "aria-labelledby": "title" },
-    h("h1", { id: "title" }, "Someone sent you something private"),
+    h("h1", { id: "title" }, t("open.title")),
     h("p", {}, ABOUT_TO_OPEN),
     facts([
-      ["Size", `about ${bytes(meta.size)}`],
-      ["Expires", when(meta.expiresAt)],
+      [t("open.size"), t("open.about", { size: bytes(meta.size) })],
+      [t("open.expires"), when(meta.expiresAt)],
     ]),
     pass && h("label", { for: "passphrase" }, PASSPHRASE_FROM_SENDER),
     pass,
@@ -164,7 +165,7 @@ function interstitial(root: HTMLElement, id: string, secret: Uint8Array, meta: L
       h(
         "p",
         { testid: "error", role: "alert" },
-        `This link holds ${bytes(meta.size)}, more than this browser can hold in memory (${bytes(MEMORY_LIMIT)}). Open it with the Burnlink app, or in a browser that can save to a folder (Chrome, Edge). Nothing was opened.`,
+        t("open.too_big", { size: bytes(meta.size), limit: bytes(MEMORY_LIMIT) }),
       ),
     reveal,
     status,
@@ -201,8 +202,8 @@ async function pickFolder(meta: LinkMeta): Promise<FileSystemDirectoryHandle | n
 
 async function open(root: HTMLElement, id: string, secret: Uint8Array, meta: LinkMeta, passphrase: string | null, status: HTMLElement) {
   const folder = await pickFolder(meta);
-  if (meta.kdf && !passphrase) throw new KeyError("passphrase_required", "Enter the passphrase first.");
-  status.textContent = meta.kdf ? "Deriving the key from the passphrase…" : "Opening…";
+  if (meta.kdf && !passphrase) throw new KeyError("passphrase_required", t("open.enter_passphrase"));
+  status.textContent = meta.kdf ? t("open.deriving") : t("open.opening");
   const keys = await unlock(secret, meta, passphrase);
   const bar = progressBar(PROGRESS_DOWNLOAD);
   const claimed = await claim(id, keys, bar.set);
@@ -223,7 +224,7 @@ async function receive(
   bar: ReturnType<typeof progressBar>,
   folder: FileSystemDirectoryHandle | null,
 ) {
-  show(root, h("section", { class: "card" }, h("h1", {}, "Opening…"), bar.el));
+  show(root, h("section", { class: "card" }, h("h1", {}, t("open.opening")), bar.el));
   const sink = folder ? new FolderSink(folder) : new MemorySink();
   let summary;
   try {
@@ -233,13 +234,13 @@ async function receive(
     if (e instanceof DamagedError || e instanceof ContainerError) {
       // Downloading it again gives the same bytes: nothing to resume.
       clearPending(id);
-      errorCard(root, "The content could not be opened", `${(e as Error).message}. Nothing was saved.`);
+      errorCard(root, t("open.damaged_title"), t("open.damaged", { why: (e as Error).message }));
     } else if (e instanceof ApiError && e.code === "upload_failed") {
       clearPending(id);
-      errorCard(root, "The upload did not finish", e.message);
+      errorCard(root, t("open.upload_failed_title"), e.message);
     } else if (e instanceof ApiError && e.code === "gone") {
       clearPending(id);
-      errorCard(root, "The download can no longer be resumed", LEASE_OVER);
+      errorCard(root, t("open.lease_over_title"), LEASE_OVER);
     } else {
       interrupted(root, id, pending, (e as Error).message);
     }
@@ -252,19 +253,18 @@ async function receive(
   revealFiles(root, sink, summary.bytes, !!folder);
 }
 
-const LEASE_OVER =
-  "The relay no longer holds this download: the sender revoked the link, or the download stopped for longer than its lease allows (10 minutes without data). Nothing was saved. Ask the sender for a new link.";
+const LEASE_OVER = t("open.lease_over");
 
 function interrupted(root: HTMLElement, id: string, pending: Pending, why: string) {
-  const again = h("button", { type: "button", class: "primary", testid: "resume" }, "Resume");
+  const again = h("button", { type: "button", class: "primary", testid: "resume" }, t("open.resume"));
   again.addEventListener("click", () => resumeCard(root, id, pending));
   show(
     root,
     h(
       "section",
       { class: "card" },
-      h("h1", {}, "The download was interrupted"),
-      h("p", { testid: "error", role: "alert" }, `${why} Nothing is lost: resume now, or reload this page later (within 10 minutes).`),
+      h("h1", {}, t("open.interrupted_title")),
+      h("p", { testid: "error", role: "alert" }, t("open.interrupted", { why })),
       again,
     ),
   );
@@ -276,13 +276,13 @@ function resumeCard(root: HTMLElement, id: string, pending: Pending) {
   const { meta } = pending;
   const status = h("p", { class: "status", role: "status", "aria-live": "assertive" });
   const pass = passphraseInput(meta);
-  const go = h("button", { type: "submit", testid: "resume", class: "primary" }, "Resume");
+  const go = h("button", { type: "submit", testid: "resume", class: "primary" }, t("open.resume"));
   const form = h(
     "form",
     { class: "card", "aria-labelledby": "title" },
-    h("h1", { id: "title" }, "Resume your download"),
-    h("p", {}, `This link was opened here and its download was interrupted. It no longer works for anyone else; this page can still finish receiving it (${bytes(meta.size)}).`),
-    pass && h("label", { for: "passphrase" }, "Passphrase (the same one as before)"),
+    h("h1", { id: "title" }, t("open.resume_title")),
+    h("p", {}, t("open.resume_text", { size: bytes(meta.size) })),
+    pass && h("label", { for: "passphrase" }, t("open.same_passphrase")),
     pass,
     go,
     status,
@@ -293,10 +293,10 @@ function resumeCard(root: HTMLElement, id: string, pending: Pending) {
     status.removeAttribute("data-testid");
     try {
       const folder = await pickFolder(meta);
-      if (pass) status.textContent = "Deriving the key from the passphrase…";
+      if (pass) status.textContent = t("open.deriving");
       const keys = await unlock(pending.secret, meta, pass?.value ?? null);
       if (!equal(sha256Of(keys.claimKey), pending.claimHash)) {
-        throw new KeyError("wrong_key", "Wrong passphrase. Nothing was lost: the download resumes with the right one.");
+        throw new KeyError("wrong_key", t("open.wrong_on_resume"));
       }
       const bar = progressBar(PROGRESS_DOWNLOAD);
       const claimed = await resume(id, pending.lease, bar.set);
@@ -305,7 +305,7 @@ function resumeCard(root: HTMLElement, id: string, pending: Pending) {
       go.disabled = false;
       if (e instanceof ApiError && e.code === "gone") {
         clearPending(id);
-        return errorCard(root, "The download can no longer be resumed", LEASE_OVER);
+        return errorCard(root, t("open.lease_over_title"), LEASE_OVER);
       }
       status.textContent = (e as Error).message;
       status.setAttribute("data-testid", "error");
@@ -321,8 +321,8 @@ function revealText(root: HTMLElement, text: string) {
     root,
     secretCard(
       text,
-      (note) => void copyWithClear("Secret", text, 30, note),
-      `${NO_LONGER_WORKS} If you need the text later, keep it somewhere safe now; it is gone when you leave this page.`,
+      (note) => void copyWithClear(t("open.secret"), text, 30, note),
+      `${NO_LONGER_WORKS} ${t("open.keep_text")}`,
     ),
   );
 }
@@ -332,7 +332,7 @@ function revealFiles(root: HTMLElement, sink: MemorySink | FolderSink, total: nu
   for (const f of sink.files) {
     if (f.blob) {
       const name = f.path.split("/").join("_");
-      const a = h("a", { href: URL.createObjectURL(f.blob), download: name, testid: "download", class: "button" }, `Save ${f.path}`);
+      const a = h("a", { href: URL.createObjectURL(f.blob), download: name, testid: "download", class: "button" }, t("open.save", { path: f.path }));
       list.append(h("li", {}, a, h("span", { class: "muted" }, ` ${bytes(f.blob.size)}`)));
     } else {
       list.append(h("li", {}, f.path));
@@ -343,8 +343,8 @@ function revealFiles(root: HTMLElement, sink: MemorySink | FolderSink, total: nu
     h(
       "section",
       { class: "card" },
-      h("h1", {}, toFolder ? "Saved" : "Files received"),
-      h("p", {}, `${sink.files.length} file${sink.files.length === 1 ? "" : "s"}, ${bytes(total)}, verified.${toFolder ? " They are in the folder you chose." : " Save each one now: they are gone when you leave this page."}`),
+      h("h1", {}, toFolder ? t("open.saved") : t("open.received")),
+      h("p", {}, `${t("open.files_verified", { count: sink.files.length, size: bytes(total) })} ${toFolder ? t("open.in_folder") : t("open.save_now")}`),
       list,
       h("p", { class: "muted" }, NO_LONGER_WORKS),
     ),

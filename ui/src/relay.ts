@@ -2,6 +2,7 @@
  * The relay's HTTPS API (same origin as the page): peek, claim, resume, ack, create, status. Only `claim` can burn a
  * link, and only with the claim key derived from the fragment.
  */
+import { has, t } from "./i18n";
 import { b64url, type KdfParams } from "./keys";
 
 export interface LinkMeta {
@@ -32,7 +33,10 @@ async function fail(r: Response): Promise<never> {
   } catch {
     /* not JSON */
   }
-  throw new ApiError(body.error ?? `http_${r.status}`, body.message ?? `the relay answered ${r.status}`, body.attempts_left);
+  const code = body.error ?? `http_${r.status}`;
+  // The relay explains in English; what a person may read here comes in their language where the code is known.
+  const said = body.message ?? t("error.status", { status: r.status });
+  throw new ApiError(code, has(`error.${code}`) ? t(`error.${code}`) : said, body.attempts_left);
 }
 
 /** Most time one call waits on "retry after" answers before it reports the relay busy. */
@@ -49,7 +53,7 @@ async function request(url: string, init: RequestInit = {}): Promise<Response> {
     try {
       r = await fetch(url, { ...init, cache: "no-store" });
     } catch {
-      throw new ApiError("unreachable", "The relay could not be reached. Check your connection and try again.");
+      throw new ApiError("unreachable", t("error.unreachable"));
     }
     const after = Number(r.headers.get("retry-after")) * 1000;
     if (r.status !== 429 || !(after > 0) || waited + after > RETRY_BUDGET_MS) return r;
@@ -111,7 +115,7 @@ function downloading(
 const isLive = (r: Response) => r.headers.get("burnlink-live") === "1";
 
 /** What a recipient of a live link hears when the sender's upload stops short: the link is gone, nothing saved. */
-export const UPLOAD_FAILED = "The sender's upload did not finish; nothing was saved. Ask the sender to send it again.";
+export const UPLOAD_FAILED = t("error.upload_failed");
 
 /** Downloads again, from the start, under a lease this page holds from an earlier claim (a reload after a cut). */
 export async function resume(id: string, lease: string, onProgress: (done: number, total: number) => void): Promise<Claimed> {
@@ -145,7 +149,7 @@ function resumable(
               ctrl.close();
               return;
             }
-            throw new Error("the download was cut short");
+            throw new Error(t("error.cut_short"));
           }
           offset += value.length;
           onProgress(offset, Math.max(size, offset));
@@ -154,7 +158,7 @@ function resumable(
         } catch (e) {
           if (++tries > 5) {
             if (e instanceof ApiError) throw e;
-            throw new ApiError("unreachable", "The connection to the relay was lost.");
+            throw new ApiError("unreachable", t("error.connection_lost"));
           }
           await sleep(250 * 2 ** tries);
           const r = await post(api(id, "/resume"), { lease, offset });

@@ -4,6 +4,7 @@
  * sender; this page makes a relay useful on its own.
  */
 import { ContainerWriter } from "./container";
+import { t } from "./i18n";
 import { bytes, copyWithClear, h, passphraseField, policyFields, progressBar, show, ttlSelect, when } from "./dom";
 import { deriveKeys, KDF_DEFAULT, secretCheck, sha256Of, type KdfParams } from "./keys";
 import { makeLink, makeManageLink } from "./link";
@@ -40,7 +41,7 @@ export function generatePassphrase(): string {
 }
 
 export async function sender(root: HTMLElement) {
-  const text = h("textarea", { id: "secret", rows: 6, testid: "secret-input", placeholder: "Type or paste the secret", autofocus: true });
+  const text = h("textarea", { id: "secret", rows: 6, testid: "secret-input", placeholder: t("send.placeholder"), autofocus: true });
   const files = h("input", { id: "files", type: "file", multiple: true, testid: "file-input" });
   const ttl = ttlSelect();
   // Offer only what this relay's operator allows.
@@ -54,17 +55,17 @@ export async function sender(root: HTMLElement) {
   const form = h(
     "form",
     { class: "card", "aria-labelledby": "title" },
-    h("h1", { id: "title" }, "Send a one-time link"),
-    h("label", { for: "secret" }, "Secret"),
+    h("h1", { id: "title" }, t("send.title")),
+    h("label", { for: "secret" }, t("send.secret")),
     text,
-    h("label", { for: "files" }, `…or files (up to ${bytes(SEND_LIMIT)} here; use the app for more)`),
+    h("label", { for: "files" }, t("send.files", { limit: bytes(SEND_LIMIT) })),
     files,
-    h("label", { for: "ttl" }, "Expires unopened after"),
+    h("label", { for: "ttl" }, t("send.expires_after")),
     ttl,
     rules.el,
-    h("label", { for: "recipients" }, "Recipients (a one-time link for each)"),
+    h("label", { for: "recipients" }, t("send.recipients")),
     recipients,
-    h("label", { for: "pass" }, "Passphrase (optional; one is generated if the policy requires it)"),
+    h("label", { for: "pass" }, t("send.passphrase")),
     passRow,
     h("p", { class: "muted" }, PASSPHRASE_HINT),
     go,
@@ -96,14 +97,14 @@ function recipientLinks(all: { link: string }[]): HTMLElement {
   return h(
     "div",
     { class: "recipients" },
-    h("p", {}, `${all.length} links, one per recipient: each opens once, on its own. Send each person their own.`),
+    h("p", {}, t("send.links_each", { count: all.length })),
     h(
       "ol",
       { testid: "recipient-links" },
       ...all.map(({ link }, i) => {
-        const copy = h("button", { type: "button" }, "Copy");
-        copy.addEventListener("click", () => copyWithClear(`Link ${i + 1}`, link, 60, note));
-        return h("li", { testid: "recipient-link" }, h("input", { readonly: true, value: link, class: "mono", "aria-label": `Link for recipient ${i + 1}` }), copy);
+        const copy = h("button", { type: "button" }, t("secret.copy"));
+        copy.addEventListener("click", () => copyWithClear(t("send.link_n", { n: i + 1 }), link, 60, note));
+        return h("li", { testid: "recipient-link" }, h("input", { readonly: true, value: link, class: "mono", "aria-label": t("send.link_for", { n: i + 1 }) }), copy);
       }),
     ),
     note,
@@ -115,10 +116,10 @@ export function containerOf(text: string, files: File[]): ContainerWriter {
   const c = new ContainerWriter();
   if (files.length) {
     const total = files.reduce((a, f) => a + f.size, 0);
-    if (total > SEND_LIMIT) throw new Error(`That is ${bytes(total)}; this page sends up to ${bytes(SEND_LIMIT)}. Use the Burnlink app.`);
+    if (total > SEND_LIMIT) throw new Error(t("send.too_big", { size: bytes(total), limit: bytes(SEND_LIMIT) }));
     const names = new Set<string>();
     for (const f of files) {
-      if (names.has(f.name)) throw new Error(`Two files are named ${f.name}; rename one.`);
+      if (names.has(f.name)) throw new Error(t("send.same_name", { name: f.name }));
       names.add(f.name);
       c.addFile(f.name, f);
     }
@@ -127,7 +128,7 @@ export function containerOf(text: string, files: File[]): ContainerWriter {
     if (tooLong) throw new Error(tooLong);
     c.addText(text);
   } else {
-    throw new Error("Type a secret or pick a file first.");
+    throw new Error(t("send.nothing"));
   }
   return c;
 }
@@ -149,13 +150,13 @@ async function send(
   for (let i = 0; i < recipients; i++) {
     const secret = random(32);
     const kdf: KdfParams | null = passphrase ? { salt: random(16), ...KDF_DEFAULT } : null;
-    if (kdf) status.textContent = recipients > 1 ? `Deriving keys from the passphrase (${i + 1} of ${recipients})…` : "Deriving a key from the passphrase…";
+    if (kdf) status.textContent = recipients > 1 ? t("send.deriving_n", { n: i + 1, count: recipients }) : t("send.deriving");
     const keys = await deriveKeys(secret, kdf ? { passphrase, kdf } : undefined);
     links.push({ secret, manage: random(32), kdf, keys });
   }
-  status.textContent = "Encrypting…";
+  status.textContent = t("send.encrypting");
   const sealed = await sealPayload(c.finish(), ...links.map((l) => l.keys.identity));
-  const bar = progressBar("Uploading");
+  const bar = progressBar(t("send.uploading"));
   status.replaceChildren(bar.el);
   bar.set(0, sealed.size);
   const hashes = links.map((l) => ({
@@ -168,30 +169,30 @@ async function send(
   const made = await create(sealed, { ttlSecs, ...hashes[0], policy: rule.policy, allow: rule.allow, recipients: hashes.slice(1) });
   bar.set(sealed.size, sealed.size);
   const ids = [made.id, ...made.more];
-  if (ids.length !== links.length) throw new Error("The relay made a different number of links; try again.");
+  if (ids.length !== links.length) throw new Error(t("send.count_mismatch"));
   const all = ids.map((id, i) => ({ link: makeLink(location.origin, id, links[i].secret), manage: makeManageLink(location.origin, id, links[i].manage) }));
   const link = all[0].link;
-  const out = h("input", { id: "link", readonly: true, value: link, testid: "link", "aria-label": "The one-time link" });
+  const out = h("input", { id: "link", readonly: true, value: link, testid: "link", "aria-label": t("send.link_label") });
   const note = h("p", { class: "muted", role: "status" });
-  const copy = h("button", { type: "button", class: "primary", testid: "copy" }, "Copy link");
-  copy.addEventListener("click", () => copyWithClear("Link", link, 60, note));
+  const copy = h("button", { type: "button", class: "primary", testid: "copy" }, t("send.copy_link"));
+  copy.addEventListener("click", () => copyWithClear(t("send.link"), link, 60, note));
   show(
     root,
     h(
       "section",
       { class: "card" },
-      h("h1", {}, "Your one-time link"),
+      h("h1", {}, t("send.your_link")),
       out,
       h("div", { class: "row" }, copy),
       note,
-      h("p", {}, `It opens once and expires ${when(made.expiresAt)} if nobody opens it.`),
+      h("p", {}, t("send.opens_once", { when: when(made.expiresAt) })),
       all.length > 1 ? recipientLinks(all) : null,
       generated
         ? h(
             "p",
             {},
-            "Passphrase (generated for this policy): ",
-            h("input", { readonly: true, value: generated, testid: "generated-passphrase", class: "mono", "aria-label": "Generated passphrase" }),
+            t("send.generated_passphrase"),
+            h("input", { readonly: true, value: generated, testid: "generated-passphrase", class: "mono", "aria-label": t("send.generated_label") }),
           )
         : null,
       passphrase ? h("p", {}, PASSPHRASE_SEPARATELY) : null,
@@ -199,7 +200,7 @@ async function send(
       h(
         "details",
         { class: "manage" },
-        h("summary", {}, all.length > 1 ? "Follow or revoke these links" : "Follow or revoke this link"),
+        h("summary", {}, t("send.follow", { count: all.length })),
         h("p", {}, MANAGE_HINT),
         ...all.map((l, i) =>
           h("p", {}, h("a", { href: l.manage, target: "_blank", rel: "noopener noreferrer", testid: i ? "manage-link-more" : "manage-link", class: "mono" }, l.manage)),

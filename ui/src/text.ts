@@ -1,99 +1,80 @@
 /**
- * User-facing text shared by the browser page and the app, in one place so that both say the same thing the same way
- * (and so that one file is what a translation replaces).
+ * User-facing text shared by the browser page and the app, in one place so that both say the same thing the same way.
+ * Every text comes from the i18n layer (./i18n.ts, translations in ./locales), which is initialised before this
+ * module's constants are evaluated.
  */
 import { MAX_TEXT } from "./container";
+import { t } from "./i18n";
+
+const table = (prefix: string, keys: string[]): Record<string, string> =>
+  Object.fromEntries(keys.map((k) => [k, t(`${prefix}.${k}`)]));
 
 /** What a link's state means to its sender. */
-export const STATE_TEXT: Record<string, string> = {
-  fresh: "Waiting to be opened",
-  claimed: "Being opened",
-  consumed: "Opened",
-  expired: "Expired unopened",
-  revoked: "Revoked",
-  burned: "Burned after failed attempts",
-  upload_failed: "Upload failed: it will not open",
-  asking: "Waiting for answers",
-  unknown: "No longer on the relay",
-};
+export const STATE_TEXT = table("state", ["fresh", "claimed", "consumed", "expired", "revoked", "burned", "upload_failed", "asking", "unknown"]);
 
 /** How the sender's event log names the kind of client that opened a link. */
-export const CLIENT_TEXT: Record<string, string> = { app: "in the Burnlink app", browser: "in a browser", cli: "with the burnlink command" };
+export const CLIENT_TEXT = table("client", ["app", "browser", "cli"]);
 
 /** How the sender's event log names the end of a link. */
-export const ENDED_TEXT: Record<string, string> = {
-  consumed: "Received",
-  expired: "Expired unopened",
-  revoked: "Revoked",
-  burned: "Burned after too many wrong passphrases",
-  upload_failed: "Upload failed",
-};
+export const ENDED_TEXT = table("ended", ["consumed", "expired", "revoked", "burned", "upload_failed"]);
 
 /** While a live link's upload runs: the link works already, and the app must stay open. */
-export const UPLOADING_NOTE =
-  "Keep Burnlink open until the upload is done. The link works already: whoever opens it now receives everything as it uploads.";
-export const UPLOADED_NOTE = "Upload complete. You can close Burnlink; the link waits on the relay until it is opened or expires.";
-export const uploadFailedNote = (why: string) =>
-  `The upload failed (${why}). This link will not open; send it again.`;
+export const UPLOADING_NOTE = t("upload.running");
+export const UPLOADED_NOTE = t("upload.done");
+export const uploadFailedNote = (why: string) => t("upload.failed", { why });
 
-export const GONE_TEXT =
-  "This link is gone. It was already opened, it expired, it was revoked, or it never existed. Ask the sender for a new one if you still need it.";
+export const GONE_TEXT = t("gone.text");
 
-export const PASSPHRASE_HINT = "Send the passphrase through another channel than the link: say it, or use another app.";
+export const PASSPHRASE_HINT = t("passphrase.hint");
 
-/** What to tell the recipient with the link (the app copies it along with the link on request). */
-export const INSTRUCTIONS =
-  "This link opens once. Open it only when you are ready to read it: after that it is gone, for you and for everyone else.";
+/** What to tell a recipient with the link. */
+export const INSTRUCTIONS = t("share.instructions");
 
-export const SHARE_HINT = `Paste this with it: “${INSTRUCTIONS}”`;
+export const SHARE_HINT = t("share.hint", { instructions: INSTRUCTIONS });
 
-export const PASSPHRASE_SEPARATELY = "Send the passphrase separately, not in the same message as the link.";
+export const PASSPHRASE_SEPARATELY = t("passphrase.separately");
 
-export const PROGRESS_DOWNLOAD = "Downloading and decrypting";
+export const PROGRESS_DOWNLOAD = t("progress.download");
 
-export const CLIPBOARD_CLEARED = "Clipboard cleared.";
+export const CLIPBOARD_CLEARED = t("clipboard.cleared");
 
-export const NO_LONGER_WORKS = "This link no longer works.";
+export const NO_LONGER_WORKS = t("link.no_longer_works");
 
-/** After copying `what`: where it is and when it leaves the clipboard (`secs` 0: never). */
+/** After copying `what` (already in the language in use): where it is and when it leaves the clipboard (`secs` 0:
+ * never). */
 export function copiedText(what: string, secs: number): string {
-  if (!secs) return `${what} copied to the clipboard.`;
-  const after = secs % 60 === 0 ? plural(secs / 60, "minute") : plural(secs, "second");
-  return `${what} copied. Anyone with access to this device's clipboard can read it; it will be cleared in ${after}.`;
+  if (!secs) return t("clipboard.copied", { what });
+  const after = secs % 60 === 0 ? t("time.minutes", { count: secs / 60 }) : t("time.seconds", { count: secs });
+  return t("clipboard.copied_until", { what, after });
 }
 
 /** A wrong passphrase at a claim: nothing burned, unless it was the last attempt. */
 export function wrongPassphrase(attemptsLeft: number): string {
-  return attemptsLeft === 0
-    ? "Wrong passphrase. That was the last attempt: the link has been destroyed."
-    : `Wrong passphrase. Nothing was opened or burned; ${plural(attemptsLeft, "attempt")} left.`;
+  return attemptsLeft === 0 ? t("passphrase.wrong_last") : t("passphrase.wrong", { count: attemptsLeft });
 }
 
-export const MANAGE_HINT =
-  "Keep this manage link to yourself: it shows whether the link was opened and can revoke it. It cannot open the content.";
+export const MANAGE_HINT = t("manage.hint");
 
-export const SEND_TITLE = "Create one-time link";
+export const SEND_TITLE = t("send.create");
 
-export const ABOUT_TO_OPEN =
-  "You are about to view private content. It can be opened once: after you reveal it, this link stops working for everyone.";
+export const ABOUT_TO_OPEN = t("open.about_to");
 
-export const PASSPHRASE_FROM_SENDER = "Passphrase (the sender gave it to you separately)";
+export const PASSPHRASE_FROM_SENDER = t("passphrase.from_sender");
 
 /** Why a text cannot be sent as a text secret, or null when it can. */
 export function textTooLong(text: string): string | null {
   const n = new TextEncoder().encode(text).length;
   if (n <= MAX_TEXT) return null;
-  return `The text is ${(n / 2 ** 20).toFixed(1)} MiB, more than the ${MAX_TEXT / 2 ** 20} MiB a text secret may hold. Save it to a file and send the file instead.`;
+  return t("send.text_too_long", { size: (n / 2 ** 20).toFixed(1), max: MAX_TEXT / 2 ** 20 });
 }
 
+/** English plurals, for the app's screens that are not translated yet. */
 export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** The answer page: what happens to what is typed there. */
-export const ANSWER_HINT =
-  "What you enter is encrypted in this browser to the key in the link you were sent. Only the person who asked can open it, and only once; the relay cannot read it.";
-export const ANSWER_SENT = "Only the person who asked can open it, once. There is no link to pass on: they will find it where they asked.";
-export const ANSWER_CLOSED =
-  "This request takes no more answers: it was answered already, it expired, or it was withdrawn. Ask the person for a new request link.";
+export const ANSWER_HINT = t("answer.hint");
+export const ANSWER_SENT = t("answer.sent");
+export const ANSWER_CLOSED = t("answer.closed");
 
 /** The app's Request view. */
 export const REQUEST_HINT =
