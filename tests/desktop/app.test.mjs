@@ -440,4 +440,39 @@ describe("desktop app", () => {
     await s.testid("request-link", { timeout: 30_000 });
     assert.deepEqual(await axeViolations(), [], "the request link");
   });
+
+  it("sends a secret and reveals one by keyboard alone: Tab, Enter and Space", async () => {
+    const [TAB, ENTER, SPACE] = ["\uE004", "\uE007", "\uE00D"];
+    const focused = () => s.script("return document.activeElement?.dataset?.testid ?? document.activeElement?.tagName");
+    const tabTo = async (testid) => {
+      for (let i = 0; i < 40; i++) {
+        if ((await focused()) === testid) return;
+        await s.press(TAB);
+      }
+      assert.fail(`Tab never reached ${testid}`);
+    };
+    await tab("send");
+    await until("focus on the secret", async () => (await focused()) === "secret-input");
+    await s.press("typed in the app, never clicked");
+    await tabTo("create");
+    await s.press(ENTER);
+    const link = await (await s.testid("link", { timeout: 30_000 })).value();
+    assert.equal(await focused(), "copy", "focus lands on Copy link");
+    await s.press(SPACE);
+    await until("the link on the clipboard", async () => clipboard() === link);
+    const r = cli(relay, ["open", "-"], { input: link });
+    assert.equal(r.stdout, "typed in the app, never clicked");
+
+    const sent = sendJson(relay, ["-"], "revealed by keys");
+    await tab("open");
+    await until("focus on the link field", async () => (await focused()) === "open-input");
+    await s.press(sent.link);
+    await sleep(600);
+    await tabTo("open");
+    await s.press(ENTER);
+    await s.testid("secret", { timeout: 30_000 });
+    await tabTo("copy-secret");
+    await s.press(SPACE);
+    await until("the secret on the clipboard", async () => clipboard() === "revealed by keys");
+  });
 });

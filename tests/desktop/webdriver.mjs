@@ -46,6 +46,17 @@ export class Session {
     return v.map((e) => new Element(this, e[ELEMENT]));
   }
 
+  /** The element that has focus. */
+  async active() {
+    const v = await this.cmd("GET", "/element/active");
+    return new Element(this, v[ELEMENT]);
+  }
+
+  /** Presses `key` (a WebDriver key code such as "\uE004" for Tab) on whatever has focus, as a keyboard would. */
+  async press(key) {
+    await (await this.active()).type(key);
+  }
+
   testid(id, opts) {
     return this.find(`[data-testid="${id}"]`, opts);
   }

@@ -23,7 +23,8 @@ export function errorCard(root: HTMLElement, title: string, msg: string) {
 
 export function show(root: HTMLElement, ...children: Child[]) {
   root.replaceChildren(...(children.filter(Boolean) as (Node | string)[]));
-  const focus = root.querySelector<HTMLElement>("[autofocus], button, input, textarea");
+  // The screen's main action: the field or button marked autofocus, wherever it is; else the first control.
+  const focus = root.querySelector<HTMLElement>("[autofocus]") ?? root.querySelector<HTMLElement>("button, input, textarea");
   focus?.focus();
 }
 
