@@ -214,6 +214,15 @@ pub enum CreateError {
     AnswerExtras,
 }
 
+/// A time to live in seconds, within [`MIN_TTL`] ..= [`MAX_TTL`].
+fn ttl_of(secs: u32) -> Result<Duration, CreateError> {
+    let ttl = Duration::from_secs(secs.into());
+    if !(MIN_TTL..=MAX_TTL).contains(&ttl) {
+        return Err(CreateError::Ttl);
+    }
+    Ok(ttl)
+}
+
 /// A duration as people say it ("24 hours", "7 days").
 pub fn span(d: Duration) -> String {
     let s = d.as_secs();
@@ -228,10 +237,7 @@ impl Record {
     /// Checks everything about a create request that does not depend on its body, so a relay can refuse it before
     /// storing a byte.
     pub fn check_request(req: &CreateRequest) -> Result<(), CreateError> {
-        let ttl = Duration::from_secs(req.ttl_secs.into());
-        if !(MIN_TTL..=MAX_TTL).contains(&ttl) {
-            return Err(CreateError::Ttl);
-        }
+        let ttl = ttl_of(req.ttl_secs)?;
         if req.meta.kdf.is_some_and(|k| k.validate().is_err()) {
             return Err(CreateError::Kdf);
         }
@@ -263,54 +269,49 @@ impl Record {
     /// A new FRESH record for a completely stored upload of `size` bytes.
     pub fn new(req: &CreateRequest, size: u64, now: Timestamp) -> Result<Self, CreateError> {
         Self::check_request(req)?;
-        let ttl = Duration::from_secs(req.ttl_secs.into());
-        Ok(Self {
-            state: State::Fresh,
-            created_at: now,
-            expires_at: now.plus(ttl),
-            claimed_at: None,
-            ended_at: None,
-            failed_attempts: 0,
-            claim_hash: req.claim_hash,
-            holder_hash: req.holder_hash,
-            manage_hash: req.manage_hash,
-            meta: req.meta,
-            size,
-            uploading: false,
-            claimed_via: None,
-            rules: req.rules.clone(),
-            group: None,
-            asking: None,
-        })
+        let expires_at = now.plus(ttl_of(req.ttl_secs)?);
+        let hashes = (req.claim_hash, req.holder_hash, req.manage_hash);
+        Ok(Self { size, rules: req.rules.clone(), ..Self::made(State::Fresh, now, expires_at, hashes, req.meta) })
     }
 
-    /// A new ASKING record: a request for a secret that takes `req.answers` answers until it expires.
-    pub fn new_request(req: &AskRequest, now: Timestamp) -> Result<Self, CreateError> {
-        let ttl = Duration::from_secs(req.ttl_secs.into());
-        if !(MIN_TTL..=MAX_TTL).contains(&ttl) {
-            return Err(CreateError::Ttl);
-        }
-        if !(1..=MAX_ANSWERS).contains(&req.answers) {
-            return Err(CreateError::Answers);
-        }
-        Ok(Self {
-            state: State::Asking,
+    /// A record just made, in `state`, with nothing happened to it yet and none of the optional fields.
+    fn made(
+        state: State,
+        now: Timestamp,
+        expires_at: Timestamp,
+        (claim_hash, holder_hash, manage_hash): (Digest32, Digest32, Digest32),
+        meta: PublicMeta,
+    ) -> Self {
+        Self {
+            state,
             created_at: now,
-            expires_at: now.plus(ttl),
+            expires_at,
             claimed_at: None,
             ended_at: None,
             failed_attempts: 0,
-            claim_hash: req.claim_hash,
-            holder_hash: req.holder_hash,
-            manage_hash: req.manage_hash,
-            meta: PublicMeta { check: req.check, kdf: None },
+            claim_hash,
+            holder_hash,
+            manage_hash,
+            meta,
             size: 0,
             uploading: false,
             claimed_via: None,
             rules: Rules::default(),
             group: None,
-            asking: Some(Asking { answer_hash: req.answer_hash, left: req.answers, answers: Vec::new() }),
-        })
+            asking: None,
+        }
+    }
+
+    /// A new ASKING record: a request for a secret that takes `req.answers` answers until it expires.
+    pub fn new_request(req: &AskRequest, now: Timestamp) -> Result<Self, CreateError> {
+        let expires_at = now.plus(ttl_of(req.ttl_secs)?);
+        if !(1..=MAX_ANSWERS).contains(&req.answers) {
+            return Err(CreateError::Answers);
+        }
+        let hashes = (req.claim_hash, req.holder_hash, req.manage_hash);
+        let meta = PublicMeta { check: req.check, kdf: None };
+        let asking = Some(Asking { answer_hash: req.answer_hash, left: req.answers, answers: Vec::new() });
+        Ok(Self { asking, ..Self::made(State::Asking, now, expires_at, hashes, meta) })
     }
 
     /// Makes `self`, a new answer's record, openable by the requester alone: the request's claim and holder hashes
