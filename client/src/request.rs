@@ -6,7 +6,7 @@
 //! its state folder ([`KeptRequests`]); the app keeps them in the OS keychain.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -147,11 +147,6 @@ impl KeptRequests {
 
     /// Keeps `asked`, durably, before its link is shown to anyone.
     pub fn save(&self, asked: &Asked) -> io::Result<()> {
-        let mut b = fs::DirBuilder::new();
-        b.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-        b.create(&self.dir)?;
         let body = Zeroizing::new(format!(
             "version=1\nrelay={}\nsecret={}\nmanage={}\nexpires={}\n",
             asked.relay.base_url(),
@@ -159,16 +154,8 @@ impl KeptRequests {
             asked.manage.to_text().as_str(),
             asked.expires_at.0
         ));
-        let path = self.path(&asked.link.id);
-        let tmp = path.with_extension("request.tmp");
-        let mut opts = fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let mut f = opts.open(&tmp)?;
-        f.write_all(body.as_bytes())?;
-        f.sync_all()?;
-        fs::rename(&tmp, &path)?;
+        crate::resume::write_private(&self.path(&asked.link.id), body.as_bytes())?;
+        // The rename itself, on stable storage: the link is shown only after this returns.
         fs::File::open(&self.dir)?.sync_all()
     }
 

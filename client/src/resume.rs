@@ -47,6 +47,28 @@ fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
     Some(out)
 }
 
+/// Writes `body` to `path` for this user alone (a 0600 file in a 0700 folder, made if missing), durably: a temporary
+/// file synced, then renamed over `path`, so a crash leaves the old contents or the new, never half of either.
+pub(crate) fn write_private(path: &Path, body: &[u8]) -> io::Result<()> {
+    let dir = path.parent().expect("state files live in a folder");
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(&tmp)?;
+    f.write_all(body)?;
+    f.sync_all()?;
+    fs::rename(&tmp, path)
+}
+
 /// Path of one link's state file.
 #[derive(Clone)]
 pub struct StateFiles {
@@ -104,12 +126,6 @@ impl StateFiles {
 
     /// Saves the state (mode 0600 in a 0700 folder), durably, before the first ciphertext byte is read.
     pub fn save(&self, s: &ResumeState) -> io::Result<()> {
-        let dir = self.lease.parent().expect("state files live in a folder");
-        let mut b = fs::DirBuilder::new();
-        b.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-        b.create(dir)?;
         let kdf = match &s.meta.kdf {
             None => "none".to_owned(),
             Some(k) => format!("{},{},{},{}", hex(&k.salt), k.m_kib, k.t, k.p),
@@ -123,15 +139,7 @@ impl StateFiles {
         if let Some(h) = &s.claim_hash {
             body.push_str(&format!("claim={}\n", hex(&h.0)));
         }
-        let tmp = self.lease.with_extension("lease.tmp");
-        let mut opts = fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let mut f = opts.open(&tmp)?;
-        f.write_all(body.as_bytes())?;
-        f.sync_all()?;
-        fs::rename(&tmp, &self.lease)
+        write_private(&self.lease, body.as_bytes())
     }
 
     /// Removes the state.
