@@ -3,13 +3,13 @@
  * files here. It is sealed in this browser to the requester's public key from the fragment, so only the requester can
  * open it, once; the relay never sees the key and cannot swap it, and the page shows no link to pass on.
  */
-import { bytes, errorCard, h, progressBar, show, ttlSelect, when } from "./dom";
+import { errorCard, h, progressBar, show, when } from "./dom";
 import { t } from "./i18n";
 import { answerProof, requestRecipient, sha256Of } from "./keys";
 import { idFromPath, LinkError } from "./link";
 import { sealPayloadTo } from "./payload";
-import { ApiError, create, relayLimits } from "./relay";
-import { containerOf, SEND_LIMIT } from "./sender";
+import { ApiError, create } from "./relay";
+import { secretFields } from "./sender";
 import { ANSWER_CLOSED, ANSWER_HINT, ANSWER_SENT } from "./text";
 
 export async function answer(root: HTMLElement) {
@@ -23,11 +23,7 @@ export async function answer(root: HTMLElement) {
   if (!recipient) {
     return errorCard(root, t("answer.incomplete_title"), t("answer.incomplete"));
   }
-  const text = h("textarea", { id: "secret", rows: 6, testid: "secret-input", placeholder: t("send.placeholder"), autofocus: true });
-  const files = h("input", { id: "files", type: "file", multiple: true, testid: "file-input" });
-  const ttl = ttlSelect();
-  const limits = await relayLimits();
-  for (const o of Array.from(ttl.options)) if (Number(o.value) > limits.maxTtlSecs) o.remove();
+  const { text, ttl, el, picked } = await secretFields();
   const status = h("p", { class: "status", role: "status" });
   const go = h("button", { type: "submit", class: "primary", testid: "answer" }, t("answer.send"));
   const form = h(
@@ -35,10 +31,7 @@ export async function answer(root: HTMLElement) {
     { class: "card", "aria-labelledby": "title" },
     h("h1", { id: "title" }, t("answer.title")),
     h("p", {}, ANSWER_HINT),
-    h("label", { for: "secret" }, t("send.secret")),
-    text,
-    h("label", { for: "files" }, t("send.files", { limit: bytes(SEND_LIMIT) })),
-    files,
+    ...el,
     h("label", { for: "ttl" }, t("answer.ttl")),
     ttl,
     go,
@@ -49,7 +42,7 @@ export async function answer(root: HTMLElement) {
     status.removeAttribute("data-testid");
     go.disabled = true;
     try {
-      const c = containerOf(text.value, Array.from(files.files ?? []));
+      const c = picked();
       status.textContent = t("send.encrypting");
       const sealed = await sealPayloadTo(c.finish(), recipient);
       const bar = progressBar(t("send.uploading"));

@@ -40,13 +40,27 @@ export function generatePassphrase(): string {
   return out;
 }
 
-export async function sender(root: HTMLElement) {
+/** What the web sender and the answer page both ask for: a secret or files, and an expiry this relay's operator
+ * allows (`limits` says what else they allow). `el`: the secret's and the files' labelled fields. */
+export async function secretFields() {
   const text = h("textarea", { id: "secret", rows: 6, testid: "secret-input", placeholder: t("send.placeholder"), autofocus: true });
   const files = h("input", { id: "files", type: "file", multiple: true, testid: "file-input" });
   const ttl = ttlSelect();
-  // Offer only what this relay's operator allows.
   const limits = await relayLimits();
   for (const o of Array.from(ttl.options)) if (Number(o.value) > limits.maxTtlSecs) o.remove();
+  const el = [
+    h("label", { for: "secret" }, t("send.secret")),
+    text,
+    h("label", { for: "files" }, t("send.files", { limit: bytes(SEND_LIMIT) })),
+    files,
+  ];
+  // What was picked, as a container to seal (the files if any, else the text); throws a message for the person.
+  const picked = () => containerOf(text.value, Array.from(files.files ?? []));
+  return { text, ttl, limits, el, picked };
+}
+
+export async function sender(root: HTMLElement) {
+  const { ttl, limits, el, picked } = await secretFields();
   const rules = policyFields(ttl, limits.policies, limits.policyRequired);
   const { input: pass, row: passRow } = passphraseField(generatePassphrase);
   const recipients = h("input", { id: "recipients", type: "number", min: 1, max: MAX_RECIPIENTS, value: 1, testid: "recipients" });
@@ -56,10 +70,7 @@ export async function sender(root: HTMLElement) {
     "form",
     { class: "card", "aria-labelledby": "title" },
     h("h1", { id: "title" }, t("send.title")),
-    h("label", { for: "secret" }, t("send.secret")),
-    text,
-    h("label", { for: "files" }, t("send.files", { limit: bytes(SEND_LIMIT) })),
-    files,
+    ...el,
     h("label", { for: "ttl" }, t("send.expires_after")),
     ttl,
     rules.el,
@@ -81,7 +92,7 @@ export async function sender(root: HTMLElement) {
       const generated = policy?.passphrase && !pass.value ? generatePassphrase() : null;
       const rule = { policy: policy?.name ?? null, allow: rules.allowList() };
       const n = Math.min(MAX_RECIPIENTS, Math.max(1, Math.floor(Number(recipients.value)) || 1));
-      await send(root, text.value, Array.from(files.files ?? []), Number(ttl.value), generated ?? pass.value, generated, rule, n, status);
+      await send(root, picked(), Number(ttl.value), generated ?? pass.value, generated, rule, n, status);
     } catch (e) {
       go.disabled = false;
       status.textContent = e instanceof ApiError || e instanceof Error ? e.message : String(e);
@@ -135,8 +146,7 @@ export function containerOf(text: string, files: File[]): ContainerWriter {
 
 async function send(
   root: HTMLElement,
-  text: string,
-  files: File[],
+  c: ContainerWriter,
   ttlSecs: number,
   passphrase: string,
   generated: string | null,
@@ -144,7 +154,6 @@ async function send(
   recipients: number,
   status: HTMLElement,
 ) {
-  const c = containerOf(text, files);
   // One upload, a link for each recipient: each its own secret, keys, passphrase salt and manage token.
   const links: { secret: Uint8Array; manage: Uint8Array; kdf: KdfParams | null; keys: Awaited<ReturnType<typeof deriveKeys>> }[] = [];
   for (let i = 0; i < recipients; i++) {
