@@ -1,7 +1,8 @@
 /** The History view: the links this person sent, their live states from the relays, copy, revoke, forget. */
-import { bytes, h, secretCard, show, when } from "../../dom";
-import { CLIENT_TEXT, copiedText, ENDED_TEXT, NO_LONGER_WORKS, plural, STATE_TEXT } from "../../text";
+import { h, show, when } from "../../dom";
+import { CLIENT_TEXT, ENDED_TEXT, NO_LONGER_WORKS, plural, STATE_TEXT } from "../../text";
 import { api, errorText, type HistoryEntry } from "../api";
+import { showOpened } from "../opened";
 import { nav, root, state } from "../state";
 
 /** The link's event log, oldest first: what the relay counted and when things happened (never who, never where). */
@@ -45,19 +46,7 @@ function answersOf(e: HistoryEntry, status: HTMLElement): HTMLElement {
           const back = h("button", { type: "button" }, "Back to History");
           back.addEventListener("click", () => nav("history"));
           const title = `Answer ${i + 1} to “${e.label}”`;
-          show(
-            root,
-            o.kind === "text"
-              ? secretCard(o.text, (note) => void api.copy(o.text, 30).then(() => (note.textContent = copiedText("Secret", 30))), `${NO_LONGER_WORKS} ${title}.`, back)
-              : h(
-                  "section",
-                  { class: "card" },
-                  h("h1", {}, title),
-                  h("p", { testid: "saved" }, `${plural(o.files, "file", "files")}, ${bytes(o.bytes)}, verified and saved:`),
-                  h("ul", { class: "files" }, ...o.saved.map((p) => h("li", { class: "mono" }, p))),
-                  back,
-                ),
-          );
+          showOpened(o, { filesTitle: title, footer: `${NO_LONGER_WORKS} ${title}.` }, back);
         } catch (err) {
           open.disabled = false;
           status.textContent = errorText(err);

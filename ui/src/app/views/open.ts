@@ -1,7 +1,8 @@
 /** The Open view: paste a link -> what is known (never burns) -> Reveal -> the text, or the files saved. */
-import { bytes, facts, h, progressBar, secretCard, show, when } from "../../dom";
-import { ABOUT_TO_OPEN, copiedText, REQUEST_LINK_NOTE, GONE_TEXT, NO_LONGER_WORKS, PASSPHRASE_FROM_SENDER, PROGRESS_DOWNLOAD } from "../../text";
+import { bytes, facts, h, progressBar, show, when } from "../../dom";
+import { ABOUT_TO_OPEN, REQUEST_LINK_NOTE, GONE_TEXT, NO_LONGER_WORKS, PASSPHRASE_FROM_SENDER, PROGRESS_DOWNLOAD } from "../../text";
 import { api, errorText, isCmdError, type PeekInfo } from "../api";
+import { showOpened } from "../opened";
 import { nav, root, state } from "../state";
 
 export function openView() {
@@ -101,8 +102,10 @@ export function openView() {
       try {
         const opened = await api.open(input.value.trim(), pass.value || null, folder.value || null);
         state.pendingLink = "";
-        if (opened.kind === "text") textView(opened.text);
-        else filesView(opened.saved, opened.files, opened.bytes);
+        const done = h("button", { type: "button" }, "Done");
+        done.addEventListener("click", () => nav("open"));
+        const footer = `${NO_LONGER_WORKS} Keep the text somewhere safe if you need it later.`;
+        showOpened(opened, { filesTitle: "Saved", footer }, done);
       } finally {
         un();
       }
@@ -130,37 +133,4 @@ function gone(where: HTMLElement) {
   where.replaceChildren(h("p", { testid: "gone", role: "alert", class: "gone" }, GONE_TEXT));
 }
 
-function textView(text: string) {
-  const done = h("button", { type: "button" }, "Done");
-  done.addEventListener("click", () => nav("open"));
-  const card = secretCard(
-    text,
-    (note) => {
-      state.clipboardNote = note;
-      void api.copy(text, 30).then(
-        () => (note.textContent = copiedText("Secret", 30)),
-        (e) => (note.textContent = errorText(e)),
-      );
-    },
-    `${NO_LONGER_WORKS} Keep the text somewhere safe if you need it later.`,
-    done,
-  );
-  show(root, card);
-}
-
-function filesView(saved: string[], files: number, total: number) {
-  const done = h("button", { type: "button" }, "Done");
-  done.addEventListener("click", () => nav("open"));
-  show(
-    root,
-    h(
-      "section",
-      { class: "card" },
-      h("h1", {}, "Saved"),
-      h("p", { testid: "saved" }, `${files} file${files === 1 ? "" : "s"}, ${bytes(total)}, verified and saved:`),
-      h("ul", { class: "files" }, ...saved.map((p) => h("li", { class: "mono" }, p))),
-      done,
-    ),
-  );
-}
 
