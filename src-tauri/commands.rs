@@ -16,9 +16,10 @@ use burnlink_core::zeroize::Zeroizing;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
-use crate::error::{CmdError, CmdResult};
+use crate::error::{CmdError, CmdResult, Text};
 use crate::history::{AnswerSeen, Entry, EventCounts, LinkState, Resend};
 use crate::settings::Settings;
+use crate::words::{fill, Words};
 use crate::{now_ms, watch, AppState};
 
 /// The `progress` event.
@@ -105,7 +106,7 @@ pub struct SentView {
     /// Seconds until the app clears it from the clipboard (0: never).
     clear_after_secs: u64,
     /// Why the link could not be recorded in the history (the link itself is fine).
-    history_error: Option<String>,
+    history_error: Option<CmdError>,
     /// The passphrase generated for a template that requires one, to pass on by another channel.
     passphrase: Option<String>,
     /// The other recipients' links of the same upload, in order (the first is `link`).
@@ -129,13 +130,21 @@ pub(crate) fn qr_svg(text: &str) -> String {
     }
 }
 
-fn default_label(req: &SendRequest) -> String {
+fn default_label(req: &SendRequest, words: &Words) -> String {
     match (req.label.as_deref().map(str::trim).filter(|l| !l.is_empty()), req.paths.as_slice()) {
         (Some(l), _) => l.to_owned(),
-        (None, []) => "Secret text".to_owned(),
-        (None, [one]) => one.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "File".into()),
-        (None, many) => format!("{} items", many.len()),
+        (None, []) => words.secret_text.clone(),
+        (None, [one]) => {
+            one.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| words.file.clone())
+        }
+        (None, many) => fill(&words.items, &[("count", &many.len().to_string())]),
     }
+}
+
+/// The window's language for what Rust says itself (notifications, names of unnamed links).
+#[tauri::command]
+pub fn set_words(state: State<'_, AppState>, words: Words) {
+    *state.words.lock().expect("words lock") = words;
 }
 
 /// Encrypts and uploads a live link: as soon as the relay has made it visible, records it in the keychain history,
@@ -148,7 +157,9 @@ pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req
     state.grants.check_send(&req.paths)?;
     let answer = match req.to.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         Some(t) => {
-            let to = RequestLink::parse(t).map_err(|e| CmdError::input(format!("not a request link: {e}")))?;
+            let to = RequestLink::parse(t).map_err(|e| {
+                CmdError::input(Text::NotARequestLink, format!("not a request link: {e}")).with("detail", e.to_string())
+            })?;
             // An answer goes to the relay that holds the request.
             if let Some(o) = to.relay.as_ref().filter(|o| **o != connector.origin) {
                 connector = Connector { origin: o.clone(), trust: burnlink_client::Trust::WebPki };
@@ -157,7 +168,8 @@ pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req
         }
         None => None,
     };
-    let label = default_label(&req);
+    let words = state.words.lock().expect("words lock").clone();
+    let label = default_label(&req, &words);
     let again = Resend {
         paths: req.paths.clone(),
         ttl_secs: req.ttl_secs,
@@ -167,15 +179,21 @@ pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req
     let payload = match (req.text, req.paths.is_empty()) {
         (Some(t), true) => Payload::Text(Zeroizing::new(t)),
         (None, false) => Payload::Paths(req.paths),
-        (Some(_), false) => return Err(CmdError::input("send either a text or files, not both")),
-        (None, true) => return Err(CmdError::input("type a secret or add files first")),
+        (Some(_), false) => return Err(CmdError::input(Text::TextOrFiles, "send either a text or files, not both")),
+        (None, true) => return Err(CmdError::input(Text::NothingToSend, "type a secret or add files first")),
     };
     let policy = match req.policy.as_deref().filter(|p| !p.is_empty()) {
-        Some(p) => Some(p.parse::<Template>().map_err(|e| CmdError::input(e.to_string()))?),
+        Some(p) => Some(
+            p.parse::<Template>()
+                .map_err(|e| CmdError::input(Text::Input, e.to_string()).with("detail", e.to_string()))?,
+        ),
         None => None,
     };
     let allow = req.allow.iter().filter(|c| !c.trim().is_empty()).map(|c| c.parse::<Cidr>()).collect::<Result<_, _>>();
-    let rules = Rules { policy, allow: allow.map_err(|e| CmdError::input(e.to_string()))? };
+    let rules = Rules {
+        policy,
+        allow: allow.map_err(|e| CmdError::input(Text::Input, e.to_string()).with("detail", e.to_string()))?,
+    };
     let mut passphrase = secret(req.passphrase);
     // A template that requires a passphrase gets a generated one unless the sender typed their own.
     let generated = match policy {
@@ -247,7 +265,14 @@ fn sent_view<R: Runtime>(app: &AppHandle<R>, settings: &Settings, sent: &Sent, l
     let label = look.label.clone();
     let n = sent.more.len() + 1;
     // Several recipients: an entry each in the history, so each link's state shows.
-    let nth = |i: usize| if n == 1 { label.clone() } else { format!("{label} · recipient {i} of {n}") };
+    let words = app.state::<AppState>().words.lock().expect("words lock").clone();
+    let nth = |i: usize| {
+        if n == 1 {
+            label.clone()
+        } else {
+            fill(&words.recipient, &[("label", &label), ("i", &i.to_string()), ("n", &n.to_string())])
+        }
+    };
     let mut recorded = watch::record(app, settings, sent, nth(1), look.notify, look.again.clone());
     if look.answer {
         // Its "link" is the request it answered, which is not the answerer's to pass on.
@@ -261,7 +286,7 @@ fn sent_view<R: Runtime>(app: &AppHandle<R>, settings: &Settings, sent: &Sent, l
             qr_svg: String::new(),
             copied: false,
             clear_after_secs: 0,
-            history_error: recorded.err().map(|e| e.message),
+            history_error: recorded.err(),
             passphrase: None,
             more: Vec::new(),
             answered: true,
@@ -299,7 +324,7 @@ fn sent_view<R: Runtime>(app: &AppHandle<R>, settings: &Settings, sent: &Sent, l
         id: sent.id.to_string(),
         expires_at: sent.expires_at.0,
         label,
-        history_error: recorded.err().map(|e| e.message),
+        history_error: recorded.err(),
         passphrase: look.generated.as_ref().map(|p| p.expose_secret().to_owned()),
         answered: false,
     }
@@ -308,9 +333,11 @@ fn sent_view<R: Runtime>(app: &AppHandle<R>, settings: &Settings, sent: &Sent, l
 fn write_clipboard<R: Runtime>(app: &AppHandle<R>, text: &str) -> CmdResult<()> {
     use tauri_plugin_clipboard_manager::ClipboardExt;
     if app.try_state::<tauri_plugin_clipboard_manager::Clipboard<R>>().is_none() {
-        return Err(CmdError::new("io", "no clipboard"));
+        return Err(CmdError::new("io", Text::NoClipboard, "no clipboard"));
     }
-    app.clipboard().write_text(text).map_err(|e| CmdError::new("io", format!("clipboard: {e}")))
+    app.clipboard()
+        .write_text(text)
+        .map_err(|e| CmdError::new("io", Text::Io, format!("clipboard: {e}")).with("detail", e.to_string()))
 }
 
 /// Copies `text`; with `clear_after_secs`, clears the clipboard then if it still holds `text`.
@@ -340,7 +367,9 @@ pub(crate) fn copy_and_clear<R: Runtime>(app: &AppHandle<R>, text: &str, secs: u
 
 /// A link and how to reach its relay: https links name their relay; `burnlink://` links use the configured one.
 fn resolve(state: &AppState, text: &str) -> CmdResult<(Link, Connector)> {
-    let link = Link::parse(text.trim()).map_err(|e| CmdError::input(format!("not a valid Burnlink link: {e}")))?;
+    let link = Link::parse(text.trim()).map_err(|e| {
+        CmdError::input(Text::NotALink, format!("not a valid Burnlink link: {e}")).with("detail", e.to_string())
+    })?;
     let settings = state.settings.lock().expect("settings lock").clone();
     let configured = settings.connector()?;
     let connector = match &link.relay {
@@ -418,7 +447,8 @@ pub(crate) async fn open_link<R: Runtime>(
     let out = out_dir.map(PathBuf::from).unwrap_or_else(|| default.clone());
     state.grants.check_save(&out, &default)?;
     if !out.is_dir() {
-        return Err(CmdError::input(format!("{} is not a folder", out.display())));
+        return Err(CmdError::input(Text::NotAFolder, format!("{} is not a folder", out.display()))
+            .with("path", out.display().to_string()));
     }
     let opts =
         OpenOptions { out: Output::Dir(out), passphrase, state_dir: state.state_dir.clone(), client: ClientKind::App };
@@ -429,7 +459,9 @@ pub(crate) async fn open_link<R: Runtime>(
             files: summary.files,
             bytes: summary.bytes,
         }),
-        Opened::Stdout { .. } => Err(CmdError::input("unexpected output mode")),
+        Opened::Stdout { .. } => {
+            Err(CmdError::input(Text::Input, "unexpected output mode").with("detail", "unexpected output mode"))
+        }
     }
 }
 
@@ -518,9 +550,12 @@ pub async fn refresh_history<R: Runtime>(app: AppHandle<R>, state: State<'_, App
 /// Revokes a link so it can no longer be opened.
 #[tauri::command]
 pub async fn revoke<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, id: String) -> CmdResult<EntryView> {
-    let e = state.history.get(&id).ok_or_else(|| CmdError::new("not_found", "no such link in the history"))?;
-    let (connector, link_id, manage) =
-        watch::target(&e).ok_or_else(|| CmdError::new("not_found", "this history entry is damaged"))?;
+    let e = state
+        .history
+        .get(&id)
+        .ok_or_else(|| CmdError::new("not_found", Text::NotInHistory, "no such link in the history"))?;
+    let (connector, link_id, manage) = watch::target(&e)
+        .ok_or_else(|| CmdError::new("not_found", Text::EntryDamaged, "this history entry is damaged"))?;
     let r = manage::revoke(&connector, link_id, &manage).await?;
     Ok(watch::apply(&app, &id, &r).map_or_else(|| e.into(), EntryView::from))
 }
@@ -543,10 +578,17 @@ pub struct Draft {
 /// kept anywhere: the person types it again.
 #[tauri::command]
 pub fn send_again(state: State<'_, AppState>, id: String) -> CmdResult<Draft> {
-    let e = state.history.get(&id).ok_or_else(|| CmdError::new("not_found", "no such link in the history"))?;
+    let e = state
+        .history
+        .get(&id)
+        .ok_or_else(|| CmdError::new("not_found", Text::NotInHistory, "no such link in the history"))?;
     let missing: Vec<_> = e.again.paths.iter().filter(|p| !p.exists()).map(|p| p.display().to_string()).collect();
     if !missing.is_empty() {
-        return Err(CmdError::input(format!("these files are no longer there: {}", missing.join(", "))));
+        return Err(CmdError::input(
+            Text::FilesGone,
+            format!("these files are no longer there: {}", missing.join(", ")),
+        )
+        .with("paths", missing.join(", ")));
     }
     state.grants.allow_send(e.again.paths.iter().cloned());
     let ttl_secs =
@@ -623,11 +665,12 @@ pub async fn pick_folder<R: Runtime>(app: AppHandle<R>, state: State<'_, AppStat
 #[tauri::command]
 pub fn test_drop<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, paths: Vec<String>) -> CmdResult<()> {
     if std::env::var_os("BURNLINK_TEST_HOOKS").is_none() {
-        return Err(CmdError::new("not_found", "no such command"));
+        return Err(CmdError::new("not_found", Text::Input, "no such command").with("detail", "no such command"));
     }
     state.grants.allow_send(paths.iter().map(PathBuf::from));
     let payload = serde_json::json!({ "paths": paths, "position": { "x": 100, "y": 100 } });
-    app.emit("tauri://drag-drop", payload).map_err(|e| CmdError::new("io", e.to_string()))
+    app.emit("tauri://drag-drop", payload)
+        .map_err(|e| CmdError::new("io", Text::Io, e.to_string()).with("detail", e.to_string()))
 }
 
 #[cfg(test)]

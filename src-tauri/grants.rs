@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::error::{CmdError, CmdResult};
+use crate::error::{CmdError, CmdResult, Text};
 
 /// Paths the person chose, for this run of the app.
 #[derive(Default)]
@@ -42,11 +42,13 @@ impl Grants {
             None => Ok(()),
             Some(p) => Err(CmdError::new(
                 "not_allowed",
+                Text::NotPicked,
                 format!(
                     "{} was not picked or dropped in this window; add it with Choose files or by dropping it",
                     p.display()
                 ),
-            )),
+            )
+            .with("path", p.display().to_string())),
         }
     }
 
@@ -57,8 +59,10 @@ impl Grants {
         } else {
             Err(CmdError::new(
                 "not_allowed",
+                Text::FolderNotPicked,
                 format!("{} was not picked in this window; choose the folder with Change…", dir.display()),
-            ))
+            )
+            .with("path", dir.display().to_string()))
         }
     }
 }

@@ -8,7 +8,7 @@ use burnlink_core::coding::StateKind;
 use burnlink_core::proto::StatusReport;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CmdError, CmdResult};
+use crate::error::{CmdError, CmdResult, Text};
 
 /// Where the history's JSON is kept.
 pub trait Vault: Send + Sync {
@@ -243,8 +243,13 @@ impl History {
     /// Loads the list from `vault`.
     pub fn open(vault: Box<dyn Vault>) -> CmdResult<Self> {
         let entries = match vault.load()? {
-            Some(t) => serde_json::from_str(&t)
-                .map_err(|e| CmdError::new("keychain", format!("the history in the keychain is unreadable: {e}")))?,
+            Some(t) => serde_json::from_str(&t).map_err(|e| {
+                CmdError::new(
+                    "keychain",
+                    Text::HistoryUnreadable,
+                    format!("the history in the keychain is unreadable: {e}"),
+                )
+            })?,
             None => Vec::new(),
         };
         Ok(Self { vault: Ok(vault), entries: Mutex::new(entries) })

@@ -20,6 +20,7 @@ pub mod history;
 pub mod requests;
 pub mod settings;
 pub mod watch;
+pub mod words;
 
 use history::{History, Keychain, Vault};
 use settings::Settings;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub watching: Mutex<HashSet<String>>,
     /// The paths the person picked or dropped, the only ones the window may name.
     pub grants: grants::Grants,
+    /// What Rust says itself, in the window's language.
+    pub words: Mutex<words::Words>,
 }
 
 impl AppState {
@@ -55,6 +58,7 @@ impl AppState {
             state_dir,
             watching: Mutex::new(HashSet::new()),
             grants: grants::Grants::default(),
+            words: Mutex::new(words::Words::default()),
         }
     }
 }
@@ -95,6 +99,7 @@ macro_rules! handler {
             commands::default_folder,
             commands::pick_files,
             commands::pick_folder,
+            commands::set_words,
             requests::ask_secret,
             requests::open_answer,
             $($extra),*

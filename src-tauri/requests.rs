@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
 use crate::commands::{copy_and_clear, open_link, qr_svg, OpenedView};
-use crate::error::{CmdError, CmdResult};
+use crate::error::{CmdError, CmdResult, Text};
 use crate::history::{AnswerSeen, Entry, LinkState, RequestEntry};
+use crate::words::fill;
 use crate::{watch, AppState};
 
 /// What to ask for.
@@ -34,7 +35,7 @@ pub struct AskedView {
     /// Whether the link is on the clipboard.
     copied: bool,
     /// Why the request could not be kept in the history: then its answers cannot be opened here.
-    history_error: Option<String>,
+    history_error: Option<CmdError>,
 }
 
 /// Asks for a secret on the configured relay: keeps the request (and its secret) in the keychain history, follows it
@@ -54,7 +55,11 @@ pub async fn ask_secret<R: Runtime>(
     let ttl = std::time::Duration::from_secs(req.ttl_secs);
     let asked = burnlink_client::request::ask(&connector, ttl, req.answers).await?;
     let link = asked.link.to_https(&asked.relay);
-    let label = req.label.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).unwrap_or_else(|| "A secret".into());
+    let label = req
+        .label
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| state.words.lock().expect("words lock").a_secret.clone());
     let id = asked.link.id.to_string();
     let kept = state.history.add(Entry {
         id: id.clone(),
@@ -85,14 +90,17 @@ pub async fn ask_secret<R: Runtime>(
         id,
         expires_at: asked.expires_at.0,
         label,
-        history_error: kept.err().map(|e| e.message),
+        history_error: kept.err(),
     })
 }
 
 /// The request `id` of the history: its relay, and the secret that opens its answers.
 fn request_of(state: &AppState, id: &str) -> CmdResult<(Entry, burnlink_client::Connector, LinkSecret)> {
-    let e = state.history.get(id).ok_or_else(|| CmdError::new("not_found", "no such request in the history"))?;
-    let damaged = || CmdError::new("not_found", "this history entry is damaged");
+    let e = state
+        .history
+        .get(id)
+        .ok_or_else(|| CmdError::new("not_found", Text::NotInHistory, "no such request in the history"))?;
+    let damaged = || CmdError::new("not_found", Text::EntryDamaged, "this history entry is damaged");
     let secret = e.request.as_ref().and_then(|r| LinkSecret::from_fragment(&r.secret).ok()).ok_or_else(damaged)?;
     let (connector, ..) = watch::target(&e).ok_or_else(damaged)?;
     Ok((e, connector, secret))
@@ -121,8 +129,9 @@ pub async fn check_answers<R: Runtime>(app: AppHandle<R>, id: String) -> Option<
         let _ = app.emit("history-changed", &id);
     }
     if new > 0 {
-        let what = if new == 1 { "an answer".to_owned() } else { format!("{new} answers") };
-        watch::notify(&app, &format!("Your request “{}” has {what} to open.", entry.label));
+        let words = app.state::<AppState>().words.lock().expect("words lock").clone();
+        let said = if new == 1 { &words.answered_one } else { &words.answered_other };
+        watch::notify(&app, &fill(said, &[("label", &entry.label), ("count", &new.to_string())]));
     }
     Some(entry)
 }
@@ -139,7 +148,8 @@ pub async fn open_answer<R: Runtime>(
     let (e, connector, secret) = request_of(&state, &id)?;
     let listed = e.request.as_ref().is_some_and(|r| r.answers.iter().any(|a| a.id == answer));
     let answer_id = answer.parse().ok().filter(|_| listed);
-    let answer_id = answer_id.ok_or_else(|| CmdError::new("not_found", "no such answer to this request"))?;
+    let answer_id =
+        answer_id.ok_or_else(|| CmdError::new("not_found", Text::NoSuchAnswer, "no such answer to this request"))?;
     let link = Link { relay: Some(connector.origin.clone()), id: answer_id, secret };
     let opened = open_link(&app, &state, &connector, &link, None, out_dir).await;
     check_answers(app.clone(), id).await;

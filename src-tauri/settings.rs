@@ -7,7 +7,7 @@ use burnlink_client::{Connector, Trust};
 use burnlink_core::link::RelayOrigin;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CmdError, CmdResult};
+use crate::error::{CmdError, CmdResult, Text};
 
 /// The relay the local `scripts/run` starts.
 pub const LOCAL_RELAY: &str = "https://127.0.0.1:4433";
@@ -67,10 +67,12 @@ impl Settings {
 
     /// How to reach the relay.
     pub fn connector(&self) -> CmdResult<Connector> {
-        let origin =
-            RelayOrigin::parse(self.relay_url.trim()).map_err(|e| CmdError::input(format!("relay address: {e}")))?;
+        let origin = RelayOrigin::parse(self.relay_url.trim()).map_err(|e| {
+            CmdError::input(Text::RelayAddress, format!("relay address: {e}")).with("detail", e.to_string())
+        })?;
         let trust = match self.ca_path.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            Some(p) => Trust::from_pem_file(Path::new(p)).map_err(|e| CmdError::new("tls", e.to_string()))?,
+            Some(p) => Trust::from_pem_file(Path::new(p))
+                .map_err(|e| CmdError::new("tls", Text::Tls, e.to_string()).with("detail", e.to_string()))?,
             None => Trust::WebPki,
         };
         Ok(Connector { origin, trust })

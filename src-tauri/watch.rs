@@ -14,6 +14,7 @@ use tauri::{AppHandle, Emitter, Manager, Runtime};
 use crate::error::CmdResult;
 use crate::history::{Entry, LinkState, Resend};
 use crate::settings::Settings;
+use crate::words::fill;
 use crate::AppState;
 
 /// Records a link just sent with `settings` in the history and starts following it. The link exists on the relay
@@ -57,7 +58,8 @@ pub fn apply<R: Runtime>(app: &AppHandle<R>, id: &str, report: &StatusReport) ->
         let _ = app.emit("history-changed", &entry.id);
     }
     if opened {
-        notify(app, &format!("Your link “{}” was opened.", entry.label));
+        let said = app.state::<AppState>().words.lock().expect("words lock").opened.clone();
+        notify(app, &fill(&said, &[("label", &entry.label)]));
     }
     Some(entry)
 }

@@ -8,7 +8,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { artifacts, bin, cli, cliAsync, pacedUplink, sendJson, sha256, startRelay, status, tempDir } from "../browser/harness.mjs";
+import { artifacts, bin, cli, cliAsync, pacedUplink, root, sendJson, sha256, startRelay, status, tempDir } from "../browser/harness.mjs";
 import { Session } from "./webdriver.mjs";
 
 const DRIVER = process.env.TAURI_DRIVER_URL ?? "http://127.0.0.1:4444";
@@ -474,5 +474,77 @@ describe("desktop app", () => {
     await tabTo("copy-secret");
     await s.press(SPACE);
     await until("the secret on the clipboard", async () => clipboard() === "revealed by keys");
+  });
+
+  it("speaks each of the five languages on every screen, errors from Rust and its own words included", async () => {
+    const LANGS = ["de", "fr", "es", "ja", "en"];
+    const texts = (l) => JSON.parse(readFileSync(join(root, "ui", "src", "locales", `${l}.json`), "utf8"));
+    /** The window as it is: no text asked for that its language lacks, and `<html lang>` is the language. */
+    const check = async (lang, screen) => {
+      const [missing, htmlLang] = await s.script("return [window.__i18nMissing, document.documentElement.lang]");
+      assert.deepEqual(missing, [], `${screen} in ${lang}: texts missing`);
+      assert.equal(htmlLang, lang, `${screen} in ${lang}`);
+    };
+    for (const lang of LANGS) {
+      const words = texts(lang);
+      // The switcher in Settings, as a person would use it: the window reloads in the language, back on Settings.
+      await tab("settings");
+      await s.script(
+        "const sel = document.querySelector('[data-testid=language]'); setTimeout(() => { sel.value = arguments[0]; sel.dispatchEvent(new Event('change')); }, 50)",
+        [lang],
+      );
+      await until(`the window in ${lang}`, async () => {
+        try {
+          return (await s.script("return document.documentElement.lang + ' ' + !!document.querySelector('[data-testid=link-clear]')")) === `${lang} true`;
+        } catch {
+          return false; // reloading
+        }
+      });
+      await check(lang, "settings");
+      for (const v of ["send", "request", "open", "history", "settings"]) {
+        assert.equal(await (await s.testid(`tab-${v}`)).text(), words[`app.tab.${v}`], `the ${v} tab in ${lang}`);
+      }
+
+      // A text sent without a name gets the language's name for it in the history (Rust says it, in these words).
+      await tab("send");
+      await check(lang, "send");
+      await (await s.testid("secret-input")).type(`in ${lang}`);
+      await (await s.testid("create")).click();
+      const link = await (await s.testid("link", { timeout: 30_000 })).value();
+      await check(lang, "sent link");
+      const id = new URL(link).pathname.split("/")[2];
+      await tab("history");
+      // Read in one script: the list re-renders as the relay's states arrive.
+      const name = () => s.script("return document.querySelector(`[data-testid=history-row][data-id='${arguments[0]}'] strong`)?.textContent", [id]);
+      assert.equal(await until("the new link in the history", name), words["app.words.secret_text"], `the unnamed text's name in ${lang}`);
+      await check(lang, "history");
+
+      await tab("request");
+      await check(lang, "request");
+      await (await s.testid("ask")).click();
+      await s.testid("request-link", { timeout: 30_000 });
+      await check(lang, "request link");
+
+      // An error from Rust, said in the language: a wrong passphrase, with the attempts left.
+      const dir = tempDir();
+      writeFileSync(join(dir, "pass"), "right one");
+      const sent = sendJson(relay, ["--passphrase-file", join(dir, "pass"), "-"], `passphrase in ${lang}`);
+      await tab("open");
+      await check(lang, "open");
+      await (await s.testid("open-input")).type(sent.link);
+      const pass = await s.testid("passphrase");
+      await check(lang, "peeked link");
+      await pass.type("wrong one");
+      await (await s.testid("open")).click();
+      const err = await s.testid("error", { timeout: 60_000 });
+      const said = words[`apperror.wrong_passphrase_${new Intl.PluralRules(lang).select(9)}`].replace("{{count}}", "9");
+      assert.equal(await err.text(), said, `the wrong passphrase in ${lang}`);
+      await pass.clear();
+      await pass.type("right one");
+      await (await s.testid("open")).click();
+      await s.testid("secret", { timeout: 60_000 });
+      await check(lang, "opened secret");
+      await shot(`lang-${lang}`);
+    }
   });
 });

@@ -5,7 +5,7 @@
  *
  * The language: the one picked in the switcher (kept in localStorage), else the first of the browser's (or the OS's,
  * in the app) that we have, else English. `<html lang>` follows it. A page may limit the languages it offers with
- * `<html data-languages="en de">` (the app does, until its own screens are translated).
+ * `<html data-languages="en de">`.
  */
 import i18next from "i18next";
 import de from "./locales/de.json";
@@ -75,9 +75,9 @@ export function t(key: string, vars?: Record<string, unknown>): string {
   return String(i18next.t(key, vars as never));
 }
 
-/** Whether there is a text for `key` (in the language in use or English). */
-export function has(key: string): boolean {
-  return i18next.exists(key);
+/** Whether there is a text for `key` (in the language in use or English); `vars.count` picks a plural form. */
+export function has(key: string, vars?: Record<string, unknown>): boolean {
+  return i18next.exists(key, vars as never);
 }
 
 /** Switches language: remembered, then the page reloads in it. */
@@ -108,8 +108,9 @@ export function bytes(n: number): string {
   return new Intl.NumberFormat(lang, { style: "unit", unit: units[i], unitDisplay: i === 0 ? "long" : "short", maximumFractionDigits: digits }).format(v);
 }
 
-/** The language switcher: a labelled select of every offered language, each named in its own. */
-export function languageSwitcher(): HTMLElement {
+/** The language switcher: a labelled select of every offered language, each named in its own. `before` runs just
+ * before the page reloads in the new one. */
+export function languageSwitcher(before?: () => void): HTMLElement {
   const label = document.createElement("label");
   label.className = "lang";
   label.textContent = `${t("common.language")} `;
@@ -123,7 +124,10 @@ export function languageSwitcher(): HTMLElement {
     o.selected = l === lang;
     select.append(o);
   }
-  select.addEventListener("change", () => setLanguage(select.value));
+  select.addEventListener("change", () => {
+    before?.();
+    setLanguage(select.value);
+  });
   label.append(select);
   return label;
 }

@@ -68,22 +68,7 @@ export function textTooLong(text: string): string | null {
   return t("send.text_too_long", { size: (n / 2 ** 20).toFixed(1), max: MAX_TEXT / 2 ** 20 });
 }
 
-/** English plurals, for the app's screens that are not translated yet. */
-export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-
 /** The answer page: what happens to what is typed there. */
 export const ANSWER_HINT = t("answer.hint");
 export const ANSWER_SENT = t("answer.sent");
 export const ANSWER_CLOSED = t("answer.closed");
-
-/** The app's Request view. */
-export const REQUEST_HINT =
-  "You get a link to send to the person who has the secret. It carries only a public key, so it reveals nothing if it leaks. What they send is encrypted to a key that stays in this app's keychain; it appears in your History and opens once.";
-export const REQUEST_MADE = (label: string, until: string) =>
-  `Send this link to whoever should answer “${label}”. It takes answers until ${until}; you will be told when one arrives.`;
-/** The Send view answering a request. */
-export const ANSWERING_NOTE =
-  "You are answering a request for a secret. It is encrypted here to the key of the person who asked; only they can open it, once. There is no link to pass on.";
-/** The Open view, given a request link. */
-export const REQUEST_LINK_NOTE =
-  "This link asks you for a secret. Whatever you send is encrypted to the key of the person who asked; only they can open it, once.";

@@ -1,20 +1,42 @@
 /** The one place the app's UI talks to Rust: `invoke()` of the commands in src-tauri/commands.rs, and their events.
- * Errors arrive as `{code, message}`; the UI branches on `code`. */
+ * Errors arrive as `{code, message, text, vars}`; the UI branches on `code` and says `text` in its language. */
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
+import { has, t } from "../i18n";
 
 export interface CmdError {
   code: string;
+  /** The English sentence: shown only if this language has no `text`. */
   message: string;
+  /** The sentence's key under `apperror.` (src-tauri/error.rs `Text`), and what fills it. */
+  text?: string;
+  vars?: Record<string, unknown>;
 }
 
 export function isCmdError(e: unknown): e is CmdError {
   return typeof e === "object" && e !== null && "code" in e && "message" in e;
 }
 
+/** What went wrong, in the language in use. */
 export function errorText(e: unknown): string {
-  return isCmdError(e) ? e.message : e instanceof Error ? e.message : String(e);
+  if (isCmdError(e)) {
+    const key = `apperror.${e.text}`;
+    return e.text && has(key, e.vars) ? t(key, e.vars) : e.message;
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** What Rust says itself (src-tauri/words.rs), as templates with `{name}` placeholders for it to fill. */
+export interface Words {
+  secret_text: string;
+  file: string;
+  items: string;
+  a_secret: string;
+  recipient: string;
+  opened: string;
+  answered_one: string;
+  answered_other: string;
 }
 
 export interface Settings {
@@ -31,7 +53,7 @@ export interface Sent {
   copied: boolean;
   /** Seconds until the app clears the link from the clipboard (0: never). */
   clear_after_secs: number;
-  history_error: string | null;
+  history_error: CmdError | null;
   /** The passphrase generated for a policy that requires one. */
   passphrase: string | null;
   /** The other recipients' links of the same upload. */
@@ -47,7 +69,7 @@ export interface Asked {
   label: string;
   qr_svg: string;
   copied: boolean;
-  history_error: string | null;
+  history_error: CmdError | null;
 }
 export interface PeekInfo {
   size: number;
@@ -107,6 +129,7 @@ export const api = {
   generatePassphrase: () => invoke<string>("generate_passphrase"),
   initialLink: () => invoke<string | null>("initial_link"),
   defaultFolder: () => invoke<string>("default_folder"),
+  setWords: (words: Words) => invoke<void>("set_words", { words }),
 
   /** The system's dialog, run by Rust: only what the person picks (or drops) may be sent. */
   pickFiles: (directory: boolean) => invoke<string[]>("pick_files", { directory }),

@@ -1,7 +1,8 @@
 /** What an opened link (or a request's answer) held, on a card of its own: a text with Copy and Hide, or the files
  * saved and verified. Shared by the Open view and the History (no view imports another). */
 import { bytes, h, secretCard, show } from "../dom";
-import { copiedText, plural } from "../text";
+import { t } from "../i18n";
+import { copiedText } from "../text";
 import { api, errorText, type Opened } from "./api";
 import { root, state } from "./state";
 
@@ -12,7 +13,7 @@ export function showOpened(opened: Opened, words: { filesTitle: string; footer: 
     const copy = (note: HTMLElement) => {
       state.clipboardNote = note;
       void api.copy(text, 30).then(
-        () => (note.textContent = copiedText("Secret", 30)),
+        () => (note.textContent = copiedText(t("open.secret"), 30)),
         (e) => (note.textContent = errorText(e)),
       );
     };
@@ -24,7 +25,7 @@ export function showOpened(opened: Opened, words: { filesTitle: string; footer: 
       "section",
       { class: "card" },
       h("h1", {}, words.filesTitle),
-      h("p", { testid: "saved" }, `${plural(opened.files, "file")}, ${bytes(opened.bytes)}, verified and saved:`),
+      h("p", { testid: "saved" }, t("app.opened.saved", { count: opened.files, size: bytes(opened.bytes) })),
       h("ul", { class: "files" }, ...opened.saved.map((p) => h("li", { class: "mono" }, p))),
       leave,
     ),

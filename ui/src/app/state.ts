@@ -4,6 +4,7 @@
  * `nav`; no view imports another.
  */
 import { h } from "../dom";
+import { t } from "../i18n";
 
 export type View = "send" | "request" | "open" | "history" | "settings";
 
@@ -19,7 +20,11 @@ export interface Again {
 }
 
 export const root = document.getElementById("app")!;
+
+/** Where the window goes after it reloads itself (a new language), in sessionStorage: it outlives the reload only. */
+export const RELOADED_TO = "burnlink.reloaded-to";
 const tabs = document.getElementById("tabs")!;
+tabs.setAttribute("aria-label", t("app.sections"));
 
 export const state = {
   current: "send" as View,
@@ -46,7 +51,7 @@ export function nav(view: View) {
   state.current = view;
   tabs.replaceChildren(
     ...(["send", "request", "open", "history", "settings"] as View[]).map((v) => {
-      const b = h("button", { type: "button", class: "tab", "aria-current": v === view ? "page" : undefined, testid: `tab-${v}` }, v[0].toUpperCase() + v.slice(1));
+      const b = h("button", { type: "button", class: "tab", "aria-current": v === view ? "page" : undefined, testid: `tab-${v}` }, t(`app.tab.${v}`));
       b.addEventListener("click", () => nav(v));
       return b;
     }),

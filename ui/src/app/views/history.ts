@@ -1,6 +1,7 @@
 /** The History view: the links this person sent, their live states from the relays, copy, revoke, forget. */
 import { h, show, when } from "../../dom";
-import { CLIENT_TEXT, ENDED_TEXT, NO_LONGER_WORKS, plural, STATE_TEXT } from "../../text";
+import { t } from "../../i18n";
+import { CLIENT_TEXT, ENDED_TEXT, STATE_TEXT } from "../../text";
 import { api, errorText, type HistoryEntry } from "../api";
 import { showOpened } from "../opened";
 import { nav, root, state } from "../state";
@@ -8,19 +9,18 @@ import { nav, root, state } from "../state";
 /** The link's event log, oldest first: what the relay counted and when things happened (never who, never where). */
 function eventLog(e: HistoryEntry): HTMLElement {
   const item = (event: string, text: string) => h("li", { "data-event": event }, text);
-  const items = [item("created", `Created ${when(e.created_at)}`)];
-  if (e.log.previews > 0) {
-    items.push(item("previewed", `Page fetched ${plural(e.log.previews, "time", "times")} (link previews count too)`));
-  }
+  const items = [item("created", t("app.history.created", { when: when(e.created_at) }))];
+  if (e.log.previews > 0) items.push(item("previewed", t("app.history.previewed", { count: e.log.previews })));
   if (e.log.wrong_passphrases > 0) {
-    items.push(item("wrong_passphrase", plural(e.log.wrong_passphrases, "wrong passphrase", "wrong passphrases")));
+    items.push(item("wrong_passphrase", t("app.history.wrong_passphrases", { count: e.log.wrong_passphrases })));
   }
   if (e.claimed_at) {
-    const via = e.log.claimed_via ? ` ${CLIENT_TEXT[e.log.claimed_via]}` : "";
-    items.push(item("claimed", `Opened ${when(e.claimed_at)}${via}`));
+    const at = when(e.claimed_at);
+    const via = e.log.claimed_via;
+    items.push(item("claimed", via ? t("app.history.opened_via", { when: at, via: CLIENT_TEXT[via] }) : t("app.history.opened", { when: at })));
   }
-  if (e.ended_at && ENDED_TEXT[e.state]) items.push(item(e.state, `${ENDED_TEXT[e.state]} ${when(e.ended_at)}`));
-  return h("ol", { class: "events muted", testid: "history-events", "aria-label": "Event log" }, ...items);
+  if (e.ended_at && ENDED_TEXT[e.state]) items.push(item(e.state, t("app.history.ended", { what: ENDED_TEXT[e.state], when: when(e.ended_at) })));
+  return h("ol", { class: "events muted", testid: "history-events", "aria-label": t("app.history.event_log") }, ...items);
 }
 
 /** A request's answers, each with its own Open button while it can be opened (once, here). */
@@ -31,22 +31,23 @@ function answersOf(e: HistoryEntry, status: HTMLElement): HTMLElement {
     "p",
     { testid: "answer-count" },
     r.answers.length
-      ? `${plural(r.answers.length, "answer", "answers")} of ${r.asked}; ${waiting} waiting to be opened`
-      : `No answer yet (it takes ${plural(r.asked, "answer", "answers")})`,
+      ? t("app.history.answers", { count: r.answers.length, asked: r.asked, waiting })
+      : t("app.history.no_answer", { count: r.asked }),
   );
   const items = r.answers.map((a, i) => {
-    const li = h("li", { testid: "answer", "data-state": a.state }, `Answer ${i + 1}: ${a.state === "fresh" ? "not opened yet" : STATE_TEXT[a.state] ?? a.state} `);
+    const what = a.state === "fresh" ? t("app.history.answer_unopened") : (STATE_TEXT[a.state] ?? a.state);
+    const li = h("li", { testid: "answer", "data-state": a.state }, `${t("app.history.answer", { n: i + 1, state: what })} `);
     if (a.state === "fresh" || a.state === "claimed") {
-      const open = h("button", { type: "button", class: "primary", testid: "open-answer" }, "Open (once)");
+      const open = h("button", { type: "button", class: "primary", testid: "open-answer" }, t("app.history.open_answer"));
       open.addEventListener("click", async () => {
         open.disabled = true;
         try {
           const o = await api.openAnswer(e.id, a.id, null);
           // Shown on its own card: the list below re-renders as states change, and must not take the secret away.
-          const back = h("button", { type: "button" }, "Back to History");
+          const back = h("button", { type: "button" }, t("app.history.back"));
           back.addEventListener("click", () => nav("history"));
-          const title = `Answer ${i + 1} to “${e.label}”`;
-          showOpened(o, { filesTitle: title, footer: `${NO_LONGER_WORKS} ${title}.` }, back);
+          const title = t("app.history.answer_title", { n: i + 1, label: e.label });
+          showOpened(o, { filesTitle: title, footer: t("app.history.answer_footer", { title }) }, back);
         } catch (err) {
           open.disabled = false;
           status.textContent = errorText(err);
@@ -64,28 +65,28 @@ export function historyView() {
   const status = h("div", { class: "status", role: "status" });
   const render = (entries: HistoryEntry[]) => {
     if (!entries.length) {
-      list.replaceChildren(h("li", { class: "muted" }, "Links you send and requests you make appear here."));
+      list.replaceChildren(h("li", { class: "muted" }, t("app.history.empty")));
       return;
     }
     list.replaceChildren(
       ...entries.map((e) => {
-        const opened = e.claimed_at ? ` at ${when(e.claimed_at)}` : "";
-        const badge = h("span", { class: `badge ${e.state}`, testid: "history-state" }, (e.state === "claimed" || e.state === "consumed" ? "Opened" + opened : STATE_TEXT[e.state]));
+        const opened = e.claimed_at ? t("app.history.opened_at", { when: when(e.claimed_at) }) : t("state.consumed");
+        const badge = h("span", { class: `badge ${e.state}`, testid: "history-state" }, e.state === "claimed" || e.state === "consumed" ? opened : STATE_TEXT[e.state]);
         const actions = h("div", { class: "row" });
         if (e.link) {
-          const c = h("button", { type: "button" }, "Copy link");
+          const c = h("button", { type: "button" }, t("send.copy_link"));
           c.addEventListener("click", async () => {
             await api.copy(e.link!);
-            status.textContent = "Link copied.";
+            status.textContent = t("app.history.link_copied");
           });
           actions.append(c);
         }
         if (e.state === "fresh" || e.state === "asking") {
-          const r = h("button", { type: "button", testid: "revoke" }, e.state === "asking" ? "Stop taking answers" : "Revoke");
+          const r = h("button", { type: "button", testid: "revoke" }, e.state === "asking" ? t("app.history.stop_answers") : t("app.history.revoke"));
           r.addEventListener("click", async () => {
             try {
               await api.revoke(e.id);
-              status.textContent = `“${e.label}” was revoked.`;
+              status.textContent = t("app.history.revoked", { label: e.label });
             } catch (err) {
               status.textContent = errorText(err);
             }
@@ -94,7 +95,7 @@ export function historyView() {
           actions.append(r);
         }
         // Send again: a new link for the same files (or the text typed again); the old one is revoked if still live.
-        const again = h("button", { type: "button", testid: "send-again" }, "Send again");
+        const again = h("button", { type: "button", testid: "send-again" }, t("app.history.send_again"));
         again.addEventListener("click", async () => {
           try {
             const d = await api.sendAgain(e.id);
@@ -109,7 +110,7 @@ export function historyView() {
           }
         });
         if (!e.request) actions.append(again);
-        const f = h("button", { type: "button", class: "link" }, "Forget");
+        const f = h("button", { type: "button", class: "link" }, t("app.history.forget"));
         f.addEventListener("click", async () => {
           await api.forget(e.id);
           render(await api.history());
@@ -119,17 +120,17 @@ export function historyView() {
           "li",
           { class: "entry", testid: "history-row", "data-id": e.id, "data-state": e.state },
           h("div", { class: "entry-main" }, h("strong", {}, e.label), badge),
-          e.state === "fresh" || e.state === "claimed" ? h("div", { class: "muted" }, `Expires ${when(e.expires_at)}`) : null,
-          e.state === "asking" ? h("div", { class: "muted" }, `Takes answers until ${when(e.expires_at)}`) : null,
+          e.state === "fresh" || e.state === "claimed" ? h("div", { class: "muted" }, t("app.history.expires", { when: when(e.expires_at) })) : null,
+          e.state === "asking" ? h("div", { class: "muted" }, t("app.history.answers_until", { when: when(e.expires_at) })) : null,
           e.request ? answersOf(e, status) : eventLog(e),
           actions,
         );
       }),
     );
   };
-  show(root, h("section", { class: "card" }, h("h1", {}, "Your links and requests"), list, status));
+  show(root, h("section", { class: "card" }, h("h1", {}, t("app.history.title")), list, status));
   const unavailable = (e: unknown) =>
-    list.replaceChildren(h("li", { testid: "error", role: "alert" }, `Your history is unavailable: ${errorText(e)}`));
+    list.replaceChildren(h("li", { testid: "error", role: "alert" }, t("app.history.unavailable", { why: errorText(e) })));
   state.redrawHistory = () => void api.history().then(render, unavailable);
   void api.history().then(render, unavailable);
   void api.refreshHistory().then(render, () => {});

@@ -1,6 +1,7 @@
 /** The Open view: paste a link -> what is known (never burns) -> Reveal -> the text, or the files saved. */
 import { bytes, facts, h, progressBar, show, when } from "../../dom";
-import { ABOUT_TO_OPEN, REQUEST_LINK_NOTE, GONE_TEXT, NO_LONGER_WORKS, PASSPHRASE_FROM_SENDER, PROGRESS_DOWNLOAD } from "../../text";
+import { t } from "../../i18n";
+import { ABOUT_TO_OPEN, GONE_TEXT, PASSPHRASE_FROM_SENDER, PROGRESS_DOWNLOAD } from "../../text";
 import { api, errorText, isCmdError, type PeekInfo } from "../api";
 import { showOpened } from "../opened";
 import { nav, root, state } from "../state";
@@ -10,15 +11,15 @@ export function openView() {
   const info = h("div", { class: "info", "aria-live": "polite" });
   const pass = h("input", { id: "open-pass", type: "password", autocomplete: "off", testid: "passphrase" });
   const passRow = h("div", { hidden: true }, h("label", { for: "open-pass" }, PASSPHRASE_FROM_SENDER), pass);
-  const folder = h("input", { id: "folder", type: "text", readonly: true, class: "mono", "aria-label": "Save files to" });
-  const change = h("button", { type: "button" }, "Change…");
+  const folder = h("input", { id: "folder", type: "text", readonly: true, class: "mono", "aria-label": t("app.open.save_to") });
+  const change = h("button", { type: "button" }, t("app.open.change"));
   change.addEventListener("click", async () => {
     const f = await api.pickFolder();
     if (f) folder.value = f;
   });
   void api.defaultFolder().then((d) => (folder.value = folder.value || d));
   const status = h("div", { class: "status", role: "status" });
-  const reveal = h("button", { type: "submit", class: "primary", testid: "open" }, "Reveal (opens once)");
+  const reveal = h("button", { type: "submit", class: "primary", testid: "open" }, t("app.open.reveal"));
   let peeked: { link: string; info: PeekInfo } | null = null;
   let isGone = false; // Reveal stays off for a gone link until the link changes
 
@@ -29,13 +30,13 @@ export function openView() {
       // Not a link to open: someone asks for a secret. Offer to answer it.
       peeked = null;
       reveal.disabled = true;
-      const answer = h("button", { type: "button", class: "primary", testid: "answer-request" }, "Answer this request");
+      const answer = h("button", { type: "button", class: "primary", testid: "answer-request" }, t("app.open.answer_request"));
       answer.addEventListener("click", () => {
         state.pendingLink = "";
         state.draft = { paths: [], again: null, answerTo: link };
         nav("send");
       });
-      info.replaceChildren(h("p", { testid: "request-note" }, REQUEST_LINK_NOTE), answer);
+      info.replaceChildren(h("p", { testid: "request-note" }, t("app.open.request_note")), answer);
       return null;
     }
     if (peeked?.link === link) return peeked.info;
@@ -44,14 +45,14 @@ export function openView() {
       peeked = { link, info: p };
       info.replaceChildren(
         facts([
-          ["Size", `about ${bytes(p.size)}`],
-          ["Expires", when(p.expires_at)],
-          ["Passphrase", p.passphrase ? "needed" : "no"],
+          [t("open.size"), t("open.about", { size: bytes(p.size) })],
+          [t("open.expires"), when(p.expires_at)],
+          [t("app.open.passphrase"), p.passphrase ? t("app.open.needed") : t("app.open.not_needed")],
         ]),
         h("p", {}, ABOUT_TO_OPEN),
       );
       passRow.hidden = !p.passphrase;
-      if (!p.key_matches) info.append(h("p", { testid: "error", role: "alert" }, "This link's key does not match. Was it copied completely?"));
+      if (!p.key_matches) info.append(h("p", { testid: "error", role: "alert" }, t("key.wrong")));
       return p;
     } catch (e) {
       peeked = null;
@@ -73,12 +74,12 @@ export function openView() {
   const form = h(
     "form",
     { class: "card", "aria-labelledby": "open-title" },
-    h("h1", { id: "open-title" }, "Open a link"),
-    h("label", { for: "open-link" }, "Link"),
+    h("h1", { id: "open-title" }, t("app.open.title")),
+    h("label", { for: "open-link" }, t("send.link")),
     input,
     info,
     passRow,
-    h("label", { for: "folder" }, "Files are saved to"),
+    h("label", { for: "folder" }, t("app.open.saved_to")),
     h("div", { class: "row" }, folder, change),
     reveal,
     status,
@@ -92,7 +93,7 @@ export function openView() {
       if (!p) return;
       if (p.passphrase && !pass.value) {
         passRow.hidden = false;
-        status.replaceChildren(h("p", { testid: "error", role: "alert" }, "Enter the passphrase first."));
+        status.replaceChildren(h("p", { testid: "error", role: "alert" }, t("open.enter_passphrase")));
         pass.focus();
         return;
       }
@@ -102,10 +103,9 @@ export function openView() {
       try {
         const opened = await api.open(input.value.trim(), pass.value || null, folder.value || null);
         state.pendingLink = "";
-        const done = h("button", { type: "button" }, "Done");
+        const done = h("button", { type: "button" }, t("app.open.done"));
         done.addEventListener("click", () => nav("open"));
-        const footer = `${NO_LONGER_WORKS} Keep the text somewhere safe if you need it later.`;
-        showOpened(opened, { filesTitle: "Saved", footer }, done);
+        showOpened(opened, { filesTitle: t("open.saved"), footer: t("app.open.footer") }, done);
       } finally {
         un();
       }

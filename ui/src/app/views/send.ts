@@ -1,8 +1,8 @@
 /** The Send view: drop zone or text, expiry, label, passphrase -> the link, its QR code, on the clipboard for a while. */
 import { h, passphraseField, policyFields, progressBar, show, ttlSelect, when } from "../../dom";
+import { t } from "../../i18n";
 import {
   ANSWER_SENT,
-  ANSWERING_NOTE,
   copiedText,
   INSTRUCTIONS,
   PASSPHRASE_HINT,
@@ -19,17 +19,17 @@ import { nav, root, state } from "../state";
 export function sendView() {
   const zone = h(
     "div",
-    { class: "drop", testid: "drop-zone", tabindex: 0, role: "group", "aria-label": "Files to send: drop them here" },
-    h("p", { class: "drop-title" }, "Drop files or folders here"),
+    { class: "drop", testid: "drop-zone", tabindex: 0, role: "group", "aria-label": t("app.send.drop_label") },
+    h("p", { class: "drop-title" }, t("app.send.drop")),
   );
-  const list = h("ul", { class: "picked", "aria-label": "Files to send" });
-  const pickFiles = h("button", { type: "button" }, "Choose files…");
-  const pickFolder = h("button", { type: "button" }, "Choose a folder…");
+  const list = h("ul", { class: "picked", "aria-label": t("app.send.files") });
+  const pickFiles = h("button", { type: "button" }, t("app.send.choose_files"));
+  const pickFolder = h("button", { type: "button" }, t("app.send.choose_folder"));
   zone.append(h("div", { class: "row center" }, pickFiles, pickFolder), list);
   const renderList = () => {
     list.replaceChildren(
       ...state.draft.paths.map((p, i) => {
-        const rm = h("button", { type: "button", class: "link", "aria-label": `Remove ${p}` }, "Remove");
+        const rm = h("button", { type: "button", class: "link", "aria-label": t("app.send.remove_path", { path: p }) }, t("app.send.remove"));
         rm.addEventListener("click", () => {
           state.draft.paths.splice(i, 1);
           renderList();
@@ -38,7 +38,7 @@ export function sendView() {
       }),
     );
     text.disabled = state.draft.paths.length > 0;
-    text.placeholder = state.draft.paths.length ? "Sending files (remove them to send text instead)" : "Type or paste the secret";
+    text.placeholder = state.draft.paths.length ? t("app.send.sending_files") : t("send.placeholder");
   };
   const add = (paths: string[]) => {
     for (const p of paths) if (!state.draft.paths.includes(p)) state.draft.paths.push(p);
@@ -48,8 +48,8 @@ export function sendView() {
   pickFolder.addEventListener("click", async () => add(await api.pickFiles(true)));
   state.dropTarget = { add, zone };
 
-  const text = h("textarea", { id: "secret", rows: 4, testid: "secret-input", placeholder: "Type or paste the secret", autofocus: true });
-  const label = h("input", { id: "label", type: "text", placeholder: "e.g. Wi-Fi password for Sam", testid: "label" });
+  const text = h("textarea", { id: "secret", rows: 4, testid: "secret-input", placeholder: t("send.placeholder"), autofocus: true });
+  const label = h("input", { id: "label", type: "text", placeholder: t("app.send.label_placeholder"), testid: "label" });
   const ttl = ttlSelect();
   const { input: pass, row: passRow } = passphraseField(api.generatePassphrase);
   const rules = policyFields(ttl);
@@ -67,48 +67,46 @@ export function sendView() {
     againNote = h(
       "p",
       { class: "warn", role: "status", testid: "reissue-note" },
-      again.retype
-        ? `Sending “${again.label}” again: type the secret again (Burnlink never keeps it). The old link is revoked if it still works.`
-        : `Sending “${again.label}” again: a new link for the same files. The old link is revoked if it still works.`,
+      again.retype ? t("app.send.again_text", { label: again.label }) : t("app.send.again_files", { label: again.label }),
     );
   }
   // Answering a request: the secret goes to the person who asked, so nothing here applies but the expiry.
   const answerTo = state.draft.answerTo;
   let answering: HTMLElement | null = null;
   if (answerTo) {
-    const own = h("button", { type: "button", class: "link" }, "Send something of your own instead");
+    const own = h("button", { type: "button", class: "link" }, t("app.send.own_instead"));
     own.addEventListener("click", () => {
       state.draft.answerTo = null;
       nav("send");
     });
-    answering = h("div", {}, h("p", { class: "warn", role: "status", testid: "answering-note" }, ANSWERING_NOTE), own);
+    answering = h("div", {}, h("p", { class: "warn", role: "status", testid: "answering-note" }, t("app.send.answering")), own);
   }
   const status = h("div", { class: "status", role: "status" });
-  const create = h("button", { type: "submit", class: "primary", testid: "create" }, answerTo ? "Send it to them" : SEND_TITLE);
+  const create = h("button", { type: "submit", class: "primary", testid: "create" }, answerTo ? t("answer.send") : SEND_TITLE);
   const ownLink = answerTo
     ? []
     : [
         rules.el,
-        h("label", { for: "recipients" }, "Recipients (a one-time link for each)"),
+        h("label", { for: "recipients" }, t("send.recipients")),
         recipients,
-        h("label", { for: "pass" }, "Passphrase (optional; one is generated if the policy requires it)"),
+        h("label", { for: "pass" }, t("send.passphrase")),
         passRow,
         h("p", { class: "muted hint" }, PASSPHRASE_HINT),
       ];
   const form = h(
     "form",
     { class: "card", "aria-labelledby": "send-title" },
-    h("h1", { id: "send-title" }, answerTo ? "Answer a request" : "Send something once"),
+    h("h1", { id: "send-title" }, answerTo ? t("app.send.answer_title") : t("app.send.title")),
     answering,
     againNote,
     zone,
-    h("label", { for: "secret" }, "…or a secret"),
+    h("label", { for: "secret" }, t("app.send.or_secret")),
     text,
     h(
       "div",
       { class: "grid2" },
-      h("div", {}, h("label", { for: "ttl" }, "Expires unopened after"), ttl),
-      h("div", {}, h("label", { for: "label" }, "Name in your history (optional)"), label),
+      h("div", {}, h("label", { for: "ttl" }, t("send.expires_after")), ttl),
+      h("div", {}, h("label", { for: "label" }, t("app.send.label")), label),
     ),
     ...ownLink,
     // The main action stays in view however the window is sized.
@@ -123,7 +121,7 @@ export function sendView() {
       return;
     }
     create.disabled = true;
-    const bar = progressBar("Encrypting and uploading");
+    const bar = progressBar(t("app.send.progress"));
     status.replaceChildren(bar.el);
     const withPass = !!pass.value || !!rules.chosen()?.passphrase;
     // The link shows the moment the relay has made it, with the upload's progress under it.
@@ -165,17 +163,17 @@ export function sendView() {
 
 /** After answering a request: nothing to share, and where the answer's state shows. */
 function answeredView(sent: Sent) {
-  const again = h("button", { type: "button" }, "Send something else");
+  const again = h("button", { type: "button" }, t("app.send.something_else"));
   again.addEventListener("click", () => nav("send"));
   show(
     root,
     h(
       "section",
       { class: "card", testid: "answered" },
-      h("h1", {}, "Sent to the person who asked"),
+      h("h1", {}, t("app.send.answered_title")),
       h("p", {}, ANSWER_SENT),
-      h("p", { class: "muted" }, `If they do not open it, it is deleted ${when(sent.expires_at)}. Your History shows when it is opened.`),
-      sent.history_error ? h("p", { class: "warn", role: "alert" }, `It was not saved to your history (${sent.history_error}).`) : null,
+      h("p", { class: "muted" }, t("app.send.answered_until", { when: when(sent.expires_at) })),
+      sent.history_error ? h("p", { class: "warn", role: "alert" }, t("app.send.answer_not_kept", { why: errorText(sent.history_error) })) : null,
       again,
     ),
   );
@@ -188,17 +186,18 @@ function recipientLinks(sent: Sent): HTMLElement {
   return h(
     "div",
     { class: "recipients" },
-    h("p", {}, `${all.length} links, one per recipient: each opens once, on its own. All of them are on the clipboard, one per line.`),
+    h("p", {}, t("app.send.links", { count: all.length })),
     h(
       "ol",
       { testid: "recipient-links" },
       ...all.map((link, i) => {
-        const copy = h("button", { type: "button" }, "Copy");
+        const copy = h("button", { type: "button" }, t("secret.copy"));
         copy.addEventListener("click", async () => {
           await api.copy(link, sent.clear_after_secs || null);
-          note.textContent = copiedText(`Link ${i + 1}`, sent.clear_after_secs);
+          note.textContent = copiedText(t("send.link_n", { n: i + 1 }), sent.clear_after_secs);
         });
-        return h("li", { testid: "recipient-link" }, h("input", { readonly: true, value: link, class: "mono", "aria-label": `Link for recipient ${i + 1}` }), copy);
+        const field = h("input", { readonly: true, value: link, class: "mono", "aria-label": t("send.link_for", { n: i + 1 }) });
+        return h("li", { testid: "recipient-link" }, field, copy);
       }),
     ),
     note,
@@ -207,14 +206,14 @@ function recipientLinks(sent: Sent): HTMLElement {
 
 /** The passphrase the policy required and the app generated: shown once, here, with its own copy button. */
 function generatedPassphrase(passphrase: string): HTMLElement {
-  const field = h("input", { readonly: true, value: passphrase, testid: "generated-passphrase", class: "mono", "aria-label": "Generated passphrase" });
+  const field = h("input", { readonly: true, value: passphrase, testid: "generated-passphrase", class: "mono", "aria-label": t("send.generated_label") });
   const note = h("span", { class: "ok", role: "status" });
-  const copy = h("button", { type: "button" }, "Copy passphrase");
+  const copy = h("button", { type: "button" }, t("app.send.copy_passphrase"));
   copy.addEventListener("click", async () => {
     await api.copy(passphrase, 60);
-    note.textContent = copiedText("Passphrase", 60);
+    note.textContent = copiedText(t("app.send.passphrase"), 60);
   });
-  return h("div", { class: "generated" }, h("label", {}, "Passphrase (generated)"), h("div", { class: "row" }, field, copy), note);
+  return h("div", { class: "generated" }, h("label", {}, t("app.send.generated")), h("div", { class: "row" }, field, copy), note);
 }
 
 /** A shown link's upload: it ends stored or failed. */
@@ -224,21 +223,21 @@ interface Upload {
 }
 
 function sentView(sent: Sent, withPass: boolean, progress: HTMLElement): Upload {
-  const link = h("input", { readonly: true, value: sent.link, testid: "link", "aria-label": "The one-time link", class: "mono" });
-  const note = h("p", { class: "ok", role: "status", testid: "copied" }, sent.copied ? copiedText("Link", sent.clear_after_secs) : "");
+  const link = h("input", { readonly: true, value: sent.link, testid: "link", "aria-label": t("send.link_label"), class: "mono" });
+  const note = h("p", { class: "ok", role: "status", testid: "copied" }, sent.copied ? copiedText(t("send.link"), sent.clear_after_secs) : "");
   state.clipboardNote = note;
-  const copy = h("button", { type: "button", class: "primary", testid: "copy" }, "Copy link");
+  const copy = h("button", { type: "button", class: "primary", testid: "copy" }, t("send.copy_link"));
   copy.addEventListener("click", async () => {
     await api.copy(sent.link, sent.clear_after_secs || null);
-    note.textContent = copiedText("Link", sent.clear_after_secs);
+    note.textContent = copiedText(t("send.link"), sent.clear_after_secs);
   });
-  const copyInstr = h("button", { type: "button" }, "Copy with instructions");
+  const copyInstr = h("button", { type: "button" }, t("app.send.copy_instructions"));
   copyInstr.addEventListener("click", async () => {
     await api.copy(`${sent.link}\n\n${INSTRUCTIONS}`, sent.clear_after_secs || null);
-    note.textContent = copiedText("Link and instructions", sent.clear_after_secs);
+    note.textContent = copiedText(t("app.send.link_and_instructions"), sent.clear_after_secs);
   });
-  const qr = h("img", { testid: "qr", class: "qr", alt: "QR code of the link", src: `data:image/svg+xml;base64,${btoa(sent.qr_svg)}` });
-  const again = h("button", { type: "button" }, "Send something else");
+  const qr = h("img", { testid: "qr", class: "qr", alt: t("app.send.qr"), src: `data:image/svg+xml;base64,${btoa(sent.qr_svg)}` });
+  const again = h("button", { type: "button" }, t("app.send.something_else"));
   again.addEventListener("click", () => nav("send"));
   const uploadNote = h("p", { class: "warn", role: "status", testid: "upload-note" }, UPLOADING_NOTE);
   const upload = h("div", { class: "upload", testid: "upload", "data-state": "uploading" }, progress, uploadNote);
@@ -247,15 +246,15 @@ function sentView(sent: Sent, withPass: boolean, progress: HTMLElement): Upload 
     h(
       "section",
       { class: "card", "aria-labelledby": "sent-title" },
-      h("h1", { id: "sent-title" }, "Your one-time link is ready"),
+      h("h1", { id: "sent-title" }, t("app.send.ready")),
       h("div", { class: "sent" }, h("div", { class: "sent-main" }, link, h("div", { class: "row" }, copy, copyInstr), note), qr),
-      h("p", {}, `“${sent.label}” opens once and expires ${when(sent.expires_at)} if nobody opens it. You will be told when it is opened.`),
+      h("p", {}, t("app.send.opens_once", { label: sent.label, when: when(sent.expires_at) })),
       upload,
       sent.more.length ? recipientLinks(sent) : null,
       sent.passphrase ? generatedPassphrase(sent.passphrase) : null,
       withPass ? h("p", { class: "warn" }, PASSPHRASE_SEPARATELY) : null,
       sent.history_error
-        ? h("p", { class: "warn", role: "alert" }, `This link was not saved to your history (${sent.history_error}). Copy it now.`)
+        ? h("p", { class: "warn", role: "alert" }, t("app.send.not_kept", { why: errorText(sent.history_error) }))
         : null,
       h("blockquote", { class: "muted" }, INSTRUCTIONS),
       again,
