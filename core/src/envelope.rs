@@ -1,20 +1,19 @@
 /*!
 The age v1 envelope around a container: sealing on the sender's side, opening on the recipient's.
 
-Everything cryptographic here is the `age` crate: X25519 recipient stanza with an ephemeral key, HKDF-SHA256,
-ChaCha20-Poly1305 STREAM in 64 KiB chunks with a last-chunk flag. This module only wires it to the
-[`container`] and turns age's errors into ones a person can act on. Both directions stream, so memory
-stays constant whatever the payload size.
+The header is the `age` crate's: X25519 recipient stanzas with an ephemeral key, HKDF-SHA256, the header MAC. The
+payload, ChaCha20-Poly1305 STREAM in 64 KiB chunks with a last-chunk flag, is [`crate::stream`]'s (the same bytes on
+ring's faster cipher). This module wires them to the [`container`] and turns age's errors into ones a person can act
+on. Both directions stream, so memory stays constant whatever the payload size.
 */
 
 use std::cell::Cell;
 use std::io::{self, BufReader, Read, Write};
 use std::rc::Rc;
 
-use age::stream::StreamWriter;
-
 use crate::container::{self, ContainerError, ContainerWriter, SafePath, Sink, Summary};
 use crate::keys::LinkKeys;
+use crate::stream::{StreamOpener, StreamSealer};
 
 /// Why a payload could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +45,7 @@ pub enum OpenError {
 /// Encrypts a container to one link. Add entries, then [`Sealer::finish`]; dropping it unfinished yields a payload
 /// that fails to open, never a valid truncated one.
 pub struct Sealer<W: Write> {
-    inner: ContainerWriter<StreamWriter<W>>,
+    inner: ContainerWriter<StreamSealer<W>>,
 }
 
 impl<W: Write> Sealer<W> {
@@ -63,9 +62,7 @@ impl<W: Write> Sealer<W> {
     /// Seals once to several recipients (one upload, a link for each): each link's identity opens the same payload,
     /// and a recipient learns how many stanzas the header has, nothing of the other links' keys.
     pub fn to_recipients(recipients: &[age::x25519::Recipient], out: W) -> io::Result<Self> {
-        let enc = age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
-            .map_err(|e| io::Error::other(e.to_string()))?;
-        Ok(Self { inner: ContainerWriter::new(enc.wrap_output(out)?) })
+        Ok(Self { inner: ContainerWriter::new(StreamSealer::new(recipients, out)?) })
     }
 
     /// See [`ContainerWriter::add_text`].
@@ -108,19 +105,11 @@ pub fn open<R: Read>(input: R, keys: &LinkKeys, sink: &mut dyn Sink) -> Result<S
     let source = BufReader::with_capacity(64 * 1024 + 16, Tagged { inner: input, failed: failed.clone() });
     let io_err = |e: io::Error| if failed.get() { OpenError::Source(e) } else { OpenError::Damaged };
 
-    let decryptor = age::Decryptor::new_buffered(source).map_err(|e| match e {
-        age::DecryptError::Io(e) => io_err(e),
-        age::DecryptError::UnknownFormat => OpenError::Unsupported,
-        _ => OpenError::Damaged,
-    })?;
-    if decryptor.is_scrypt() {
-        return Err(OpenError::Unsupported);
-    }
-    let identity = keys.identity();
-    let reader = decryptor.decrypt(std::iter::once(&identity as &dyn age::Identity)).map_err(|e| match e {
+    let reader = StreamOpener::new(source, &keys.identity()).map_err(|e| match e {
         age::DecryptError::NoMatchingKeys if keys.with_passphrase() => OpenError::WrongPassphrase,
         age::DecryptError::NoMatchingKeys => OpenError::WrongSecret,
         age::DecryptError::Io(e) => io_err(e),
+        age::DecryptError::UnknownFormat => OpenError::Unsupported,
         _ => OpenError::Damaged,
     })?;
     container::decode(reader, sink).map_err(|e| match e {

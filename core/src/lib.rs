@@ -19,6 +19,7 @@ pub mod link;
 pub mod policy;
 pub mod proto;
 pub mod state;
+pub mod stream;
 
 pub use age;
 pub use secrecy;
