@@ -209,8 +209,11 @@ impl<W: Write> ContainerWriter<W> {
     pub fn add_file(&mut self, path: &SafePath, size: u64, data: impl Read) -> io::Result<()> {
         self.count_entry()?;
         let mut h = Self::header(tar::EntryType::Regular, size, 0o644);
-        let mut exact = ExactReader { inner: data.take(size), left: size };
-        self.tar.append_data(&mut h, path.as_str(), &mut exact)?;
+        // Read in large pieces: tar copies through `io::copy`, whose own 8 KiB reads cost a 1 GiB send ~0.4 s of
+        // CPU in read calls (`io::copy` uses a `BufReader`'s buffer as it is).
+        let exact = ExactReader { inner: data.take(size), left: size };
+        let mut buffered = io::BufReader::with_capacity(FILE_READ.min(size.max(1) as usize), exact);
+        self.tar.append_data(&mut h, path.as_str(), &mut buffered)?;
         Ok(())
     }
 
@@ -229,6 +232,9 @@ impl<W: Write> ContainerWriter<W> {
         Ok(counting.inner)
     }
 }
+
+/// The read size for a file's content.
+const FILE_READ: usize = 256 * 1024;
 
 /// A reader that errors if it ends before `left` bytes, so a file that shrank mid-send never yields a short entry.
 struct ExactReader<R> {
@@ -631,6 +637,19 @@ mod tests {
         let shown = format!("{sink:?}");
         assert!(!shown.contains("hunter2") && !shown.contains("file-bytes-secret"), "{shown}");
         assert!(shown.contains("a.txt"));
+    }
+
+    #[test]
+    fn a_file_that_shrinks_while_it_is_read_fails_and_one_that_grows_is_cut_at_its_size() {
+        let big = vec![7u8; 3 * FILE_READ + 11];
+        let mut w = ContainerWriter::new(Vec::new());
+        let err = w.add_file(&SafePath::new("shrank").unwrap(), big.len() as u64 + 1, &big[..]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        let mut w = ContainerWriter::new(Vec::new());
+        w.add_file(&SafePath::new("grew").unwrap(), big.len() as u64 - 5, &big[..]).unwrap();
+        let mut sink = MemorySink::default();
+        decode(&w.finish().unwrap()[..], &mut sink).unwrap();
+        assert_eq!(sink.files[0].1.len(), big.len() - 5);
     }
 
     #[test]
