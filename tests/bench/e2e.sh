@@ -3,8 +3,10 @@
 #   (a) 1 KiB text: `burnlink send` then `burnlink open` as fresh processes, median of 20, and where the time goes
 #       (the CLI's BURNLINK_TIMINGS phase marks: runtime up, connected, created/claimed, stored/verified, acked, done);
 #   (b) 1 GiB file, each leg alone: `send --wait` (the sender's wait until stored), then `open` of the stored link;
-#       throughput and peak RSS of sender, relay and receiver;
-#   (b') 1 GiB live: `send` and, as soon as it prints the link, `open`: from send's start to a verified file;
+#       throughput and peak RSS of sender, relay and receiver; three runs, medians; the disk's own 1 GiB synced
+#       write before and after (both legs end in one);
+#   (b') 1 GiB live: `send` and, as soon as it prints the link, `open`: from send's start to a verified file (three
+#       runs, median), with each process's CPU seconds (what bounds it on a small machine);
 #   (c) magic-wormhole (PyPI, mailbox server and transit relay on 127.0.0.1, forced through the transit relay) for the
 #       same 1 KiB text (median of 5) and a 256 MiB file (three runs; the ratios use its fastest, the figure least
 #       kind to burnlink), beside burnlink's 256 MiB.
@@ -93,7 +95,9 @@ file_run() { # size_bytes label
     printf 'burnlink %s: send %.2f s (%s MB/s), open %.2f s (%s MB/s), send+open %.2f s (%s MB/s); peak RSS sender %s MiB, receiver %s MiB\n' \
         "$label" "$ts" "$(mb "$size" "$ts")" "$to" "$(mb "$size" "$to")" "$tt" "$(mb "$size" "$tt")" \
         "$(rss "$run/$label.send.time")" "$(rss "$run/$label.open.time")"
-    eval "bl_${label}_total=$tt bl_${label}_send=$ts bl_${label}_open=$to"
+    echo "$ts" >>"$run/$label.send.times"; echo "$to" >>"$run/$label.open.times"; echo "$tt" >>"$run/$label.total.times"
+    eval "bl_${label}_send=$(median <"$run/$label.send.times") bl_${label}_open=$(median <"$run/$label.open.times")"
+    eval "bl_${label}_total=$(median <"$run/$label.total.times")"
     rm -f "$run/$label.bin" "$run/out/$label.bin"
 }
 live_run() { # size_bytes label: send (live) and open as soon as the link is printed
@@ -121,11 +125,26 @@ live_run() { # size_bytes label: send (live) and open as soon as the link is pri
     local cs co cr; cs=$(cpu "$run/$label.lsend.time"); co=$(cpu "$run/$label.lopen.time"); cr=$(echo "$(relay_cpu) - $r0" | bc -l)
     printf '  CPU seconds: sender %s, relay %.2f, receiver %s; total %.2f on %s cores = at least %.2f s\n' \
         "$cs" "$cr" "$co" "$(echo "$cs + $cr + $co" | bc -l)" "$(nproc)" "$(echo "($cs + $cr + $co) / $(nproc)" | bc -l)"
-    eval "bl_${label}_live=$tt"
+    echo "$tt" >>"$run/$label.live.times"
+    eval "bl_${label}_live=$(median <"$run/$label.live.times")"
     rm -f "$run/$label.bin" "$run/out/$label.bin"
 }
-file_run $((1 << 30)) 1GiB
-live_run $((1 << 30)) 1GiB
+# The disk under both legs: the relay syncs what it stores before `send --wait` returns, and the recipient syncs
+# what it received before its ack lets the relay destroy its copy. Each 1 GiB leg writes and syncs 1 GiB.
+disk() {
+    local t0 t1; t0=$EPOCHREALTIME
+    dd if=/dev/zero of="$run/disk.bin" bs=1M count=1024 conv=fsync status=none
+    t1=$EPOCHREALTIME; rm -f "$run/disk.bin"
+    printf 'disk: 1 GiB written and synced in %.2f s (%s MB/s)\n' "$(echo "$t1 - $t0" | bc -l)" "$(mb $((1 << 30)) "$(echo "$t1 - $t0" | bc -l)")"
+}
+# Three runs of each (the disk and the machine's neighbours vary): the ratios use the medians.
+disk
+for _ in 1 2 3; do file_run $((1 << 30)) 1GiB; done
+for _ in 1 2 3; do live_run $((1 << 30)) 1GiB; done
+disk
+printf 'burnlink 1GiB, medians of 3: send --wait %.2f s (%s MB/s), open %.2f s (%s MB/s), live %.2f s (%s MB/s)\n' \
+    "$bl_1GiB_send" "$(mb $((1 << 30)) "$bl_1GiB_send")" "$bl_1GiB_open" "$(mb $((1 << 30)) "$bl_1GiB_open")" \
+    "$bl_1GiB_live" "$(mb $((1 << 30)) "$bl_1GiB_live")"
 printf 'relay peak RSS since start (VmHWM): %s MiB\n' "$(awk '/VmHWM/ {printf "%.1f", $2/1024}' /proc/$relay_pid/status)"
 file_run $((256 << 20)) 256MiB
 
