@@ -100,6 +100,12 @@ pub struct StreamSealer<W: Write> {
     index: u64,
     /// The chunk being filled, with room for its tag.
     chunk: Vec<u8>,
+    /// A chunk failed to go out: the stream has a hole, so everything after fails too.
+    broken: bool,
+}
+
+fn broken() -> io::Error {
+    io::Error::other("an earlier write of this payload failed")
 }
 
 impl<W: Write> StreamSealer<W> {
@@ -114,10 +120,20 @@ impl<W: Write> StreamSealer<W> {
         let file_key = captured.iter().find_map(Capture::take).ok_or_else(|| io::Error::other("no file key"))?;
         let nonce: [u8; NONCE] = header[header.len() - NONCE..].try_into().expect("age writes a 16-byte nonce");
         out.write_all(&header)?;
-        Ok(Self { out, key: payload_key(&file_key, &nonce), index: 0, chunk: Vec::with_capacity(SEALED) })
+        Ok(Self {
+            out,
+            key: payload_key(&file_key, &nonce),
+            index: 0,
+            chunk: Vec::with_capacity(SEALED),
+            broken: false,
+        })
     }
 
     fn seal(&mut self, last: bool) -> io::Result<()> {
+        if self.broken {
+            return Err(broken());
+        }
+        self.broken = true; // until this chunk is out whole
         let tag = self
             .key
             .seal_in_place_separate_tag(chunk_nonce(self.index, last), Aad::empty(), &mut self.chunk)
@@ -126,6 +142,7 @@ impl<W: Write> StreamSealer<W> {
         self.out.write_all(&self.chunk)?;
         self.chunk.clear();
         self.index += 1;
+        self.broken = false;
         Ok(())
     }
 
@@ -138,6 +155,9 @@ impl<W: Write> StreamSealer<W> {
 
 impl<W: Write> Write for StreamSealer<W> {
     fn write(&mut self, mut buf: &[u8]) -> io::Result<usize> {
+        if self.broken {
+            return Err(broken());
+        }
         let n = buf.len();
         while !buf.is_empty() {
             // A full chunk goes out only when more follows: the last one must carry the last flag.
@@ -403,6 +423,34 @@ mod tests {
         assert!(StreamOpener::new(&sealed[..], &id).unwrap().read_to_end(&mut out).is_err());
         let dec = age::Decryptor::new(&sealed[..]).unwrap();
         assert!(dec.decrypt(std::iter::once(&id as &dyn age::Identity)).unwrap().read_to_end(&mut Vec::new()).is_err());
+    }
+
+    #[test]
+    fn after_a_failed_write_every_later_write_and_the_finish_fail_cleanly() {
+        /// Takes the header and one chunk, then fails (a revoked upload, a dropped connection).
+        struct Breaks(usize);
+        impl Write for Breaks {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                if self.0 < buf.len() {
+                    return Err(io::Error::new(io::ErrorKind::BrokenPipe, "gone"));
+                }
+                self.0 -= buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let (_, r) = pair();
+        let mut s = StreamSealer::new(std::slice::from_ref(&r), Breaks(1000 + SEALED)).unwrap();
+        let data = plaintext(5 * CHUNK);
+        let err = s.write_all(&data).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+        // The caller writes on (as the CLI's pipeline may once before it hears): an error each time, never a panic.
+        for _ in 0..3 {
+            assert!(s.write(&data[..CHUNK]).is_err());
+        }
+        assert!(s.finish().is_err());
     }
 
     #[test]
