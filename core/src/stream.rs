@@ -26,9 +26,7 @@ use std::io::{self, BufRead, Read, Write};
 
 use age::secrecy::ExposeSecret;
 use age_core::format::{FileKey, Stanza};
-use hkdf::Hkdf;
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305};
-use sha2::Sha256;
 use zeroize::Zeroizing;
 
 /// Plaintext bytes per chunk.
@@ -38,10 +36,9 @@ const SEALED: usize = CHUNK + TAG;
 /// Bytes of the nonce between the header and the payload.
 pub const NONCE: usize = 16;
 
-/// The payload key of `file_key` and `nonce`.
+/// The payload key of `file_key` and `nonce`, by age's own HKDF.
 fn payload_key(file_key: &[u8; 16], nonce: &[u8; NONCE]) -> LessSafeKey {
-    let mut okm = Zeroizing::new([0u8; 32]);
-    Hkdf::<Sha256>::new(Some(nonce), file_key).expand(b"payload", okm.as_mut()).expect("32 bytes is a valid length");
+    let okm = Zeroizing::new(age_core::primitives::hkdf(nonce, b"payload", file_key));
     LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, okm.as_ref()).expect("a 32-byte key"))
 }
 
