@@ -44,8 +44,12 @@ export const NO_LONGER_WORKS = t("link.no_longer_works");
  * never). */
 export function copiedText(what: string, secs: number): string {
   if (!secs) return t("clipboard.copied", { what });
-  const after = secs % 60 === 0 ? t("time.minutes", { count: secs / 60 }) : t("time.seconds", { count: secs });
-  return t("clipboard.copied_until", { what, after });
+  return t("clipboard.copied_until", { what, after: duration(secs) });
+}
+
+/** A span of seconds, in whole minutes where it is some. */
+export function duration(secs: number): string {
+  return secs % 60 === 0 ? t("time.minutes", { count: secs / 60 }) : t("time.seconds", { count: secs });
 }
 
 /** A wrong passphrase at a claim: nothing burned, unless it was the last attempt. */

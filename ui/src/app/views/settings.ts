@@ -1,16 +1,14 @@
 /** The Settings view: which relay, which certificate to trust, how long a copied link stays on the clipboard. */
 import { h, show } from "../../dom";
 import { languageSwitcher, t } from "../../i18n";
+import { duration } from "../../text";
 import { api, errorText } from "../api";
 import { RELOADED_TO, root } from "../state";
 
 /** How long a copied link stays on the clipboard: the choices, in seconds (0: never). */
 const CLEAR_CHOICES = [30, 120, 600, 0];
 
-const clearText = (secs: number) =>
-  secs === 0
-    ? t("app.settings.never")
-    : t("app.settings.after", { time: secs % 60 === 0 ? t("time.minutes", { count: secs / 60 }) : t("time.seconds", { count: secs }) });
+const clearText = (secs: number) => (secs === 0 ? t("app.settings.never") : t("app.settings.after", { time: duration(secs) }));
 
 export async function settingsView() {
   const s = await api.getSettings();
