@@ -168,8 +168,7 @@ pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req
         }
         None => None,
     };
-    let words = state.words.lock().expect("words lock").clone();
-    let label = default_label(&req, &words);
+    let label = default_label(&req, &state.words());
     let again = Resend {
         paths: req.paths.clone(),
         ttl_secs: req.ttl_secs,
@@ -183,17 +182,11 @@ pub async fn send<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, req
         (None, true) => return Err(CmdError::input(Text::NothingToSend, "type a secret or add files first")),
     };
     let policy = match req.policy.as_deref().filter(|p| !p.is_empty()) {
-        Some(p) => Some(
-            p.parse::<Template>()
-                .map_err(|e| CmdError::input(Text::Input, e.to_string()).with("detail", e.to_string()))?,
-        ),
+        Some(p) => Some(p.parse::<Template>().map_err(|e| CmdError::input(Text::Input, e.to_string()).detailed())?),
         None => None,
     };
     let allow = req.allow.iter().filter(|c| !c.trim().is_empty()).map(|c| c.parse::<Cidr>()).collect::<Result<_, _>>();
-    let rules = Rules {
-        policy,
-        allow: allow.map_err(|e| CmdError::input(Text::Input, e.to_string()).with("detail", e.to_string()))?,
-    };
+    let rules = Rules { policy, allow: allow.map_err(|e| CmdError::input(Text::Input, e.to_string()).detailed())? };
     let mut passphrase = secret(req.passphrase);
     // A template that requires a passphrase gets a generated one unless the sender typed their own.
     let generated = match policy {
@@ -265,7 +258,7 @@ fn sent_view<R: Runtime>(app: &AppHandle<R>, settings: &Settings, sent: &Sent, l
     let label = look.label.clone();
     let n = sent.more.len() + 1;
     // Several recipients: an entry each in the history, so each link's state shows.
-    let words = app.state::<AppState>().words.lock().expect("words lock").clone();
+    let words = app.state::<AppState>().words();
     let nth = |i: usize| {
         if n == 1 {
             label.clone()
@@ -459,9 +452,7 @@ pub(crate) async fn open_link<R: Runtime>(
             files: summary.files,
             bytes: summary.bytes,
         }),
-        Opened::Stdout { .. } => {
-            Err(CmdError::input(Text::Input, "unexpected output mode").with("detail", "unexpected output mode"))
-        }
+        Opened::Stdout { .. } => Err(CmdError::input(Text::Input, "unexpected output mode").detailed()),
     }
 }
 
@@ -665,12 +656,11 @@ pub async fn pick_folder<R: Runtime>(app: AppHandle<R>, state: State<'_, AppStat
 #[tauri::command]
 pub fn test_drop<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, paths: Vec<String>) -> CmdResult<()> {
     if std::env::var_os("BURNLINK_TEST_HOOKS").is_none() {
-        return Err(CmdError::new("not_found", Text::Input, "no such command").with("detail", "no such command"));
+        return Err(CmdError::new("not_found", Text::Input, "no such command").detailed());
     }
     state.grants.allow_send(paths.iter().map(PathBuf::from));
     let payload = serde_json::json!({ "paths": paths, "position": { "x": 100, "y": 100 } });
-    app.emit("tauri://drag-drop", payload)
-        .map_err(|e| CmdError::new("io", Text::Io, e.to_string()).with("detail", e.to_string()))
+    app.emit("tauri://drag-drop", payload).map_err(|e| CmdError::new("io", Text::Io, e.to_string()).detailed())
 }
 
 #[cfg(test)]

@@ -147,7 +147,7 @@ impl CmdError {
     }
 
     /// Fills `detail` with the English message itself: the part no translation has.
-    fn detailed(self) -> Self {
+    pub fn detailed(self) -> Self {
         let m = self.message.clone();
         self.with("detail", m)
     }

@@ -61,6 +61,11 @@ impl AppState {
             words: Mutex::new(words::Words::default()),
         }
     }
+
+    /// What Rust says itself, as the window last handed it over.
+    pub fn words(&self) -> words::Words {
+        self.words.lock().expect("words lock").clone()
+    }
 }
 
 /// Milliseconds since the epoch, the history's clock.

@@ -55,11 +55,8 @@ pub async fn ask_secret<R: Runtime>(
     let ttl = std::time::Duration::from_secs(req.ttl_secs);
     let asked = burnlink_client::request::ask(&connector, ttl, req.answers).await?;
     let link = asked.link.to_https(&asked.relay);
-    let label = req
-        .label
-        .map(|l| l.trim().to_owned())
-        .filter(|l| !l.is_empty())
-        .unwrap_or_else(|| state.words.lock().expect("words lock").a_secret.clone());
+    let label =
+        req.label.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).unwrap_or_else(|| state.words().a_secret);
     let id = asked.link.id.to_string();
     let kept = state.history.add(Entry {
         id: id.clone(),
@@ -129,7 +126,7 @@ pub async fn check_answers<R: Runtime>(app: AppHandle<R>, id: String) -> Option<
         let _ = app.emit("history-changed", &id);
     }
     if new > 0 {
-        let words = app.state::<AppState>().words.lock().expect("words lock").clone();
+        let words = app.state::<AppState>().words();
         let said = if new == 1 { &words.answered_one } else { &words.answered_other };
         watch::notify(&app, &fill(said, &[("label", &entry.label), ("count", &new.to_string())]));
     }

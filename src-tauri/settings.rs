@@ -72,7 +72,7 @@ impl Settings {
         })?;
         let trust = match self.ca_path.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(p) => Trust::from_pem_file(Path::new(p))
-                .map_err(|e| CmdError::new("tls", Text::Tls, e.to_string()).with("detail", e.to_string()))?,
+                .map_err(|e| CmdError::new("tls", Text::Tls, e.to_string()).detailed())?,
             None => Trust::WebPki,
         };
         Ok(Connector { origin, trust })

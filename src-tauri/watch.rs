@@ -58,7 +58,7 @@ pub fn apply<R: Runtime>(app: &AppHandle<R>, id: &str, report: &StatusReport) ->
         let _ = app.emit("history-changed", &entry.id);
     }
     if opened {
-        let said = app.state::<AppState>().words.lock().expect("words lock").opened.clone();
+        let said = app.state::<AppState>().words().opened;
         notify(app, &fill(&said, &[("label", &entry.label)]));
     }
     Some(entry)
