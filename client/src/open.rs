@@ -3,7 +3,7 @@
 //! A dropped connection is retried in place while the lease lasts; a receiver killed mid-transfer resumes on the next
 //! `open` of the same link (see [`crate::resume`]).
 
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -112,16 +112,32 @@ struct ChannelReader {
 
 impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let have = self.fill_buf()?;
+            let n = buf.len().min(have.len());
+            buf[..n].copy_from_slice(&have[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+/// Its buffer is the chunk at hand, so the decryptor reads straight from what QUIC received.
+impl BufRead for ChannelReader {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
         while self.cur.is_empty() {
             match self.rx.blocking_recv() {
                 Some(b) => self.cur = b,
-                None => return Ok(0),
+                None => break,
             }
         }
-        let n = buf.len().min(self.cur.len());
-        buf[..n].copy_from_slice(&self.cur[..n]);
-        self.cur = self.cur.slice(n..);
-        Ok(n)
+        Ok(&self.cur)
+    }
+
+    fn consume(&mut self, amt: usize) {
+        let amt = amt.min(self.cur.len());
+        bytes::Buf::advance(&mut self.cur, amt);
     }
 }
 
@@ -228,7 +244,7 @@ async fn open_on(
     let decrypt = tokio::task::spawn_blocking(move || -> Result<(Summary, StagingSink), Error> {
         let mut sink = StagingSink::new(&out_dir, &tag)?;
         let input = ChannelReader { rx, cur: Bytes::new() };
-        let summary = envelope::open(input, &keys, &mut sink).map_err(|e| match e {
+        let summary = envelope::open_buffered(input, &keys, &mut sink).map_err(|e| match e {
             OpenError::Sink(e) => Error::Io(e),
             OpenError::Source(e) => Error::Io(e),
             other => Error::Damaged(other.to_string()),
@@ -366,6 +382,39 @@ async fn open_on(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The decryptor reads QUIC's chunks in place: whatever sizes they come in, across the header, the nonce and the
+    /// chunk boundaries, it gets the same payload; a cut-off stream is never a finished one.
+    #[test]
+    fn the_channel_reader_hands_any_chunking_to_the_decryptor_whole() {
+        use burnlink_core::container::{MemorySink, SafePath};
+        use burnlink_core::link::LinkSecret;
+        let keys = LinkKeys::derive(&LinkSecret::from_bytes([9; 32]), None).unwrap();
+        let content: Vec<u8> = (0..300_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
+        let mut s = envelope::Sealer::new(&keys, Vec::new()).unwrap();
+        s.add_file(&SafePath::new("a.bin").unwrap(), content.len() as u64, &content[..]).unwrap();
+        let sealed = s.finish().unwrap();
+        let pieces = |cut: usize| -> ChannelReader {
+            let (tx, rx) = mpsc::channel(sealed.len());
+            // 1, 2, 3, … byte pieces at first (the header byte by byte), then large odd ones.
+            let (mut at, mut n) = (0, 1);
+            while at < cut {
+                let end = (at + n).min(cut);
+                tx.try_send(Bytes::copy_from_slice(&sealed[at..end])).unwrap();
+                at = end;
+                n = if n < 40 { n + 1 } else { 65_537 + n % 13 };
+            }
+            ChannelReader { rx, cur: Bytes::new() }
+        };
+        let mut sink = MemorySink::default();
+        let summary = envelope::open_buffered(pieces(sealed.len()), &keys, &mut sink).unwrap();
+        assert_eq!(summary.files, 1);
+        assert_eq!(sink.files[0].1, content);
+        for cut in [sealed.len() - 1, sealed.len() - 70_000, 30] {
+            let err = envelope::open_buffered(pieces(cut), &keys, &mut MemorySink::default()).unwrap_err();
+            assert!(!matches!(err, OpenError::Sink(_)), "cut at {cut}: {err:?}");
+        }
+    }
 
     #[test]
     fn debug_never_shows_a_revealed_text() {

@@ -300,6 +300,20 @@ pub enum ContainerError {
     Malformed(String),
 }
 
+/// Reads until `buf` is full or `r` ends; the bytes read.
+fn fill(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 fn malformed(what: impl Into<String>) -> ContainerError {
     ContainerError::Malformed(what.into())
 }
@@ -509,10 +523,12 @@ pub fn decode<R: Read>(input: R, sink: &mut dyn Sink) -> Result<Summary, Contain
                 _ => {
                     check_new(&path, &seen_files, &seen_dirs)?;
                     sink.begin_file(&path, size).map_err(ContainerError::Sink)?;
-                    let mut buf = vec![0u8; 64 * 1024];
+                    // Whole pieces of FILE_READ go to the sink: a buffered file writer of that size passes them
+                    // straight to the file instead of copying them into its buffer first.
+                    let mut buf = vec![0u8; FILE_READ];
                     let mut got = 0u64;
                     loop {
-                        let n = entry.read(&mut buf).map_err(ContainerError::Read)?;
+                        let n = fill(&mut entry, &mut buf).map_err(ContainerError::Read)?;
                         if n == 0 {
                             break;
                         }

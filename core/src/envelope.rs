@@ -8,7 +8,7 @@ on. Both directions stream, so memory stays constant whatever the payload size.
 */
 
 use std::cell::Cell;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::rc::Rc;
 
 use crate::container::{self, ContainerError, ContainerWriter, SafePath, Sink, Summary};
@@ -98,11 +98,27 @@ impl<R: Read> Read for Tagged<R> {
     }
 }
 
+impl<R: BufRead> BufRead for Tagged<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        let failed = &self.failed;
+        self.inner.fill_buf().inspect_err(|_| failed.set(true))
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.inner.consume(amt)
+    }
+}
+
 /// Decrypts and decodes a payload into `sink`. Returns `Ok` only once the final chunk was verified; until then
 /// the sink must treat what it received as provisional.
 pub fn open<R: Read>(input: R, keys: &LinkKeys, sink: &mut dyn Sink) -> Result<Summary, OpenError> {
+    open_buffered(BufReader::with_capacity(64 * 1024 + 16, input), keys, sink)
+}
+
+/// [`open`] from a reader with its own buffer (one that already holds the bytes in memory saves a copy of each).
+pub fn open_buffered<R: BufRead>(input: R, keys: &LinkKeys, sink: &mut dyn Sink) -> Result<Summary, OpenError> {
     let failed = Rc::new(Cell::new(false));
-    let source = BufReader::with_capacity(64 * 1024 + 16, Tagged { inner: input, failed: failed.clone() });
+    let source = Tagged { inner: input, failed: failed.clone() };
     let io_err = |e: io::Error| if failed.get() { OpenError::Source(e) } else { OpenError::Damaged };
 
     let reader = StreamOpener::new(source, &keys.identity()).map_err(|e| match e {

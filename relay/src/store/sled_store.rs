@@ -536,20 +536,16 @@ impl FileReader {
     /// The next piece of content, from up to `max` sealed bytes (whole chunks but at the end), and the reader for the
     /// rest (`None` after the end or an error).
     fn next(mut self, max: usize) -> Option<(io::Result<Bytes>, Option<Self>)> {
-        let mut sealed = vec![0u8; max];
-        let mut n = 0;
-        while n < sealed.len() {
-            match self.file.read(&mut sealed[n..]) {
-                Ok(0) => break,
-                Ok(k) => n += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Some((Err(e), None)),
-            }
+        // Read into spare capacity: `read_to_end` does not zero it first, as `vec![0; max]` would (a 1 GiB download
+        // spent ~2% of the relay's CPU in that memset).
+        let mut sealed = Vec::with_capacity(max);
+        if let Err(e) = Read::take(&mut self.file, max as u64).read_to_end(&mut sealed) {
+            return Some((Err(e), None));
         }
+        let n = sealed.len();
         if n == 0 {
             return None;
         }
-        sealed.truncate(n);
         let Ok(plain) = self.opener.open_run(self.index, self.skip, sealed) else {
             return Some((Err(io::Error::other("stored content failed to authenticate")), None));
         };
