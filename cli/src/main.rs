@@ -663,32 +663,6 @@ async fn peek(a: PeekArgs) -> Result<(), Fail> {
     Ok(())
 }
 
-fn status_json(id: &LinkId, s: &StatusReport) -> serde_json::Value {
-    serde_json::json!({
-        "id": id.to_string(),
-        "state": s.state.name(),
-        "created_at": rfc3339(s.created_at),
-        "expires_at": rfc3339(s.expires_at),
-        "claimed_at": s.claimed_at.map(rfc3339),
-        "ended_at": s.ended_at.map(rfc3339),
-        "failed_attempts": s.failed_attempts,
-        "claimed_via": s.claimed_via.map(ClientKind::name),
-        "previews": s.previews,
-        "events": s.events().iter().map(|e| {
-            let mut v = serde_json::json!({
-                "event": e.name(),
-                "at": e.at().map(rfc3339),
-                "count": e.count(),
-                "client": e.client().map(ClientKind::name),
-            });
-            if let Some(fields) = v.as_object_mut() {
-                fields.retain(|_, x| !x.is_null()); // fields that do not apply are left out
-            }
-            v
-        }).collect::<Vec<_>>(),
-    })
-}
-
 enum Manage {
     Status,
     Revoke,
@@ -706,7 +680,8 @@ async fn manage(a: ManageArgs, what: Manage) -> Result<(), Fail> {
         Manage::Revoke => manage::revoke(&connector, id, &token).await?,
         Manage::Watch => {
             let mut out = std::io::stdout();
-            let print = |r: &StatusReport| match writeln!(out, "{}", status_json(&id, r)).and_then(|()| out.flush()) {
+            let print = |r: &StatusReport| match writeln!(out, "{}", r.to_json(&id, rfc3339)).and_then(|()| out.flush())
+            {
                 Ok(()) => std::ops::ControlFlow::Continue(()),
                 Err(_) => std::ops::ControlFlow::Break(()), // nobody reads any more
             };
@@ -714,6 +689,6 @@ async fn manage(a: ManageArgs, what: Manage) -> Result<(), Fail> {
             return Ok(());
         }
     };
-    println!("{}", status_json(&id, &report));
+    println!("{}", report.to_json(&id, rfc3339));
     Ok(())
 }

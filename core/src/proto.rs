@@ -576,6 +576,43 @@ impl StatusReport {
         }
         log
     }
+
+    /// The status as JSON, the one shape both contracts share (`burnlink status --json` and the HTTPS API's
+    /// `GET /api/v1/links/<id>/status`); `time` renders a time as each contract wants it. An event's fields that do
+    /// not apply are left out.
+    pub fn to_json<T: Into<serde_json::Value>>(&self, id: &LinkId, time: impl Fn(Timestamp) -> T) -> serde_json::Value {
+        let time = |t: Timestamp| time(t).into();
+        let events: Vec<serde_json::Value> = self
+            .events()
+            .iter()
+            .map(|e| {
+                let mut fields = serde_json::Map::new();
+                fields.insert("event".into(), e.name().into());
+                if let Some(at) = e.at() {
+                    fields.insert("at".into(), time(at));
+                }
+                if let Some(n) = e.count() {
+                    fields.insert("count".into(), n.into());
+                }
+                if let Some(c) = e.client() {
+                    fields.insert("client".into(), c.name().into());
+                }
+                fields.into()
+            })
+            .collect();
+        serde_json::json!({
+            "id": id.to_string(),
+            "state": self.state.name(),
+            "created_at": time(self.created_at),
+            "expires_at": time(self.expires_at),
+            "claimed_at": self.claimed_at.map(time),
+            "ended_at": self.ended_at.map(time),
+            "failed_attempts": self.failed_attempts,
+            "claimed_via": self.claimed_via.map(ClientKind::name),
+            "previews": self.previews,
+            "events": events,
+        })
+    }
 }
 
 /// What peek tells a recipient about a fresh link.
@@ -1130,6 +1167,34 @@ mod tests {
         );
         let names: Vec<_> = log.iter().map(LinkEvent::name).collect();
         assert_eq!(names, ["created", "previewed", "wrong_passphrase", "claimed", "consumed"]);
+    }
+
+    #[test]
+    fn the_status_json_renders_times_as_asked_and_leaves_out_what_does_not_apply() {
+        let s = StatusReport {
+            state: StateKind::Claimed,
+            created_at: Timestamp(1),
+            expires_at: Timestamp(9),
+            claimed_at: Some(Timestamp(4)),
+            ended_at: None,
+            failed_attempts: 2,
+            claimed_via: Some(ClientKind::Cli),
+            previews: 0,
+        };
+        let v = s.to_json(&LinkId([0; 16]), |t| format!("t{}", t.0));
+        assert_eq!(v["id"], LinkId([0; 16]).to_string());
+        assert_eq!((&v["state"], &v["created_at"], &v["claimed_at"]), (&"claimed".into(), &"t1".into(), &"t4".into()));
+        assert!(v["ended_at"].is_null(), "{v}");
+        assert_eq!(v["claimed_via"], "cli");
+        assert_eq!(
+            v["events"],
+            serde_json::json!([
+                { "event": "created", "at": "t1" },
+                { "event": "wrong_passphrase", "count": 2 },
+                { "event": "claimed", "at": "t4", "client": "cli" },
+            ])
+        );
+        assert_eq!(s.to_json(&LinkId([0; 16]), |t| t.0)["expires_at"], 9);
     }
 
     #[test]

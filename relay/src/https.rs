@@ -35,8 +35,7 @@ use burnlink_core::keys::{
 use burnlink_core::link::LinkId;
 use burnlink_core::policy::{Cidr, Rules, Template};
 use burnlink_core::proto::{
-    AnswerTo, ClientKind, CreateRequest, ErrorCode, LinkEvent, Recipient, Request as WireRequest, Response as Reply,
-    StatusReport,
+    AnswerTo, ClientKind, CreateRequest, ErrorCode, Recipient, Request as WireRequest, Response as Reply,
 };
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
@@ -283,35 +282,6 @@ fn meta_json(m: &PublicMeta) -> serde_json::Value {
     })
 }
 
-fn status_json(id: &LinkId, s: &StatusReport) -> serde_json::Value {
-    serde_json::json!({
-        "id": id.to_string(),
-        "state": s.state.name(),
-        "created_at": ms(s.created_at),
-        "expires_at": ms(s.expires_at),
-        "claimed_at": s.claimed_at.map(ms),
-        "ended_at": s.ended_at.map(ms),
-        "failed_attempts": s.failed_attempts,
-        "claimed_via": s.claimed_via.map(ClientKind::name),
-        "previews": s.previews,
-        "events": s.events().iter().map(|e| event_json(e, ms)).collect::<Vec<_>>(),
-    })
-}
-
-/// One entry of the sender's event log, with times rendered by `time`; fields that do not apply are left out.
-fn event_json(e: &LinkEvent, time: fn(burnlink_core::state::Timestamp) -> serde_json::Value) -> serde_json::Value {
-    let mut v = serde_json::json!({
-        "event": e.name(),
-        "at": e.at().map(time),
-        "count": e.count(),
-        "client": e.client().map(ClientKind::name),
-    });
-    if let Some(fields) = v.as_object_mut() {
-        fields.retain(|_, x| !x.is_null());
-    }
-    v
-}
-
 /// The client's address for per-address limits (requests made in-process, as in tests, have none).
 fn from(peer: Option<Extension<Peer>>) -> IpAddr {
     peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |Extension(Peer(a))| a.ip())
@@ -465,7 +435,7 @@ async fn manage(s: &HttpState, peer: Option<Extension<Peer>>, id: &str, token: &
     let manage = ManageToken::from_text(token).ok_or_else(gone)?;
     let req = if revoke { WireRequest::Revoke { id, manage } } else { WireRequest::Status { id, manage } };
     match s.relay.handle(from(peer), req, None).await.response {
-        Reply::Status(r) => Ok(Json(status_json(&id, &r)).into_response()),
+        Reply::Status(r) => Ok(Json(r.to_json(&id, ms)).into_response()),
         other => Err(refusal(other)),
     }
 }
