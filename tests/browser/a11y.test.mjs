@@ -3,19 +3,12 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { axeViolations, browser, cli, sendJson, startRelay, tempDir } from "./harness.mjs";
+import { describe, it } from "node:test";
+import { axeViolations, cli, relayAndBrowser, sendJson, tempDir } from "./harness.mjs";
 
 let relay;
 let chrome;
-before(async () => {
-  relay = await startRelay();
-  chrome = await browser();
-});
-after(async () => {
-  await chrome?.close();
-  relay?.stop();
-});
+relayAndBrowser((r, c) => ([relay, chrome] = [r, c]));
 
 async function clean(page, screen) {
   assert.deepEqual(await axeViolations(page), [], `${screen}: axe-core found WCAG violations`);

@@ -8,6 +8,7 @@ import https from "node:https";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
@@ -124,6 +125,22 @@ export async function browser() {
       await b.close();
     },
   };
+}
+
+/** For a test file whose tests share one relay and one browser: starts both before its first test and stops both after
+ * its last. `use` receives them once they run. */
+export function relayAndBrowser(use) {
+  let relay;
+  let chrome;
+  before(async () => {
+    relay = await startRelay();
+    chrome = await browser();
+    use(relay, chrome);
+  });
+  after(async () => {
+    await chrome?.close();
+    relay?.stop();
+  });
 }
 
 /** A slow uplink to `relay`: a UDP (QUIC) forwarder whose datagrams towards the relay pass at `bytesPerSec` at most,

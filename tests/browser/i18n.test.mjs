@@ -3,19 +3,12 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { browser, cli, sendJson, startRelay, tempDir } from "./harness.mjs";
+import { describe, it } from "node:test";
+import { cli, relayAndBrowser, sendJson, tempDir } from "./harness.mjs";
 
 let relay;
 let chrome;
-before(async () => {
-  relay = await startRelay();
-  chrome = await browser();
-});
-after(async () => {
-  await chrome?.close();
-  relay?.stop();
-});
+relayAndBrowser((r, c) => ([relay, chrome] = [r, c]));
 
 /** A page in a browser whose locale is `locale`. */
 async function pageIn(locale) {

@@ -3,20 +3,13 @@
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { artifacts, browser, cli, pacedUplink, sendJson, sendLive, sha256, startRelay, status, statusAsync, tempDir } from "./harness.mjs";
+import { describe, it } from "node:test";
+import { artifacts, cli, pacedUplink, relayAndBrowser, sendJson, sendLive, sha256, status, statusAsync, tempDir } from "./harness.mjs";
 import { randomBytes } from "node:crypto";
 
 let relay;
 let chrome;
-before(async () => {
-  relay = await startRelay();
-  chrome = await browser();
-});
-after(async () => {
-  await chrome?.close();
-  relay?.stop();
-});
+relayAndBrowser((r, c) => ([relay, chrome] = [r, c]));
 
 const shot = (page, name) => page.screenshot({ path: join(artifacts, `browser-${name}.png`), fullPage: true });
 
