@@ -169,7 +169,8 @@ impl Sink for StagingSink {
             fs::create_dir_all(parent)?;
         }
         let f = fs::OpenOptions::new().write(true).create_new(true).open(p)?;
-        self.current = Some(BufWriter::with_capacity(256 * 1024, f));
+        // The decoder's pieces are this size, so each goes to the file without a copy into the buffer.
+        self.current = Some(BufWriter::with_capacity(burnlink_core::container::FILE_READ, f));
         Ok(())
     }
 

@@ -233,8 +233,9 @@ impl<W: Write> ContainerWriter<W> {
     }
 }
 
-/// The read size for a file's content.
-const FILE_READ: usize = 256 * 1024;
+/// The read size for a file's content, and the size of the pieces [`decode`] hands a [`Sink`]: a sink that buffers
+/// its writes in a buffer of this size passes them straight through.
+pub const FILE_READ: usize = 256 * 1024;
 
 /// A reader that errors if it ends before `left` bytes, so a file that shrank mid-send never yields a short entry.
 struct ExactReader<R> {
@@ -298,20 +299,6 @@ pub enum ContainerError {
     /// The container breaks a rule: unsafe name, unsupported entry type, duplicate name, non-zero padding.
     #[error("the payload is malformed: {0}")]
     Malformed(String),
-}
-
-/// Reads until `buf` is full or `r` ends; the bytes read.
-fn fill(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 fn malformed(what: impl Into<String>) -> ContainerError {
@@ -523,12 +510,11 @@ pub fn decode<R: Read>(input: R, sink: &mut dyn Sink) -> Result<Summary, Contain
                 _ => {
                     check_new(&path, &seen_files, &seen_dirs)?;
                     sink.begin_file(&path, size).map_err(ContainerError::Sink)?;
-                    // Whole pieces of FILE_READ go to the sink: a buffered file writer of that size passes them
-                    // straight to the file instead of copying them into its buffer first.
+                    // Whole pieces of FILE_READ go to the sink (see FILE_READ).
                     let mut buf = vec![0u8; FILE_READ];
                     let mut got = 0u64;
                     loop {
-                        let n = fill(&mut entry, &mut buf).map_err(ContainerError::Read)?;
+                        let n = crate::fill(&mut entry, &mut buf).map_err(ContainerError::Read)?;
                         if n == 0 {
                             break;
                         }

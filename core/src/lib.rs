@@ -24,3 +24,17 @@ pub mod stream;
 pub use age;
 pub use secrecy;
 pub use zeroize;
+
+/// Reads until `buf` is full or `r` ends; the bytes read.
+pub(crate) fn fill(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}

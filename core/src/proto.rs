@@ -578,7 +578,7 @@ impl StatusReport {
     }
 
     /// The status as JSON, the one shape both contracts share (`burnlink status --json` and the HTTPS API's
-    /// `GET /api/v1/links/<id>/status`); `time` renders a time as each contract wants it. An event's fields that do
+    /// `POST /api/v1/links/<id>/status`); `time` renders a time as each contract wants it. An event's fields that do
     /// not apply are left out.
     pub fn to_json<T: Into<serde_json::Value>>(&self, id: &LinkId, time: impl Fn(Timestamp) -> T) -> serde_json::Value {
         let time = |t: Timestamp| time(t).into();

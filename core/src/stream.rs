@@ -255,15 +255,7 @@ impl<R: BufRead> StreamOpener<R> {
         if self.carry > 0 {
             self.chunk.copy_within(SEALED..SEALED + self.carry, 0);
         }
-        let mut have = self.carry;
-        while have < SEALED + 1 {
-            match self.input.read(&mut self.chunk[have..]) {
-                Ok(0) => break,
-                Ok(n) => have += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+        let have = self.carry + crate::fill(&mut self.input, &mut self.chunk[self.carry..])?;
         let last = have <= SEALED;
         let sealed = have.min(SEALED);
         self.carry = have - sealed;
